@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, CONFIG_FILE_ENV, loadConfig, type Role, type TickfanConfig } from '../config/index.js';
+import { createLogger, type Logger } from '../log/index.js';
+import { startRoles, stopRoles } from './roles.js';
+import { EXIT_FAILURE, onShutdownSignal } from './shutdown.js';
+import { tail } from './tail.js';
+import { VERSION } from './version.js';
+
+const USAGE = `tickfan ${VERSION}: real-time market-data fan-out
+
+Usage:
+  tickfan start [--roles proxy,feed] [--config FILE]   run roles (default: all, in this process)
+  tickfan tail PREFIX [--count N] [--json] [--config FILE]
+                                                       print decoded ticks whose topic starts with PREFIX
+  tickfan config [--config FILE]                       print the effective configuration as JSON
+  tickfan --help | --version
+
+Settings come from defaults, config/default.json, --config FILE (or ${CONFIG_FILE_ENV}),
+then TICKFAN_* environment variables; see the configuration reference in README.md.`;
+
+/** Exit code of a refusal: bad usage or configuration. */
+const EXIT_USAGE = 2;
+
+class UsageError extends Error {}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await run(argv);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`tickfan: ${err.message}\n`);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    process.stderr.write(`tickfan: ${(err as Error).message}\n`);
+    process.exit(EXIT_FAILURE);
+  }
+}
+
+async function run(argv: readonly string[]): Promise<void> {
+  const { values, positionals } = parseCommandLine(argv);
+  if (values.version) return void process.stdout.write(`${VERSION}\n`);
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') return void process.stdout.write(`${USAGE}\n`);
+  const overrides: Record<string, unknown> = {};
+  if (values.roles !== undefined) overrides.roles = values.roles.split(',').map((r) => r.trim());
+  const config = loadConfig({ file: values.config ?? process.env[CONFIG_FILE_ENV], overrides });
+  switch (command) {
+    case 'start':
+      expectArguments(command, rest, 0);
+      return start(config);
+    case 'tail': {
+      const [prefix] = expectArguments(command, rest, 1);
+      return tail(config, { prefix: prefix!, count: parseCount(values.count), json: values.json ?? false });
+    }
+    case 'config':
+      expectArguments(command, rest, 0);
+      return void process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}; run tickfan --help`);
+  }
+}
+
+/** Runs the roles until SIGINT or SIGTERM, then stops them with a hard deadline. */
+async function start(config: TickfanConfig): Promise<void> {
+  const log = createLogger(config.log.level);
+  installCrashHandlers(log);
+  let running;
+  try {
+    running = await startRoles(config, config.roles as Role[], log);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'start-up failed');
+    throw err;
+  }
+  log.info({ roles: config.roles, version: VERSION }, 'tickfan started');
+  onShutdownSignal(log, async () => {
+    await stopRoles(running);
+    log.info('tickfan stopped');
+  });
+}
+
+function installCrashHandlers(log: Logger): void {
+  const fatal = (err: unknown) => {
+    log.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'unexpected error, exiting');
+    process.exit(EXIT_FAILURE);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+}
+
+function parseCommandLine(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        roles: { type: 'string' },
+        count: { type: 'string', short: 'n' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; run tickfan --help`);
+  }
+}
+
+function expectArguments(command: string, args: string[], count: number): string[] {
+  if (args.length !== count) {
+    throw new UsageError(`${command} takes ${count === 0 ? 'no arguments' : `${count} argument`}, got ${args.length}: ${args.join(' ')}; run tickfan --help`);
+  }
+  return args;
+}
+
+function parseCount(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const count = Number(value);
+  if (!Number.isSafeInteger(count) || count < 1) throw new UsageError(`--count must be a whole number >= 1, got ${JSON.stringify(value)}`);
+  return count;
+}

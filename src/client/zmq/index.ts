@@ -1,0 +1,1 @@
+export { TickStream, type TickStreamOptions } from './stream.js';

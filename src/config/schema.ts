@@ -1,0 +1,90 @@
+import convict from 'convict';
+import { LOG_LEVELS, type LogLevel } from '../log/index.js';
+import { BOOLEAN, checkedFormat, integerIn, jsonFromString, ZMQ_ENDPOINT } from './formats.js';
+import type { Instrument } from '../feeds/simulated/index.js';
+import { instrumentsProblem } from './instruments.js';
+
+/** Roles `tickfan start` can run, in start-up order (each needs the ones before it to be reachable). */
+export const ROLES = ['proxy', 'feed'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface TickfanConfig {
+  log: { level: LogLevel };
+  roles: Role[];
+  zmq: { lingerMs: number };
+  proxy: { frontend: string; backend: string; frontendHwm: number; backendHwm: number; mode: 'native' | 'js' };
+  connect: { frontend: string; backend: string };
+  subscriber: { receiveHwm: number };
+  feeds: {
+    sendHwm: number;
+    queueLimit: number;
+    subscriberWaitMs: number;
+    simulated: { enabled: boolean; rate: number; seed: number | null; instruments: Instrument[] };
+  };
+}
+
+function rolesProblem(value: unknown): string | undefined {
+  const ok = Array.isArray(value) && value.length > 0 && value.every((r) => (ROLES as readonly unknown[]).includes(r))
+    && new Set(value).size === value.length;
+  return ok ? undefined : `must be a non-empty list of distinct roles from: ${ROLES.join(', ')}`;
+}
+
+const HWM_DOC = 'messages; ZeroMQ drops beyond it (0, unlimited, is not allowed: every queue is bounded)';
+
+export const schema: convict.Schema<TickfanConfig> = {
+  log: {
+    level: { doc: 'Log level of the JSON lines on stderr.', format: [...LOG_LEVELS], default: 'info' },
+  },
+  roles: {
+    doc: `Roles \`tickfan start\` runs in this process, comma-separated: ${ROLES.join(', ')}. --roles overrides.`,
+    format: checkedFormat(`list of: ${ROLES.join(', ')}`, rolesProblem, (value) => value.split(',').map((r) => r.trim())),
+    default: [...ROLES],
+  },
+  zmq: {
+    lingerMs: {
+      doc: 'How long a closing socket may keep trying to deliver queued messages; bounds shutdown time.',
+      format: integerIn(0, 1500), default: 200,
+    },
+  },
+  proxy: {
+    frontend: { doc: 'Where the proxy binds its XSUB frontend; feeds connect here.', format: ZMQ_ENDPOINT, default: 'tcp://127.0.0.1:5555' },
+    backend: { doc: 'Where the proxy binds its XPUB backend; subscribers connect here.', format: ZMQ_ENDPOINT, default: 'tcp://127.0.0.1:5556' },
+    frontendHwm: { doc: `Receive high-water mark of the frontend, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 200_000 },
+    backendHwm: { doc: `Send high-water mark per subscriber on the backend, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 200_000 },
+    mode: {
+      doc: 'native: libzmq forwards on a worker thread (fastest); js: a JavaScript loop that counts messages. See docs/architecture.md.',
+      format: ['native', 'js'], default: 'native',
+    },
+  },
+  connect: {
+    frontend: { doc: "The proxy frontend that feeds connect to (the proxy's address as seen from this host).", format: ZMQ_ENDPOINT, default: 'tcp://127.0.0.1:5555' },
+    backend: { doc: 'The proxy backend that subscribers (tail, ...) connect to.', format: ZMQ_ENDPOINT, default: 'tcp://127.0.0.1:5556' },
+  },
+  subscriber: {
+    receiveHwm: { doc: `Receive high-water mark of subscribing sockets, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 200_000 },
+  },
+  feeds: {
+    sendHwm: { doc: `Send high-water mark of the feed publisher, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 200_000 },
+    queueLimit: {
+      doc: 'Ticks the publisher may hold while its socket is busy; beyond it new ticks are dropped and counted.',
+      format: integerIn(1, 10_000_000), default: 100_000,
+    },
+    subscriberWaitMs: {
+      doc: 'At start, how long the feed waits for the first downstream subscription before publishing anyway (avoids losing the first ticks of an epoch).',
+      format: integerIn(0, 60_000), default: 1000,
+    },
+    simulated: {
+      enabled: { doc: 'Run the simulated feed.', format: BOOLEAN, default: true },
+      rate: { doc: 'Total ticks per second over all simulated instruments.', format: integerIn(1, 1_000_000), default: 2000 },
+      seed: {
+        doc: 'Seed of the random walk; the same seed gives the same ticks. null: a new seed each run.',
+        format: integerIn(0, 0xffff_ffff, { nullable: true }), nullable: true, default: null,
+      },
+      instruments: {
+        doc: 'Instruments to simulate: [{"venue","symbol","tickSize","startPrice","lotSize"}]; [] = the built-in list of 50 across venues SIM and SIMEQ.',
+        format: checkedFormat('JSON array of instruments', instrumentsProblem, jsonFromString),
+        default: [],
+      },
+    },
+  },
+};

@@ -1,0 +1,115 @@
+import { randomInt } from 'node:crypto';
+import { XPublisher } from 'zeromq';
+import type { Logger } from '../log/index.js';
+import { ThrottledWarning } from '../log/index.js';
+import {
+  WireError, encodeTickRecord, nowMicros, parseTopic, tickTopic, validateTickRecord, writeHeader,
+  HEADER_BYTES, type ParsedTopic, type RejectReason, type TickRecord,
+} from '../wire/index.js';
+import { SendQueue } from '../wire/send-queue.js';
+
+export interface PublisherOptions {
+  /** The proxy frontend (XSUB) to connect to. */
+  readonly endpoint: string;
+  readonly sendHwm: number;
+  /** Bound on messages waiting for the socket; beyond it ticks are dropped and counted. */
+  readonly queueLimit: number;
+  readonly lingerMs: number;
+  /** How long start-up waits for the first downstream subscription before publishing anyway. */
+  readonly subscriberWaitMs: number;
+}
+
+interface TopicState {
+  readonly parsed: ParsedTopic;
+  readonly topicFrame: Buffer;
+  seq: number;
+}
+
+/**
+ * The owning source of every topic its adapters produce: validates each record once at this
+ * edge, assigns the run's epoch and a per-topic seq without holes, stamps ts, encodes once.
+ *
+ * It is an XPUB rather than a PUB so it can see downstream subscriptions arrive: a PUB drops
+ * whatever it sends before the proxy's subscriptions reach it (ZeroMQ's slow joiner), which
+ * would make seq 1.. of a fresh epoch vanish.
+ */
+export class TickPublisher {
+  /** Random per run, so subscribers can tell that this source restarted. */
+  readonly epoch = randomInt(1, 0x1_0000_0000);
+  published = 0;
+  readonly rejected = new Map<RejectReason, number>();
+  private readonly topics = new Map<string, TopicState>();
+  private readonly socket = new XPublisher();
+  private readonly queue: SendQueue;
+  private readonly warnings: ThrottledWarning;
+  private firstSubscription: Promise<void>;
+
+  constructor(
+    private readonly options: PublisherOptions,
+    private readonly log: Logger,
+  ) {
+    this.socket.sendHighWaterMark = options.sendHwm;
+    this.socket.linger = options.lingerMs;
+    this.queue = new SendQueue(this.socket, options.queueLimit, (err) =>
+      this.warnings.warn('send_failed', { err: err.message }, 'publisher send failed'));
+    this.warnings = new ThrottledWarning(log);
+    this.firstSubscription = this.watchSubscriptions();
+  }
+
+  get dropped(): number {
+    return this.queue.dropped;
+  }
+
+  /** Connects to the proxy and waits (bounded) until downstream interest has arrived. */
+  async connect(): Promise<void> {
+    this.socket.connect(this.options.endpoint);
+    const waited = await Promise.race([
+      this.firstSubscription.then(() => true),
+      new Promise<false>((resolve) => setTimeout(resolve, this.options.subscriberWaitMs, false).unref()),
+    ]);
+    this.log.info({ endpoint: this.options.endpoint, epoch: this.epoch, subscribed: waited }, 'publisher connected');
+  }
+
+  /** Validates, sequences and queues one record; false when it was rejected or dropped. */
+  publish(record: TickRecord): boolean {
+    let state: TopicState | undefined;
+    try {
+      state = this.topicState(record);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.rejected.set(err.reason, (this.rejected.get(err.reason) ?? 0) + 1);
+      this.warnings.warn(err.reason, { venue: record.venue, symbol: record.symbol }, `record rejected: ${err.message}`);
+      return false;
+    }
+    const header = Buffer.allocUnsafe(HEADER_BYTES);
+    writeHeader(header, { flags: 0, epoch: this.epoch, seq: state.seq + 1, ts: nowMicros() });
+    if (!this.queue.push([state.topicFrame, header, encodeTickRecord(record)])) return false;
+    state.seq++;
+    this.published++;
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.flushed();
+    this.socket.close();
+  }
+
+  /** Validates the record against its topic; creates the topic's state only for a valid record. */
+  private topicState(record: TickRecord): TopicState {
+    const topic = tickTopic(String(record.venue), String(record.symbol));
+    const known = this.topics.get(topic);
+    validateTickRecord(known?.parsed ?? parseTopic(topic), record);
+    if (known) return known;
+    const state = { parsed: parseTopic(topic), topicFrame: Buffer.from(topic), seq: 0 };
+    this.topics.set(topic, state);
+    return state;
+  }
+
+  private async watchSubscriptions(): Promise<void> {
+    try {
+      await this.socket.receive();
+    } catch {
+      // The socket was closed before anyone subscribed; nothing to wait for.
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export { startProxy, type ProxyMode, type ProxyOptions, type RunningProxy } from './proxy.js';
+export { startProxyRole } from './role.js';

@@ -1,0 +1,93 @@
+import { Proxy as NativeProxy, XPublisher, XSubscriber } from 'zeromq';
+import type { Logger } from '../log/index.js';
+
+export type ProxyMode = 'native' | 'js';
+
+export interface ProxyOptions {
+  /** Bind endpoint of the XSUB frontend that feeds' publishers connect to. */
+  readonly frontend: string;
+  /** Bind endpoint of the XPUB backend that subscribers connect to. */
+  readonly backend: string;
+  readonly frontendHwm: number;
+  readonly backendHwm: number;
+  readonly lingerMs: number;
+  /** See docs/architecture.md: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop. */
+  readonly mode: ProxyMode;
+}
+
+export interface RunningProxy {
+  /** The endpoints actually bound (a `:*` port resolved to the one the OS chose). */
+  readonly frontendEndpoint: string;
+  readonly backendEndpoint: string;
+  /** Messages forwarded downstream; counted by the js mode only (native forwards in libzmq). */
+  forwarded(): number | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * The XSUB/XPUB forwarder of PROTOCOL.md section 3. It forwards bytes and never decodes:
+ * validation belongs to the edges, and a proxy that parsed would cap the whole fabric at
+ * JavaScript's decoding rate. Subscriptions flow back upstream so feeds only send what
+ * someone downstream wants.
+ */
+export async function startProxy(options: ProxyOptions, log: Logger): Promise<RunningProxy> {
+  const frontend = new XSubscriber({ receiveHighWaterMark: options.frontendHwm, linger: options.lingerMs });
+  const backend = new XPublisher({ sendHighWaterMark: options.backendHwm, linger: options.lingerMs });
+  try {
+    await bindOrExplain(frontend, options.frontend, 'proxy.frontend');
+    await bindOrExplain(backend, options.backend, 'proxy.backend');
+  } catch (err) {
+    frontend.close();
+    backend.close();
+    throw err;
+  }
+  const endpoints = { frontendEndpoint: frontend.lastEndpoint ?? options.frontend, backendEndpoint: backend.lastEndpoint ?? options.backend };
+  log.info({ ...endpoints, mode: options.mode }, 'proxy listening');
+  const running = options.mode === 'native' ? runNative(frontend, backend) : runForwardingLoop(frontend, backend, log);
+  return { ...endpoints, ...running };
+}
+
+function runNative(frontend: XSubscriber, backend: XPublisher): Omit<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'> {
+  const proxy = new NativeProxy(frontend, backend);
+  const finished = proxy.run();
+  return {
+    forwarded: () => undefined,
+    async close() {
+      proxy.terminate();
+      await finished;
+    },
+  };
+}
+
+function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, log: Logger): Omit<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'> {
+  const counters = { forwarded: 0 };
+  // Each socket is sent on by exactly one loop, so sends never overlap (zeromq.js EBUSY).
+  const downstream = (async () => {
+    for await (const message of frontend) {
+      await backend.send(message);
+      counters.forwarded++;
+    }
+  })();
+  const upstream = (async () => {
+    for await (const [subscription] of backend) await frontend.send(subscription!);
+  })();
+  const loops = Promise.all([downstream, upstream]).catch((err: Error) => {
+    log.error({ err: err.message }, 'proxy forwarding loop failed');
+  });
+  return {
+    forwarded: () => counters.forwarded,
+    async close() {
+      frontend.close();
+      backend.close();
+      await loops;
+    },
+  };
+}
+
+async function bindOrExplain(socket: XSubscriber | XPublisher, endpoint: string, setting: string): Promise<void> {
+  try {
+    await socket.bind(endpoint);
+  } catch (err) {
+    throw new Error(`cannot bind ${endpoint} (setting ${setting}): ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,58 @@
+import { isUtf8 } from 'node:buffer';
+import { WireError } from './errors.js';
+import { decodeHeader, encodeHeader, type Header } from './header.js';
+import { validateRecord, type StatusRecord, type TickRecord } from './record.js';
+import { parseTopic } from './topic.js';
+
+/** The 3 frames of PROTOCOL.md section 3, as they travel: topic, header, payload. */
+export type Frames = readonly [topic: Buffer, header: Buffer, payload: Buffer];
+
+interface DecodedBase {
+  readonly topic: string;
+  readonly header: Header;
+  /** The frames exactly as received, so a relay can forward them without re-encoding. */
+  readonly frames: Frames;
+}
+export interface DecodedTick extends DecodedBase {
+  readonly kind: 'tick';
+  readonly record: TickRecord;
+}
+export interface DecodedStatus extends DecodedBase {
+  readonly kind: 'status';
+  readonly record: StatusRecord;
+}
+export type DecodedMessage = DecodedTick | DecodedStatus;
+
+export function encodeMessage(topic: string, header: Header, payload: Buffer): Frames {
+  return [Buffer.from(topic), encodeHeader(header), payload];
+}
+
+/**
+ * Decodes and validates one ZeroMQ data message. Throws a WireError whose `reason` is a
+ * bounded label for metrics and whose message names what was wrong.
+ */
+export function decodeMessage(frames: readonly Buffer[]): DecodedMessage {
+  if (frames.length !== 3) throw new WireError('frame_count', `message has ${frames.length} frames, expected 3`);
+  const [topicFrame, headerFrame, payloadFrame] = frames as unknown as Frames;
+  const topic = topicFrame.toString('latin1');
+  if (!isAscii(topicFrame)) throw new WireError('topic', 'topic frame is not ASCII');
+  const parsed = parseTopic(topic);
+  const header = decodeHeader(headerFrame);
+  // PROTOCOL.md section 2: the payload is UTF-8. toString() would silently replace bad bytes, and the
+  // frame is forwarded as received, so a subscriber decoding strictly (Python's json.loads) would fail.
+  if (!isUtf8(payloadFrame)) throw new WireError('json', 'payload is not valid UTF-8');
+  let json: unknown;
+  try {
+    json = JSON.parse(payloadFrame.toString('utf8'));
+  } catch (err) {
+    throw new WireError('json', `payload is not JSON: ${(err as Error).message}`);
+  }
+  const record = validateRecord(parsed, json);
+  return { kind: parsed.kind, topic, header, record, frames: [topicFrame, headerFrame, payloadFrame] } as DecodedMessage;
+}
+
+
+function isAscii(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i]! > 0x7f) return false;
+  return true;
+}

@@ -1,0 +1,10 @@
+/** The wire contract of PROTOCOL.md sections 1-3: topics, header, records, 3-frame messages. */
+export { WireError, type RejectReason } from './errors.js';
+export { TOPIC_MAX_BYTES, topicProblem, parseTopic, isSegment, tickTopic, statusTopic, type ParsedTopic, type TopicClass } from './topic.js';
+export { HEADER_BYTES, WIRE_VERSION, FLAG_SNAPSHOT, encodeHeader, writeHeader, decodeHeader, type Header } from './header.js';
+export {
+  validateRecord, validateTickRecord, validateStatusRecord, encodeTickRecord, encodeStatusRecord,
+  type TickRecord, type StatusRecord, type VenueState,
+} from './record.js';
+export { encodeMessage, decodeMessage, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus } from './codec.js';
+export { nowMicros } from './time.js';

@@ -1,0 +1,134 @@
+import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_INSTRUMENTS, SimulatedFeed } from '../../src/feeds/simulated/index.js';
+import type { TickRecord } from '../../src/wire/index.js';
+
+// Serial: these tests measure timing, and one of them blocks the event loop on purpose.
+
+/** A sink that counts records and resolves `reached` once `target` have arrived. */
+function countingSink(target: number): { sink: (record: TickRecord) => void; received: () => number; reached: Promise<number> } {
+  let count = 0;
+  let resolve!: (elapsedMs: number) => void;
+  const reached = new Promise<number>((r) => (resolve = r));
+  const startedAt = performance.now();
+  return {
+    sink: () => {
+      if (++count === target) resolve(performance.now() - startedAt);
+    },
+    received: () => count,
+    reached,
+  };
+}
+
+/** Longer than several 5 ms timer turns: only used to show that nothing more arrives. */
+async function severalTimerTurns(): Promise<void> {
+  await sleep(30);
+  await new Promise((r) => setImmediate(r));
+}
+
+async function measureRate(t: import('ava').ExecutionContext, rate: number, records: number): Promise<void> {
+  const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate, seed: 1 });
+  const counter = countingSink(records);
+  await feed.start(counter.sink);
+  const elapsedMs = await counter.reached;
+  await feed.stop();
+  const measured = (records / elapsedMs) * 1000;
+  t.log(`rate ${rate}/s: ${records} records in ${elapsedMs.toFixed(1)} ms = ${measured.toFixed(0)}/s, behind ${feed.behind}`);
+  t.true(Math.abs(measured - rate) <= rate * 0.1, `measured ${measured.toFixed(0)}/s for ${rate}/s`);
+  t.is(feed.emitted, counter.received());
+}
+
+test.serial('at 2,000/s the feed emits within 10% of the rate', async (t) => {
+  await measureRate(t, 2_000, 2_000);
+});
+
+test.serial('at 10/s records come out on time rather than per timer turn', async (t) => {
+  await measureRate(t, 10, 5);
+});
+
+test.serial('at 200,000/s the feed keeps the rate', async (t) => {
+  await measureRate(t, 200_000, 100_000);
+});
+
+test.serial('no record reaches the sink after stop() resolves', async (t) => {
+  const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate: 50_000, seed: 1 });
+  const counter = countingSink(1_000);
+  await feed.start(counter.sink);
+  await counter.reached;
+  await feed.stop();
+  const atStop = counter.received();
+  await severalTimerTurns();
+  t.is(counter.received(), atStop);
+  t.is(feed.emitted, atStop);
+});
+
+test.serial('a sink that stops the feed gets nothing more, not even the rest of the burst', async (t) => {
+  const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate: 100_000, seed: 1 });
+  let count = 0;
+  await feed.start(() => {
+    if (++count === 10) void feed.stop();
+  });
+  await severalTimerTurns();
+  t.is(count, 10);
+});
+
+test.serial('behind a slow sink the feed skips the backlog and keeps the event loop responsive', async (t) => {
+  const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate: 5_000, seed: 1 });
+  // 2 ms per record caps the sink at 500/s; a burst of 20 ms worth (100 records) with no time limit would block 200 ms.
+  const counter = countingSink(100);
+  let maxGapMs = 0;
+  let lastProbe = performance.now();
+  const probe = setInterval(() => {
+    const now = performance.now();
+    maxGapMs = Math.max(maxGapMs, now - lastProbe);
+    lastProbe = now;
+  }, 1);
+  await feed.start((record) => {
+    const until = performance.now() + 2;
+    while (performance.now() < until);
+    counter.sink(record);
+  });
+  await counter.reached;
+  await feed.stop();
+  clearInterval(probe);
+  t.log(`emitted ${feed.emitted}, behind ${feed.behind}, longest event-loop gap ${maxGapMs.toFixed(1)} ms`);
+  t.true(feed.behind > 0);
+  t.true(maxGapMs < 100, `event loop blocked for ${maxGapMs.toFixed(1)} ms`);
+});
+
+test.serial('a short event-loop stall costs no records, a long one skips all but 100 ms worth', async (t) => {
+  const block = (ms: number): void => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+  const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate: 2_000, seed: 1 });
+  await feed.start(() => {});
+  await sleep(20);
+  block(60);
+  await sleep(100);
+  t.is(feed.behind, 0);
+  block(500);
+  await sleep(10);
+  await feed.stop();
+  // 500 ms at 2,000/s is 1,000 records; the first turn after the stall sends 40 and keeps 200.
+  t.true(feed.behind >= 700 && feed.behind <= 850, `behind ${feed.behind}`);
+});
+
+test.serial('start() twice without stop() is refused, and a stopped feed can start again', async (t) => {
+  const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate: 1_000, seed: 1 });
+  await feed.start(() => {});
+  await t.throwsAsync(feed.start(() => {}), { message: /already started/ });
+  await feed.stop();
+  const counter = countingSink(5);
+  await feed.start(counter.sink);
+  await counter.reached;
+  await feed.stop();
+  t.pass();
+});
+
+test.serial('the feed is named "simulated" and refuses a rate that is not positive', (t) => {
+  t.is(new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate: 1, seed: 1 }).name, 'simulated');
+  for (const rate of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    t.throws(() => new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate, seed: 1 }), { instanceOf: RangeError });
+  }
+});
