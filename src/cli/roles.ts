@@ -2,6 +2,7 @@ import type { Role, TickfanConfig } from '../config/index.js';
 import { startFeedRole } from '../feeds/index.js';
 import type { Logger } from '../log/index.js';
 import { startProxyRole } from '../proxy/index.js';
+import { startSnapshotRole } from '../snapshot/index.js';
 
 export interface RunningRole {
   readonly role: Role;
@@ -17,6 +18,7 @@ const starters: Record<Role, (config: TickfanConfig, log: Logger) => Promise<{ s
     const proxy = await startProxyRole(config, log);
     return { stop: () => proxy.close() };
   },
+  snapshot: startSnapshotRole,
   feed: startFeedRole,
 };
 

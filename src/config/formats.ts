@@ -54,7 +54,7 @@ export function checkedFormat(name: string, problem: (value: unknown) => string 
 convict.addFormat({
   name: ZMQ_ENDPOINT,
   validate(value: unknown) {
-    const ok = typeof value === 'string' && (IPC_OR_INPROC.test(value) || isTcpEndpoint(value));
+    const ok = typeof value === 'string' && isZmqEndpoint(value);
     if (!ok) throw new Error(`must be a ZeroMQ endpoint tcp://HOST:PORT (PORT 1-65535 or *), ipc://PATH or inproc://NAME, got ${shown(value)}`);
   },
 });
@@ -74,6 +74,10 @@ export function jsonFromString(value: string): unknown {
   } catch {
     return value;
   }
+}
+
+export function isZmqEndpoint(value: string): boolean {
+  return IPC_OR_INPROC.test(value) || isTcpEndpoint(value);
 }
 
 function isTcpEndpoint(value: string): boolean {

@@ -1,11 +1,11 @@
 import convict from 'convict';
 import { LOG_LEVELS, type LogLevel } from '../log/index.js';
-import { BOOLEAN, checkedFormat, integerIn, jsonFromString, ZMQ_ENDPOINT } from './formats.js';
+import { BOOLEAN, checkedFormat, integerIn, isZmqEndpoint, jsonFromString, ZMQ_ENDPOINT } from './formats.js';
 import type { Instrument } from '../feeds/simulated/index.js';
 import { instrumentsProblem } from './instruments.js';
 
 /** Roles `tickfan start` can run, in start-up order (each needs the ones before it to be reachable). */
-export const ROLES = ['proxy', 'feed'] as const;
+export const ROLES = ['proxy', 'snapshot', 'feed'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface TickfanConfig {
@@ -13,7 +13,18 @@ export interface TickfanConfig {
   roles: Role[];
   zmq: { lingerMs: number };
   proxy: { frontend: string; backend: string; frontendHwm: number; backendHwm: number; mode: 'native' | 'js' };
-  connect: { frontend: string; backend: string };
+  connect: { frontend: string; backend: string; snapshot: string[]; snapshotTimeoutMs: number };
+  snapshot: {
+    endpoint: string;
+    prefixes: string[];
+    historyPerTopic: number;
+    historyMaxBytes: number;
+    maxTopics: number;
+    maxRecords: number;
+    sendHwm: number;
+    persistFile: string;
+    persistIntervalMs: number;
+  };
   subscriber: { receiveHwm: number };
   feeds: {
     sendHwm: number;
@@ -27,6 +38,20 @@ function rolesProblem(value: unknown): string | undefined {
   const ok = Array.isArray(value) && value.length > 0 && value.every((r) => (ROLES as readonly unknown[]).includes(r))
     && new Set(value).size === value.length;
   return ok ? undefined : `must be a non-empty list of distinct roles from: ${ROLES.join(', ')}`;
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((item) => item.trim());
+}
+
+function endpointListProblem(value: unknown): string | undefined {
+  const ok = Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && isZmqEndpoint(v));
+  return ok ? undefined : 'must be a non-empty list of ZeroMQ endpoints';
+}
+
+function prefixListProblem(value: unknown): string | undefined {
+  const ok = Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && /^[A-Za-z0-9_\-/:+=^.]{0,200}$/.test(v));
+  return ok ? undefined : 'must be a non-empty list of topic prefixes (topic characters and dots, at most 200 bytes; "" for everything)';
 }
 
 const HWM_DOC = 'messages; ZeroMQ drops beyond it (0, unlimited, is not allowed: every queue is bounded)';
@@ -58,7 +83,37 @@ export const schema: convict.Schema<TickfanConfig> = {
   },
   connect: {
     frontend: { doc: "The proxy frontend that feeds connect to (the proxy's address as seen from this host).", format: ZMQ_ENDPOINT, default: 'tcp://127.0.0.1:5555' },
-    backend: { doc: 'The proxy backend that subscribers (tail, ...) connect to.', format: ZMQ_ENDPOINT, default: 'tcp://127.0.0.1:5556' },
+    backend: { doc: 'The proxy backend that subscribers (tail, snapshot, ...) connect to.', format: ZMQ_ENDPOINT, default: 'tcp://127.0.0.1:5556' },
+    snapshot: {
+      doc: 'Snapshot services that clients ask, comma-separated, in failover order.',
+      format: checkedFormat(`list of ${ZMQ_ENDPOINT}`, endpointListProblem, splitList),
+      default: ['tcp://127.0.0.1:5557'],
+    },
+    snapshotTimeoutMs: {
+      doc: 'How long a client waits for a snapshot service to answer before it tries the next one.',
+      format: integerIn(50, 60_000), default: 2000,
+    },
+  },
+  snapshot: {
+    endpoint: { doc: 'Where the snapshot service binds its ROUTER.', format: ZMQ_ENDPOINT, default: 'tcp://127.0.0.1:5557' },
+    prefixes: {
+      doc: 'Topic prefixes the snapshot service holds, comma-separated; "" holds everything.',
+      format: checkedFormat('list of topic prefixes', prefixListProblem, splitList),
+      default: [''],
+    },
+    historyPerTopic: { doc: 'Messages of history kept per topic for REPLAY.', format: integerIn(1, 1_000_000), default: 1000 },
+    historyMaxBytes: {
+      doc: 'Memory cap of all history; when reached, every topic keeps an equal smaller share (at least its current state).',
+      format: integerIn(1024, 64 * 1024 ** 3), default: 256 * 1024 ** 2,
+    },
+    maxTopics: { doc: 'Topics held at most; messages of further topics are refused and counted.', format: integerIn(1, 10_000_000), default: 1_000_000 },
+    maxRecords: { doc: 'Records one SNAPSHOT reply may carry; beyond it the reply is ERR TOO_LARGE.', format: integerIn(1, 10_000_000), default: 100_000 },
+    sendHwm: { doc: `Send high-water mark per client of the ROUTER, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 1000 },
+    persistFile: {
+      doc: 'Where the last-value cache is saved (periodically and on shutdown) and reloaded from at start; "" disables.',
+      format: String, default: 'var/snapshot.ndjson',
+    },
+    persistIntervalMs: { doc: 'How often the last-value cache is saved when it changed.', format: integerIn(100, 3_600_000), default: 5000 },
   },
   subscriber: {
     receiveHwm: { doc: `Receive high-water mark of subscribing sockets, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 200_000 },

@@ -1,0 +1,3 @@
+export { startSnapshotRole, type SnapshotRole } from './role.js';
+export { SnapshotStore, type StoreLimits, type StoredMessage, type IngestResult } from './store.js';
+export { SnapshotService, type ServiceOptions } from './service.js';

@@ -1,0 +1,87 @@
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { decodeMessage, type Frames } from '../wire/index.js';
+import type { StoredMessage } from './store.js';
+
+const FORMAT = 'tickfan-snapshot';
+const VERSION = 1;
+
+/**
+ * The last-value cache on disk: a header line, then one line per topic holding its three
+ * frames in base64, byte for byte as received. Written to a temporary file, flushed and
+ * renamed over the old one, so a crash mid-write leaves the previous file intact.
+ */
+export async function saveSnapshotFile(file: string, messages: Iterable<StoredMessage>): Promise<number> {
+  const lines: string[] = [];
+  for (const { frames } of messages) lines.push(JSON.stringify(frames.map((frame) => frame.toString('base64'))));
+  const header = JSON.stringify({ format: FORMAT, version: VERSION, count: lines.length, savedAt: new Date().toISOString() });
+  await mkdir(dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  const handle = await open(temporary, 'w');
+  try {
+    await handle.writeFile(`${header}\n${lines.join('\n')}${lines.length ? '\n' : ''}`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file).catch(async (err: Error) => {
+    await rm(temporary, { force: true });
+    throw err;
+  });
+  return lines.length;
+}
+
+export class CorruptSnapshotFile extends Error {}
+
+export interface LoadedMessage {
+  readonly topic: string;
+  readonly message: StoredMessage;
+}
+
+/**
+ * Reads a snapshot file back; every record is validated as if it came off the wire. A file
+ * that is corrupt or truncated anywhere is refused whole (CorruptSnapshotFile), because a
+ * partial state would look complete to clients. A missing file is an empty state.
+ */
+export async function loadSnapshotFile(file: string): Promise<LoadedMessage[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const header = parseLine(lines[0] ?? '', 1) as { format?: unknown; version?: unknown; count?: unknown };
+  if (header.format !== FORMAT || header.version !== VERSION) {
+    throw new CorruptSnapshotFile(`line 1 is not a ${FORMAT} v${VERSION} header`);
+  }
+  if (header.count !== lines.length - 1) {
+    throw new CorruptSnapshotFile(`the header promises ${String(header.count)} records, the file holds ${lines.length - 1} (truncated?)`);
+  }
+  return lines.slice(1).map((line, i) => loadRecord(line, i + 2));
+}
+
+function loadRecord(line: string, lineNumber: number): LoadedMessage {
+  const encoded = parseLine(line, lineNumber);
+  if (!Array.isArray(encoded) || encoded.length !== 3 || !encoded.every((f) => typeof f === 'string')) {
+    throw new CorruptSnapshotFile(`line ${lineNumber} is not an array of 3 base64 frames`);
+  }
+  const frames = encoded.map((f: string) => Buffer.from(f, 'base64')) as unknown as Frames;
+  try {
+    const decoded = decodeMessage(frames);
+    const { epoch, seq, ts } = decoded.header;
+    return { topic: decoded.topic, message: { epoch, seq, ts, frames: decoded.frames } };
+  } catch (err) {
+    throw new CorruptSnapshotFile(`line ${lineNumber}: ${(err as Error).message}`);
+  }
+}
+
+function parseLine(line: string, lineNumber: number): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new CorruptSnapshotFile(`line ${lineNumber} is not JSON`);
+  }
+}

@@ -1,0 +1,87 @@
+import { TickStream } from '../client/zmq/index.js';
+import type { TickfanConfig } from '../config/index.js';
+import { ThrottledWarning, type Logger } from '../log/index.js';
+import { CorruptSnapshotFile, loadSnapshotFile, saveSnapshotFile } from './persist.js';
+import { SnapshotService } from './service.js';
+import { SnapshotStore } from './store.js';
+
+export interface SnapshotRole {
+  readonly store: SnapshotStore;
+  readonly service: SnapshotService;
+  /** The ROUTER endpoint actually bound. */
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The snapshot role: subscribes to the proxy backend, keeps the last value and a bounded
+ * history of every topic, answers SNAPSHOT/REPLAY/PING, and saves its last values so a
+ * restart serves them again at once (their epoch tells clients whether the source moved on).
+ */
+export async function startSnapshotRole(config: TickfanConfig, log: Logger): Promise<SnapshotRole> {
+  const settings = config.snapshot;
+  const store = new SnapshotStore(settings);
+  await reload(store, settings.persistFile, log);
+
+  const warnings = new ThrottledWarning(log);
+  const stream = new TickStream({
+    endpoint: config.connect.backend,
+    prefixes: settings.prefixes,
+    receiveHwm: config.subscriber.receiveHwm,
+    onReject: (err) => warnings.warn(err.reason, {}, `message dropped: ${err.message}`),
+  });
+  let changed = false;
+  const ingesting = (async () => {
+    for await (const message of stream) {
+      const result = store.ingest(message);
+      changed = true;
+      if (result === 'topic_limit') warnings.warn('topic_limit', { maxTopics: settings.maxTopics }, 'topic refused: snapshot.maxTopics reached');
+    }
+  })();
+
+  const service = new SnapshotService(store, { ...settings, replyQueueLimit: 10_000, lingerMs: config.zmq.lingerMs }, log);
+  let endpoint: string;
+  try {
+    endpoint = await service.start();
+  } catch (err) {
+    stream.close();
+    throw err;
+  }
+
+  const persist = async () => {
+    if (!settings.persistFile || !changed) return;
+    changed = false;
+    const count = await saveSnapshotFile(settings.persistFile, store.latestMessages());
+    log.debug({ file: settings.persistFile, topics: count }, 'snapshot saved');
+  };
+  const timer = setInterval(() => {
+    persist().catch((err: Error) => log.error({ err: err.message, file: settings.persistFile }, 'snapshot save failed'));
+  }, settings.persistIntervalMs);
+  timer.unref();
+
+  return {
+    store,
+    service,
+    endpoint,
+    async stop() {
+      clearInterval(timer);
+      stream.close();
+      await ingesting;
+      await service.close();
+      await persist().catch((err: Error) => log.error({ err: err.message, file: settings.persistFile }, 'snapshot save failed'));
+      log.info({ topics: store.topicCount, counts: store.counts, requests: Object.fromEntries(service.requests) }, 'snapshot stopped');
+    },
+  };
+}
+
+async function reload(store: SnapshotStore, file: string, log: Logger): Promise<void> {
+  if (!file) return;
+  try {
+    const records = await loadSnapshotFile(file);
+    for (const { topic, message } of records) store.restore(topic, message);
+    log.info({ file, topics: records.length }, 'snapshot reloaded');
+  } catch (err) {
+    if (!(err instanceof CorruptSnapshotFile)) throw new Error(`cannot read snapshot file ${file} (setting snapshot.persistFile): ${(err as Error).message}`);
+    log.error({ file, err: err.message }, 'snapshot file is corrupt or truncated: ignored, starting empty');
+  }
+}

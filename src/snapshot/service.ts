@@ -1,0 +1,145 @@
+import { Router } from 'zeromq';
+import type { Logger } from '../log/index.js';
+import { ThrottledWarning } from '../log/index.js';
+import { SendQueue } from '../wire/send-queue.js';
+import { BadRequest, parseRequest, splitEnvelope, type Command, type Request } from './requests.js';
+import { flaggedHeader, type SnapshotStore, type StoredMessage } from './store.js';
+
+export interface ServiceOptions {
+  /** Where the ROUTER binds. */
+  readonly endpoint: string;
+  /** Records one reply may carry; a larger SNAPSHOT is refused with TOO_LARGE. */
+  readonly maxRecords: number;
+  /** Replies waiting for the socket; beyond it a reply is dropped and counted (the client times out and retries). */
+  readonly replyQueueLimit: number;
+  readonly sendHwm: number;
+  readonly lingerMs: number;
+}
+
+export type ReplyResult = 'ok' | 'bad_request' | 'gone' | 'too_large';
+
+const OK = Buffer.from('OK');
+const ERR = Buffer.from('ERR');
+const PONG = [Buffer.from('PONG')];
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The request/reply side of the snapshot service: SNAPSHOT, REPLAY and PING over a ROUTER,
+ * answered from the store. Every request gets exactly one reply, so REQ clients work; a
+ * reply is built synchronously from frames already held, so a large snapshot costs one
+ * pass over its topics and never blocks the ingest of live ticks for long.
+ */
+export class SnapshotService {
+  /** Requests answered, by command and result: `SNAPSHOT ok`, `REPLAY gone`, ... */
+  readonly requests = new Map<string, number>();
+  recordsServed = 0;
+  private readonly socket: Router;
+  private readonly replies: SendQueue;
+  private readonly warnings: ThrottledWarning;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly options: ServiceOptions,
+    private readonly log: Logger,
+  ) {
+    this.socket = new Router({ sendHighWaterMark: options.sendHwm, linger: options.lingerMs });
+    this.warnings = new ThrottledWarning(log);
+    this.replies = new SendQueue(this.socket, options.replyQueueLimit, (err) =>
+      this.warnings.warn('reply_failed', { err: err.message }, 'snapshot reply could not be sent'));
+  }
+
+  get repliesDropped(): number {
+    return this.replies.dropped;
+  }
+
+  /** Binds and starts answering; resolves with the endpoint actually bound. */
+  async start(): Promise<string> {
+    try {
+      await this.socket.bind(this.options.endpoint);
+    } catch (err) {
+      this.socket.close();
+      throw new Error(`cannot bind ${this.options.endpoint} (setting snapshot.endpoint): ${(err as Error).message}`);
+    }
+    this.loop = this.serve();
+    const endpoint = this.socket.lastEndpoint ?? this.options.endpoint;
+    this.log.info({ endpoint }, 'snapshot service listening');
+    return endpoint;
+  }
+
+  async close(): Promise<void> {
+    await this.replies.flushed();
+    this.socket.close();
+    await this.loop;
+  }
+
+  private async serve(): Promise<void> {
+    try {
+      for await (const frames of this.socket) this.answer(frames);
+    } catch (err) {
+      if (!this.socket.closed) this.log.error({ err: (err as Error).message }, 'snapshot service receive loop failed');
+    }
+  }
+
+  private answer(frames: Buffer[]): void {
+    const split = splitEnvelope(frames);
+    if (split === undefined) {
+      // No delimiter: a DEALER that did not add it. Answer in the REQ shape it should use.
+      this.reply([frames[0]!, EMPTY], this.refuse('?', 'bad_request', 'BAD_REQUEST', 'missing the empty delimiter frame before the request'));
+      return;
+    }
+    let request: Request;
+    try {
+      request = parseRequest(split.body);
+    } catch (err) {
+      if (!(err instanceof BadRequest)) throw err;
+      this.warnings.warn('bad_request', { err: err.message }, 'bad snapshot request');
+      this.reply(split.envelope, this.refuse('?', 'bad_request', 'BAD_REQUEST', err.message));
+      return;
+    }
+    this.reply(split.envelope, this.handle(request));
+  }
+
+  private handle(request: Request): Buffer[] {
+    switch (request.command) {
+      case 'PING':
+        this.count('PING', 'ok');
+        return PONG;
+      case 'SNAPSHOT': {
+        const count = this.store.countPrefix(request.prefix);
+        if (count > this.options.maxRecords) {
+          return this.refuse('SNAPSHOT', 'too_large', 'TOO_LARGE', `${count} topics match ${JSON.stringify(request.prefix)}, at most ${this.options.maxRecords} per reply: narrow the prefix`);
+        }
+        return this.records('SNAPSHOT', this.store.snapshot(request.prefix));
+      }
+      case 'REPLAY': {
+        const answer = this.store.replay(request.topic, request.epoch, request.fromSeq);
+        if (answer.kind === 'gone') return this.refuse('REPLAY', 'gone', 'GONE', answer.reason);
+        if (answer.kind === 'bad_request') return this.refuse('REPLAY', 'bad_request', 'BAD_REQUEST', answer.reason);
+        return this.records('REPLAY', answer.messages);
+      }
+    }
+  }
+
+  private records(command: Command, messages: readonly StoredMessage[]): Buffer[] {
+    const reply: Buffer[] = [OK, Buffer.from(String(messages.length))];
+    for (const { frames } of messages) reply.push(frames[0], flaggedHeader(frames[1]), frames[2]);
+    this.recordsServed += messages.length;
+    this.count(command, 'ok');
+    return reply;
+  }
+
+  private refuse(command: Command | '?', result: ReplyResult, code: string, text: string): Buffer[] {
+    this.count(command, result);
+    return [ERR, Buffer.from(code), Buffer.from(text)];
+  }
+
+  private reply(envelope: Buffer[], body: Buffer[]): void {
+    this.replies.push([...envelope, ...body]);
+  }
+
+  private count(command: Command | '?', result: ReplyResult): void {
+    const key = `${command} ${result}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  }
+}

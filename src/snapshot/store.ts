@@ -1,0 +1,223 @@
+import { FLAG_SNAPSHOT, HEADER_BYTES, type DecodedMessage, type Frames } from '../wire/index.js';
+
+/** One retained message: the frames as received (never re-encoded) and its header fields. */
+export interface StoredMessage {
+  readonly epoch: number;
+  readonly seq: number;
+  readonly ts: number;
+  readonly frames: Frames;
+}
+
+export interface StoreLimits {
+  /** Messages of history kept per topic (the newest is always kept as the topic's state). */
+  readonly historyPerTopic: number;
+  /** Bytes of history over all topics; beyond it every topic keeps an equal, smaller share. */
+  readonly historyMaxBytes: number;
+  /** Topics held; a message of a new topic beyond it is refused and counted. */
+  readonly maxTopics: number;
+}
+
+export type IngestResult = 'applied' | 'duplicate' | 'gap' | 'new_epoch' | 'new_topic' | 'topic_limit';
+
+/** What REPLAY can answer for (topic, epoch, fromSeq), following PROTOCOL.md section 4. */
+export type ReplayAnswer =
+  | { readonly kind: 'ok'; readonly messages: readonly StoredMessage[] }
+  | { readonly kind: 'gone'; readonly reason: string }
+  | { readonly kind: 'bad_request'; readonly reason: string };
+
+class TopicState {
+  /** Contiguous run of the current epoch, oldest first; `start` skips evicted entries. */
+  history: StoredMessage[] = [];
+  start = 0;
+  constructor(
+    readonly topic: string,
+    public latest: StoredMessage,
+  ) {}
+
+  get retained(): number {
+    return this.history.length - this.start;
+  }
+
+  oldestSeq(): number | undefined {
+    return this.history[this.start]?.seq;
+  }
+
+  /** Drops the oldest retained entry; compacts now and then so evicted slots do not pile up. */
+  dropOldest(): StoredMessage | undefined {
+    const dropped = this.history[this.start];
+    if (dropped === undefined) return undefined;
+    this.start++;
+    if (this.start > 64 && this.start * 2 > this.history.length) {
+      this.history = this.history.slice(this.start);
+      this.start = 0;
+    }
+    return dropped;
+  }
+}
+
+/**
+ * The last-value cache and bounded history of the clone pattern. Each topic's history is a
+ * contiguous run of seqs of its current epoch: when this service itself misses messages
+ * (its own receive queue overflowed), the run restarts at the message after the hole, so a
+ * REPLAY is either complete or answered GONE, never silently short.
+ */
+export class SnapshotStore {
+  private readonly topics = new Map<string, TopicState>();
+  private historyBytesHeld = 0;
+  private historyEntries = 0;
+  /** historyPerTopic, lowered while the memory cap does not allow that much for every topic. */
+  private perTopicLimit: number;
+  readonly counts: Record<IngestResult, number> = { applied: 0, duplicate: 0, gap: 0, new_epoch: 0, new_topic: 0, topic_limit: 0 };
+
+  constructor(private readonly limits: StoreLimits) {
+    this.perTopicLimit = limits.historyPerTopic;
+  }
+
+  /** Messages of history each topic currently keeps at most. */
+  get historyLimit(): number {
+    return this.perTopicLimit;
+  }
+
+  get topicCount(): number {
+    return this.topics.size;
+  }
+
+  get historyBytes(): number {
+    return this.historyBytesHeld;
+  }
+
+  /** Takes one live message from the proxy; the result says how it related to what was held. */
+  ingest(message: DecodedMessage): IngestResult {
+    const stored: StoredMessage = { epoch: message.header.epoch, seq: message.header.seq, ts: message.header.ts, frames: message.frames };
+    const state = this.topics.get(message.topic);
+    let result: IngestResult;
+    if (state === undefined) {
+      if (this.topics.size >= this.limits.maxTopics) return this.count('topic_limit');
+      const fresh = new TopicState(message.topic, stored);
+      this.topics.set(message.topic, fresh);
+      this.append(fresh, stored);
+      return this.count('new_topic');
+    }
+    const { latest } = state;
+    if (stored.epoch === latest.epoch && stored.seq <= latest.seq) return this.count('duplicate');
+    if (stored.epoch !== latest.epoch) result = 'new_epoch';
+    else if (stored.seq === latest.seq + 1) result = 'applied';
+    else result = 'gap';
+    if (result !== 'applied') this.clearHistory(state);
+    state.latest = stored;
+    this.append(state, stored);
+    return this.count(result);
+  }
+
+  /** Puts a record back as a topic's state without history, e.g. reloaded from disk. */
+  restore(topic: string, message: StoredMessage): void {
+    if (this.topics.has(topic) || this.topics.size >= this.limits.maxTopics) return;
+    this.topics.set(topic, new TopicState(topic, message));
+  }
+
+  get(topic: string): StoredMessage | undefined {
+    return this.topics.get(topic)?.latest;
+  }
+
+  /** The newest message of every topic starting with `prefix`, sorted by topic. */
+  snapshot(prefix: string): StoredMessage[] {
+    const matching: TopicState[] = [];
+    for (const state of this.topics.values()) {
+      if (state.topic.startsWith(prefix)) matching.push(state);
+    }
+    matching.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+    return matching.map((state) => state.latest);
+  }
+
+  /** Counts topics starting with `prefix` without building the reply, to refuse TOO_LARGE cheaply. */
+  countPrefix(prefix: string): number {
+    if (prefix === '') return this.topics.size;
+    let count = 0;
+    for (const topic of this.topics.keys()) if (topic.startsWith(prefix)) count++;
+    return count;
+  }
+
+  replay(topic: string, epoch: number, fromSeq: number): ReplayAnswer {
+    const state = this.topics.get(topic);
+    if (state === undefined) return { kind: 'gone', reason: `unknown topic ${topic}` };
+    const { latest } = state;
+    if (epoch !== latest.epoch) return { kind: 'gone', reason: `epoch ${epoch} is not the current epoch ${latest.epoch} of ${topic}` };
+    if (fromSeq > latest.seq + 1) return { kind: 'bad_request', reason: `fromSeq ${fromSeq} is beyond the newest seq ${latest.seq} + 1` };
+    if (fromSeq === latest.seq + 1) return { kind: 'ok', messages: [] };
+    const oldest = state.oldestSeq();
+    if (oldest === undefined || fromSeq < oldest) {
+      return { kind: 'gone', reason: `seq ${fromSeq} is older than the retained history (from ${oldest ?? latest.seq + 1})` };
+    }
+    const from = state.start + (fromSeq - oldest);
+    return { kind: 'ok', messages: state.history.slice(from) };
+  }
+
+  /** Every topic's newest message, for persistence. */
+  latestMessages(): IterableIterator<StoredMessage> {
+    return (function* (topics) {
+      for (const state of topics.values()) yield state.latest;
+    })(this.topics);
+  }
+
+  private append(state: TopicState, message: StoredMessage): void {
+    state.history.push(message);
+    this.historyBytesHeld += sizeOf(message);
+    this.historyEntries++;
+    if (state.retained > this.perTopicLimit) this.dropOldest(state);
+    if (this.historyBytesHeld > this.limits.historyMaxBytes) {
+      this.shrinkToFit();
+    } else if (this.perTopicLimit < this.limits.historyPerTopic && this.historyBytesHeld < this.limits.historyMaxBytes / 2) {
+      this.perTopicLimit = Math.max(this.perTopicLimit, this.fittingLimit());
+    }
+  }
+
+  /**
+   * Lowers the per-topic limit to what fits in 90% of the cap at the current average message
+   * size and trims every topic to it. The 10% headroom makes this sweep over all topics
+   * happen once per 10% of growth, not on every message. One message per topic (its
+   * current state) is the floor: the cap cannot take a topic's state away.
+   */
+  private shrinkToFit(): void {
+    if (this.perTopicLimit === 1) return;
+    // Strictly lower every time, so uneven message sizes cannot make sweeps repeat in place.
+    this.perTopicLimit = Math.min(this.fittingLimit(), this.perTopicLimit - 1);
+    for (const state of this.topics.values()) {
+      while (state.retained > this.perTopicLimit) this.dropOldest(state);
+    }
+  }
+
+  private fittingLimit(): number {
+    const averageBytes = this.historyBytesHeld / Math.max(1, this.historyEntries);
+    const fits = Math.floor((0.9 * this.limits.historyMaxBytes) / (averageBytes * Math.max(1, this.topics.size)));
+    return Math.max(1, Math.min(this.limits.historyPerTopic, fits));
+  }
+
+  private dropOldest(state: TopicState): void {
+    this.historyBytesHeld -= sizeOf(state.dropOldest()!);
+    this.historyEntries--;
+  }
+
+  private clearHistory(state: TopicState): void {
+    for (let i = state.start; i < state.history.length; i++) this.historyBytesHeld -= sizeOf(state.history[i]!);
+    this.historyEntries -= state.retained;
+    state.history = [];
+    state.start = 0;
+  }
+
+  private count(result: IngestResult): IngestResult {
+    this.counts[result]++;
+    return result;
+  }
+}
+
+function sizeOf(message: StoredMessage): number {
+  const [topic, , payload] = message.frames;
+  return topic.length + HEADER_BYTES + payload.length;
+}
+
+/** The header of a message as served from a snapshot or replay: flag bit 0 set, nothing else changed. */
+export function flaggedHeader(header: Buffer): Buffer {
+  const copy = Buffer.from(header);
+  copy[1] = copy[1]! | FLAG_SNAPSHOT;
+  return copy;
+}
