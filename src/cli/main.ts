@@ -9,9 +9,11 @@ import { VERSION } from './version.js';
 const USAGE = `tickfan ${VERSION}: real-time market-data fan-out
 
 Usage:
-  tickfan start [--roles proxy,feed] [--config FILE]   run roles (default: all, in this process)
-  tickfan tail PREFIX [--count N] [--json] [--config FILE]
-                                                       print decoded ticks whose topic starts with PREFIX
+  tickfan start [--roles proxy,snapshot,feed] [--config FILE]
+                                                       run roles (default: all, in this process)
+  tickfan tail PREFIX [--snapshot] [--count N] [--json] [--config FILE]
+                                                       print decoded ticks whose topic starts with PREFIX;
+                                                       --snapshot: the current state first, then changes
   tickfan config [--config FILE]                       print the effective configuration as JSON
   tickfan --help | --version
 
@@ -51,7 +53,7 @@ async function run(argv: readonly string[]): Promise<void> {
       return start(config);
     case 'tail': {
       const [prefix] = expectArguments(command, rest, 1);
-      return tail(config, { prefix: prefix!, count: parseCount(values.count), json: values.json ?? false });
+      return tail(config, { prefix: prefix!, count: parseCount(values.count), json: values.json ?? false, snapshot: values.snapshot ?? false });
     }
     case 'config':
       expectArguments(command, rest, 0);
@@ -98,6 +100,7 @@ function parseCommandLine(argv: readonly string[]) {
         roles: { type: 'string' },
         count: { type: 'string', short: 'n' },
         json: { type: 'boolean' },
+        snapshot: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },

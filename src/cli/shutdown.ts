@@ -17,7 +17,12 @@ export function onShutdownSignal(log: Logger, shutdown: () => Promise<void>): vo
       process.exit(EXIT_FAILURE);
     }, SHUTDOWN_DEADLINE_MS).unref();
     shutdown().then(
-      () => process.exit(0),
+      // Not process.exit(): zeromq.js honours a socket's linger (delivering what is still
+      // queued) only when the process ends by itself, once every socket is closed. The
+      // deadline above still bounds it.
+      () => {
+        process.exitCode = 0;
+      },
       (err: Error) => {
         log.error({ err: err.message }, 'shutdown failed');
         process.exit(EXIT_FAILURE);

@@ -108,7 +108,10 @@ export const schema: convict.Schema<TickfanConfig> = {
     },
     maxTopics: { doc: 'Topics held at most; messages of further topics are refused and counted.', format: integerIn(1, 10_000_000), default: 1_000_000 },
     maxRecords: { doc: 'Records one SNAPSHOT reply may carry; beyond it the reply is ERR TOO_LARGE.', format: integerIn(1, 10_000_000), default: 100_000 },
-    sendHwm: { doc: `Send high-water mark per client of the ROUTER, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 1000 },
+    sendHwm: {
+      doc: 'Replies queued per client of the ROUTER; a reply can be a whole snapshot, so keep it small. Beyond it replies to that client are dropped (it times out and retries).',
+      format: integerIn(1, 10_000), default: 16,
+    },
     persistFile: {
       doc: 'Where the last-value cache is saved (periodically and on shutdown) and reloaded from at start; "" disables.',
       format: String, default: 'var/snapshot.ndjson',

@@ -1,34 +1,55 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { decodeMessage, type Frames } from '../wire/index.js';
 import type { StoredMessage } from './store.js';
 
 const FORMAT = 'tickfan-snapshot';
 const VERSION = 1;
 
+/** The save in progress per file, so that saves of one file run one after another. */
+const saving = new Map<string, Promise<void>>();
+
 /**
  * The last-value cache on disk: a header line, then one line per topic holding its three
  * frames in base64, byte for byte as received. Written to a temporary file, flushed and
  * renamed over the old one, so a crash mid-write leaves the previous file intact.
+ *
+ * The records are taken when the call is made; saves of the same file made while one is in
+ * progress wait for it (they would share its temporary file), so the last call's records are
+ * the ones left on disk.
  */
 export async function saveSnapshotFile(file: string, messages: Iterable<StoredMessage>): Promise<number> {
   const lines: string[] = [];
   for (const { frames } of messages) lines.push(JSON.stringify(frames.map((frame) => frame.toString('base64'))));
   const header = JSON.stringify({ format: FORMAT, version: VERSION, count: lines.length, savedAt: new Date().toISOString() });
+  const text = `${header}\n${lines.join('\n')}${lines.length ? '\n' : ''}`;
+  const key = resolve(file);
+  const save = (saving.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => writeAtomically(file, text));
+  saving.set(key, save);
+  try {
+    await save;
+  } finally {
+    if (saving.get(key) === save) saving.delete(key);
+  }
+  return lines.length;
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w');
   try {
-    await handle.writeFile(`${header}\n${lines.join('\n')}${lines.length ? '\n' : ''}`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, file).catch(async (err: Error) => {
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } catch (err) {
     await rm(temporary, { force: true });
     throw err;
-  });
-  return lines.length;
+  }
 }
 
 export class CorruptSnapshotFile extends Error {}
@@ -53,12 +74,11 @@ export async function loadSnapshotFile(file: string): Promise<LoadedMessage[]> {
   }
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
-  const header = parseLine(lines[0] ?? '', 1) as { format?: unknown; version?: unknown; count?: unknown };
-  if (header.format !== FORMAT || header.version !== VERSION) {
-    throw new CorruptSnapshotFile(`line 1 is not a ${FORMAT} v${VERSION} header`);
-  }
-  if (header.count !== lines.length - 1) {
-    throw new CorruptSnapshotFile(`the header promises ${String(header.count)} records, the file holds ${lines.length - 1} (truncated?)`);
+  const header = parseLine(lines[0] ?? '', 1);
+  if (!isHeader(header)) throw new CorruptSnapshotFile(`line 1 is not a ${FORMAT} v${VERSION} header`);
+  const held = lines.length - 1;
+  if (header.count !== held) {
+    throw new CorruptSnapshotFile(`line 1: the header promises ${header.count} records, the file holds ${held}${held < header.count ? ' (truncated?)' : ''}`);
   }
   return lines.slice(1).map((line, i) => loadRecord(line, i + 2));
 }
@@ -76,6 +96,12 @@ function loadRecord(line: string, lineNumber: number): LoadedMessage {
   } catch (err) {
     throw new CorruptSnapshotFile(`line ${lineNumber}: ${(err as Error).message}`);
   }
+}
+
+function isHeader(value: unknown): value is { count: number } {
+  if (typeof value !== 'object' || value === null) return false;
+  const { format, version, count } = value as Record<string, unknown>;
+  return format === FORMAT && version === VERSION && Number.isSafeInteger(count) && (count as number) >= 0;
 }
 
 function parseLine(line: string, lineNumber: number): unknown {

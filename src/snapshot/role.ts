@@ -1,3 +1,4 @@
+import { rename } from 'node:fs/promises';
 import { TickStream } from '../client/zmq/index.js';
 import type { TickfanConfig } from '../config/index.js';
 import { ThrottledWarning, type Logger } from '../log/index.js';
@@ -34,7 +35,7 @@ export async function startSnapshotRole(config: TickfanConfig, log: Logger): Pro
   const ingesting = (async () => {
     for await (const message of stream) {
       const result = store.ingest(message);
-      changed = true;
+      if (result !== 'duplicate' && result !== 'topic_limit') changed = true;
       if (result === 'topic_limit') warnings.warn('topic_limit', { maxTopics: settings.maxTopics }, 'topic refused: snapshot.maxTopics reached');
     }
   })();
@@ -82,6 +83,9 @@ async function reload(store: SnapshotStore, file: string, log: Logger): Promise<
     log.info({ file, topics: records.length }, 'snapshot reloaded');
   } catch (err) {
     if (!(err instanceof CorruptSnapshotFile)) throw new Error(`cannot read snapshot file ${file} (setting snapshot.persistFile): ${(err as Error).message}`);
-    log.error({ file, err: err.message }, 'snapshot file is corrupt or truncated: ignored, starting empty');
+    // Kept aside for a post-mortem instead of being overwritten by the next save.
+    const aside = `${file}.corrupt`;
+    await rename(file, aside).catch(() => undefined);
+    log.error({ file, movedTo: aside, err: err.message }, 'snapshot file is corrupt or truncated: ignored, starting empty');
   }
 }

@@ -18,6 +18,7 @@ export interface ServiceOptions {
 
 export type ReplyResult = 'ok' | 'bad_request' | 'gone' | 'too_large';
 
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 const OK = Buffer.from('OK');
 const ERR = Buffer.from('ERR');
 const PONG = [Buffer.from('PONG')];
@@ -37,13 +38,16 @@ export class SnapshotService {
   private readonly replies: SendQueue;
   private readonly warnings: ThrottledWarning;
   private loop: Promise<void> | undefined;
+  private bound: string | undefined;
 
   constructor(
     private readonly store: SnapshotStore,
     private readonly options: ServiceOptions,
     private readonly log: Logger,
   ) {
-    this.socket = new Router({ sendHighWaterMark: options.sendHwm, linger: options.lingerMs });
+    // A request is a few short frames; the cap bounds what one peer can make us buffer, and
+    // still lets a 1 MB frame arrive so it gets its BAD_REQUEST rather than a silent drop.
+    this.socket = new Router({ sendHighWaterMark: options.sendHwm, linger: options.lingerMs, maxMessageSize: MAX_REQUEST_BYTES });
     this.warnings = new ThrottledWarning(log);
     this.replies = new SendQueue(this.socket, options.replyQueueLimit, (err) =>
       this.warnings.warn('reply_failed', { err: err.message }, 'snapshot reply could not be sent'));
@@ -63,19 +67,48 @@ export class SnapshotService {
     }
     this.loop = this.serve();
     const endpoint = this.socket.lastEndpoint ?? this.options.endpoint;
+    this.bound = endpoint;
     this.log.info({ endpoint }, 'snapshot service listening');
     return endpoint;
   }
 
+  /** Stops answering and releases the endpoint: once this resolves, it can be bound again. */
   async close(): Promise<void> {
     await this.replies.flushed();
+    const released = this.bound !== undefined && !this.socket.closed ? this.released(this.bound) : undefined;
     this.socket.close();
+    await released;
     await this.loop;
+  }
+
+  /**
+   * Resolves once libzmq's I/O thread has closed the listening socket of `endpoint` (at most a
+   * second from now). close() returns before that, and a restart on the same endpoint in the
+   * meantime fails with "Address already in use".
+   */
+  private released(endpoint: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.socket.events.on('close', (event) => {
+        if (event.address === endpoint) done();
+      });
+    });
   }
 
   private async serve(): Promise<void> {
     try {
-      for await (const frames of this.socket) this.answer(frames);
+      for await (const frames of this.socket) {
+        try {
+          this.answer(frames);
+        } catch (err) {
+          // A bug answering one request must not stop the service answering everyone else.
+          this.log.error({ err: (err as Error).stack }, 'snapshot request failed');
+        }
+      }
     } catch (err) {
       if (!this.socket.closed) this.log.error({ err: (err as Error).message }, 'snapshot service receive loop failed');
     }

@@ -176,13 +176,19 @@ export class SnapshotStore {
    * size and trims every topic to it. The 10% headroom makes this sweep over all topics
    * happen once per 10% of growth, not on every message. One message per topic (its
    * current state) is the floor: the cap cannot take a topic's state away.
+   *
+   * With uneven message sizes one sweep may not be enough: the average is skewed by topics
+   * of many small messages, and a topic with a few large ones keeps them all. So it sweeps
+   * again, with the average of what is left, until the history fits. Each sweep sets the
+   * limit below 90% of the previous one (beyond the first), so there are few.
    */
   private shrinkToFit(): void {
-    if (this.perTopicLimit === 1) return;
-    // Strictly lower every time, so uneven message sizes cannot make sweeps repeat in place.
-    this.perTopicLimit = Math.min(this.fittingLimit(), this.perTopicLimit - 1);
-    for (const state of this.topics.values()) {
-      while (state.retained > this.perTopicLimit) this.dropOldest(state);
+    while (this.historyBytesHeld > this.limits.historyMaxBytes && this.perTopicLimit > 1) {
+      // Strictly lower every time, so uneven message sizes cannot make sweeps repeat in place.
+      this.perTopicLimit = Math.min(this.fittingLimit(), this.perTopicLimit - 1);
+      for (const state of this.topics.values()) {
+        while (state.retained > this.perTopicLimit) this.dropOldest(state);
+      }
     }
   }
 

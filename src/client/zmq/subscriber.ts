@@ -1,5 +1,5 @@
-import type { DecodedMessage, TickRecord, StatusRecord } from '../../wire/index.js';
-import { SnapshotClient, SnapshotError } from './snapshot-client.js';
+import { nowMicros, type DecodedMessage, type TickRecord, type StatusRecord } from '../../wire/index.js';
+import { SnapshotClient, SnapshotError, SnapshotUnavailable } from './snapshot-client.js';
 import { TickStream } from './stream.js';
 
 export interface TickSubscriberOptions {
@@ -18,6 +18,16 @@ export interface TickSubscriberOptions {
   readonly subscribeSettleMs?: number;
   /** Updates the async iterator may hold for a slow reader before the subscriber waits for it. */
   readonly maxPendingUpdates?: number;
+  /**
+   * How often the subscriber considers checking its whole state against a fresh snapshot
+   * (default 1000). A message ZeroMQ dropped shows up as a gap when a later message of its
+   * topic arrives; one that was the last of its topic before the topic (or the whole stream)
+   * went quiet never does, and only a snapshot shows it. So the subscriber checks when gaps
+   * were seen since the last check, and when the stream has gone quiet after traffic; a quiet
+   * check that finds nothing doubles the quiet time the next one waits for (up to 64 periods),
+   * until a gap or a late message (a sign of falling behind) brings it back to one period.
+   */
+  readonly verifyDelayMs?: number;
 }
 
 /** One topic's state: its newest record and where it stands in its source's sequence. */
@@ -45,9 +55,32 @@ export interface SubscriberCounters {
   resnapshots: number;
   /** Topics whose source restarted (a new epoch). */
   resets: number;
+  /** Messages of another epoch that are older (header ts) than the held state: leftovers of a previous run, dropped. */
+  stale: number;
+  /** Gaps left unfilled because no snapshot service answered: the newer message, a full record, was taken as the state. */
+  gapsSkipped: number;
+  /** Snapshots taken after gaps or when the stream went quiet, to find messages lost without a trace. */
+  verifications: number;
+  /** Topics such a snapshot showed to be behind, taken from it. */
+  verifyRepairs: number;
 }
 
 const REPAIR_ATTEMPTS = 5;
+/**
+ * Waits before asking again for an initial snapshot that does not yet hold the first live
+ * message: the snapshot service is a subscriber too, and under load it can lag this client.
+ */
+const CATCH_UP_DELAYS_MS = [5, 10, 20, 40, 80, 160, 250, 250, 250];
+const DEFAULT_VERIFY_DELAY_MS = 1000;
+/** Quiet checks that find nothing back off to at most this many verifyDelayMs periods of quiet. */
+const MAX_QUIET_PERIODS = 64;
+/**
+ * A live message older than this on arrival (by its header ts, the source's clock) shows the
+ * subscriber has been behind, and so may have lost messages. Clocks of different hosts that
+ * are further apart only keep the quiet checks from backing off, which costs little.
+ */
+const LATE_US = 50_000;
+const VERIFY = Symbol('verify');
 
 /**
  * The late-joiner client of PROTOCOL.md section 4 (the ZeroMQ guide's clone pattern):
@@ -57,10 +90,14 @@ const REPAIR_ATTEMPTS = 5;
  *
  * Live messages wait in the SUB socket's own queue while a snapshot or a repair is in
  * flight: memory stays bounded by the receive high-water mark, and whatever ZeroMQ drops
- * beyond it shows up as a gap and is repaired.
+ * beyond it shows up as a gap and is repaired, or, when nothing of that topic followed, is
+ * found by checking the state against a snapshot (see verifyDelayMs).
  */
 export class TickSubscriber implements AsyncIterable<Update> {
-  readonly counters: SubscriberCounters = { applied: 0, duplicates: 0, gapsDetected: 0, gapsRepaired: 0, resnapshots: 0, resets: 0 };
+  readonly counters: SubscriberCounters = {
+    applied: 0, duplicates: 0, gapsDetected: 0, gapsRepaired: 0, resnapshots: 0, resets: 0,
+    stale: 0, gapsSkipped: 0, verifications: 0, verifyRepairs: 0,
+  };
   /** Resolves once the initial snapshot is applied; rejects if no snapshot could be had. */
   readonly ready: Promise<void>;
   private readonly state = new Map<string, TopicEntry>();
@@ -69,6 +106,18 @@ export class TickSubscriber implements AsyncIterable<Update> {
   private readonly consumers = new Set<UpdateQueue>();
   private readonly running: Promise<void>;
   private closed = false;
+  /** Decides every verifyDelayMs, from the initial snapshot on, whether to check against a snapshot. */
+  private lossWatch: NodeJS.Timeout | undefined;
+  private verifyRequested: 'gap' | 'quiet' | undefined;
+  /** Wakes the loop waiting for the next live message when a check is requested. */
+  private wakeForVerify: (() => void) | undefined;
+  private gapSinceVerify = false;
+  private liveSinceVerify = 0;
+  private liveSinceLossCheck = 0;
+  private quietPeriods = 0;
+  private quietPeriodsNeeded = 1;
+  /** Until then gaps are not repaired: the last repair found no snapshot service answering. */
+  private repairsPausedUntil = 0;
 
   constructor(private readonly options: TickSubscriberOptions) {
     this.stream = new TickStream({ endpoint: options.endpoint, prefixes: [options.prefix], receiveHwm: options.receiveHwm });
@@ -112,27 +161,79 @@ export class TickSubscriber implements AsyncIterable<Update> {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.lossWatch);
     this.stream.close();
     this.snapshots.close();
-    await this.running;
+    // Before waiting for run(): it may be waiting for room in the queue of a reader that stopped reading.
     for (const consumer of this.consumers) consumer.end();
+    await this.running;
   }
 
   private async run(signalReady: () => void): Promise<void> {
     const live = this.stream[Symbol.asyncIterator]();
-    const first = live.next();
-    await Promise.race([first, delay(this.options.subscribeSettleMs ?? 250)]);
-    if (this.closed) return;
-    for (const message of await this.snapshots.snapshot(this.options.prefix)) await this.take(message, 'snapshot');
+    let pending = live.next();
+    let first: DecodedMessage | undefined;
+    void pending.then((next) => (first = next.done ? undefined : next.value), () => {});
+    await Promise.race([pending, delay(this.options.subscribeSettleMs ?? 250)]);
+    if (this.closed) throw new Error('the subscriber was closed before it had a snapshot');
+    // Also when the first message comes only while the snapshot is on its way (a busy process).
+    await this.initialSnapshot(() => first);
     signalReady();
-    for (let next = await first; !next.done && !this.closed; next = await live.next()) await this.onLive(next.value);
+    this.lossWatch = setInterval(() => this.checkForLoss(), this.options.verifyDelayMs ?? DEFAULT_VERIFY_DELAY_MS).unref();
+    for (;;) {
+      const reason = this.verifyRequested;
+      if (reason !== undefined) {
+        this.verifyRequested = undefined;
+        await this.verify(reason);
+        if (this.closed) return;
+        continue;
+      }
+      const next = await this.nextOrWake(pending);
+      if (this.closed) return;
+      if (next === VERIFY) continue;
+      if (next.done) return;
+      this.liveSinceVerify++;
+      this.liveSinceLossCheck++;
+      if (this.quietPeriodsNeeded > 1 && nowMicros() - next.value.header.ts > LATE_US) this.quietPeriodsNeeded = 1;
+      await this.onLive(next.value);
+      pending = live.next();
+    }
+  }
+
+  /**
+   * Takes the initial snapshot once it holds `first`, the first live message (when one came).
+   * The proxy sends every subscriber the same sequence, so a snapshot that holds `first` also
+   * holds, for every topic, everything sent before it, and this client's queue, which starts
+   * at `first`, continues every topic without a hole. A snapshot taken from a service that
+   * lags this client would instead show a gap on nearly every busy topic.
+   */
+  private async initialSnapshot(firstLive: () => DecodedMessage | undefined): Promise<void> {
+    let records = await this.snapshots.snapshot(this.options.prefix);
+    try {
+      for (let attempt = 0, first = firstLive(); first !== undefined && attempt < CATCH_UP_DELAYS_MS.length && !holds(records, first); attempt++) {
+        await delay(CATCH_UP_DELAYS_MS[attempt]!);
+        if (this.closed) throw new Error('the subscriber was closed before it had a snapshot');
+        // Probe with the one topic; take the whole prefix again once the service has caught up.
+        if (holds(await this.snapshots.snapshot(first.topic), first)) records = await this.snapshots.snapshot(this.options.prefix);
+      }
+    } catch (err) {
+      // The snapshot in hand is still a valid start: gaps after it get repaired.
+      if (!(err instanceof SnapshotUnavailable) || this.closed) throw err;
+    }
+    for (const message of records) await this.take(message, 'snapshot');
   }
 
   private async onLive(message: DecodedMessage): Promise<void> {
     const held = this.state.get(message.topic);
-    const { epoch, seq } = message.header;
+    const { epoch, seq, ts } = message.header;
     if (held === undefined) return this.take(message, 'live');
     if (epoch !== held.epoch) {
+      // Epochs are random, so only the source's clock tells a restart from a previous run's
+      // message still queued behind a snapshot that already holds the new run.
+      if (ts < held.ts) {
+        this.counters.stale++;
+        return;
+      }
       this.counters.resets++;
       return this.take(message, 'live');
     }
@@ -142,23 +243,41 @@ export class TickSubscriber implements AsyncIterable<Update> {
     }
     if (seq === held.seq + 1) return this.take(message, 'live');
     this.counters.gapsDetected++;
+    this.gapSinceVerify = true;
+    this.quietPeriodsNeeded = 1;
     await this.repair(message);
   }
 
   /**
    * Fills the hole before `message` from REPLAY. The snapshot service may not have caught up
-   * with this client yet, so a short answer is retried a few times; when the history is gone
-   * (or never arrives) the topic is taken afresh from a snapshot.
+   * with this client yet (a short answer, or BAD_REQUEST when it has not even reached the
+   * held seq), so that is retried a few times; when the history is gone (or never arrives)
+   * the topic is taken afresh from a snapshot. When no service answers at all, the message
+   * itself, a full record, becomes the state, and repairs pause for a while rather than
+   * stalling every later gap for the timeout too.
    */
   private async repair(message: DecodedMessage): Promise<void> {
+    if (performance.now() < this.repairsPausedUntil) return this.skipGap(message);
+    try {
+      await this.replayOrResnapshot(message);
+    } catch (err) {
+      if (!(err instanceof SnapshotUnavailable) || this.closed) throw err;
+      this.repairsPausedUntil = performance.now() + (this.options.snapshotTimeoutMs ?? 2000);
+      await this.skipGap(message);
+    }
+  }
+
+  private async replayOrResnapshot(message: DecodedMessage): Promise<void> {
     const { topic } = message;
     for (let attempt = 0; attempt < REPAIR_ATTEMPTS && !this.closed; attempt++) {
+      if (attempt > 0) await delay(5 * attempt);
       const held = this.state.get(topic)!;
       let replayed: DecodedMessage[];
       try {
         replayed = await this.snapshots.replay(topic, held.epoch, held.seq + 1);
       } catch (err) {
         if (err instanceof SnapshotError && err.code === 'GONE') break;
+        if (err instanceof SnapshotError && err.code === 'BAD_REQUEST') continue;
         throw err;
       }
       for (const missing of replayed) {
@@ -168,7 +287,6 @@ export class TickSubscriber implements AsyncIterable<Update> {
         this.counters.gapsRepaired++;
         return this.take(message, 'live');
       }
-      await new Promise((resolve) => setTimeout(resolve, 5 * (attempt + 1)));
     }
     await this.resnapshot(message);
   }
@@ -180,6 +298,66 @@ export class TickSubscriber implements AsyncIterable<Update> {
     await this.take(newer, newer === message ? 'live' : 'snapshot');
   }
 
+  private skipGap(message: DecodedMessage): Promise<void> {
+    this.counters.gapsSkipped++;
+    return this.take(message, 'live');
+  }
+
+  /**
+   * The next live message, or VERIFY when a check is requested first. One promise per call, so
+   * nothing piles up on a long-lived one.
+   */
+  private nextOrWake<T>(pending: Promise<T>): Promise<T | typeof VERIFY> {
+    return new Promise((resolve, reject) => {
+      this.wakeForVerify = () => resolve(VERIFY);
+      pending.then(resolve, reject);
+    });
+  }
+
+  /** Requests a check against a snapshot when gaps came since the last one, or the stream went quiet after traffic. */
+  private checkForLoss(): void {
+    this.quietPeriods = this.liveSinceLossCheck === 0 ? this.quietPeriods + 1 : 0;
+    this.liveSinceLossCheck = 0;
+    if (this.verifyRequested !== undefined) return;
+    if (this.gapSinceVerify) this.verifyRequested = 'gap';
+    else if (this.liveSinceVerify > 0 && this.quietPeriods >= this.quietPeriodsNeeded) this.verifyRequested = 'quiet';
+    else return;
+    this.wakeForVerify?.();
+  }
+
+  /**
+   * Compares the state with a fresh snapshot and takes every record that is newer than what
+   * is held: messages ZeroMQ dropped that no later message of their topic revealed.
+   */
+  private async verify(reason: 'gap' | 'quiet'): Promise<void> {
+    this.counters.verifications++;
+    this.gapSinceVerify = false;
+    this.liveSinceVerify = 0;
+    let records: DecodedMessage[];
+    try {
+      records = await this.snapshots.snapshot(this.options.prefix);
+    } catch (err) {
+      if (this.closed) return;
+      if (err instanceof SnapshotUnavailable) {
+        this.gapSinceVerify = true;
+        return;
+      }
+      if (err instanceof SnapshotError && err.code === 'TOO_LARGE') return;
+      throw err;
+    }
+    let repaired = 0;
+    for (const fresh of records) {
+      const held = this.state.get(fresh.topic);
+      if (held !== undefined && !isNewer(fresh, held)) continue;
+      repaired++;
+      this.counters.verifyRepairs++;
+      if (held !== undefined && held.epoch !== fresh.header.epoch) this.counters.resets++;
+      await this.take(fresh, 'snapshot');
+    }
+    if (repaired > 0) this.quietPeriodsNeeded = 1;
+    else if (reason === 'quiet') this.quietPeriodsNeeded = Math.min(2 * this.quietPeriodsNeeded, MAX_QUIET_PERIODS);
+  }
+
   private async take(message: DecodedMessage, source: Update['source']): Promise<void> {
     const { topic, header, record } = message;
     const entry: TopicEntry = { epoch: header.epoch, seq: header.seq, ts: header.ts, record };
@@ -189,6 +367,20 @@ export class TickSubscriber implements AsyncIterable<Update> {
     const update: Update = { topic, source, ...entry };
     for (const consumer of this.consumers) await consumer.push(update);
   }
+}
+
+/** Whether `message` is newer than `held`: a later seq of the same epoch, or another epoch published later. */
+function isNewer(message: DecodedMessage, held: TopicEntry): boolean {
+  const { epoch, seq, ts } = message.header;
+  return epoch === held.epoch ? seq > held.seq : ts > held.ts;
+}
+
+/** Whether a snapshot reply already reflects `message`: it holds the topic at that message or later. */
+function holds(records: readonly DecodedMessage[], message: DecodedMessage): boolean {
+  const record = records.find((m) => m.topic === message.topic);
+  if (record === undefined) return false;
+  const { epoch, seq, ts } = record.header;
+  return epoch === message.header.epoch ? seq >= message.header.seq : ts > message.header.ts;
 }
 
 function delay(ms: number): Promise<void> {
