@@ -1,6 +1,8 @@
 import type { Role, TickfanConfig } from '../config/index.js';
 import { startFeedRole } from '../feeds/index.js';
 import type { Logger } from '../log/index.js';
+import { VERSION } from './version.js';
+import { startGatewayRole } from '../gateway/index.js';
 import { startProxyRole } from '../proxy/index.js';
 import { startSnapshotRole } from '../snapshot/index.js';
 
@@ -19,6 +21,10 @@ const starters: Record<Role, (config: TickfanConfig, log: Logger) => Promise<{ s
     return { stop: () => proxy.close() };
   },
   snapshot: startSnapshotRole,
+  gateway: async (config, log) => {
+    const gateway = await startGatewayRole(config, log, VERSION);
+    return { stop: () => gateway.close() };
+  },
   feed: startFeedRole,
 };
 

@@ -5,7 +5,7 @@ import type { Instrument } from '../feeds/simulated/index.js';
 import { instrumentsProblem } from './instruments.js';
 
 /** Roles `tickfan start` can run, in start-up order (each needs the ones before it to be reachable). */
-export const ROLES = ['proxy', 'snapshot', 'feed'] as const;
+export const ROLES = ['proxy', 'snapshot', 'gateway', 'feed'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface TickfanConfig {
@@ -26,6 +26,18 @@ export interface TickfanConfig {
     persistIntervalMs: number;
   };
   subscriber: { receiveHwm: number };
+  gateway: {
+    host: string;
+    port: number;
+    heartbeatMs: number;
+    pingIntervalMs: number;
+    maxConnections: number;
+    maxSubscriptions: number;
+    subscribeOpsPerSecond: number;
+    bufferedHighWaterBytes: number;
+    maxQueuedEvents: number;
+    historyPerTopic: number;
+  };
   feeds: {
     sendHwm: number;
     queueLimit: number;
@@ -120,6 +132,24 @@ export const schema: convict.Schema<TickfanConfig> = {
   },
   subscriber: {
     receiveHwm: { doc: `Receive high-water mark of subscribing sockets, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 200_000 },
+  },
+  gateway: {
+    host: { doc: 'Address the WebSocket gateway listens on (0.0.0.0 for every interface).', format: String, default: '127.0.0.1' },
+    port: { doc: 'Port of the WebSocket gateway (path /v1/ws); 0 picks a free port.', format: integerIn(0, 65535), default: 8080 },
+    heartbeatMs: { doc: 'A heartbeat event goes to a client after this long without any other frame.', format: integerIn(100, 600_000), default: 5000 },
+    pingIntervalMs: { doc: 'WebSocket ping interval; a client that did not answer the previous ping is terminated.', format: integerIn(100, 600_000), default: 15_000 },
+    maxConnections: { doc: 'Connections at most; further upgrades are refused with HTTP 503.', format: integerIn(1, 1_000_000), default: 10_000 },
+    maxSubscriptions: { doc: 'Subscription patterns per connection at most (TOO_MANY_SUBSCRIPTIONS beyond).', format: integerIn(1, 100_000), default: 1000 },
+    subscribeOpsPerSecond: { doc: 'Subscribe requests per connection per second at most (RATE_LIMITED beyond).', format: integerIn(1, 100_000), default: 50 },
+    bufferedHighWaterBytes: {
+      doc: 'Bytes a client socket may hold unsent before the client counts as behind and frames wait.',
+      format: integerIn(1024, 1024 ** 3), default: 1024 * 1024,
+    },
+    maxQueuedEvents: {
+      doc: 'Events queued for a client that is behind; beyond it the client is conflated (newest per topic) or, with conflate:false, closed with 4008.',
+      format: integerIn(1, 10_000_000), default: 10_000,
+    },
+    historyPerTopic: { doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory.', format: integerIn(1, 100_000), default: 256 },
   },
   feeds: {
     sendHwm: { doc: `Send high-water mark of the feed publisher, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 200_000 },

@@ -42,6 +42,8 @@ export interface TopicEntry {
 export interface Update extends TopicEntry {
   readonly topic: string;
   readonly source: 'snapshot' | 'replay' | 'live';
+  /** The payload frame as received, for relays that pass the record on without re-encoding it. */
+  readonly payload: Buffer;
 }
 
 export interface SubscriberCounters {
@@ -364,7 +366,7 @@ export class TickSubscriber implements AsyncIterable<Update> {
     this.state.set(topic, entry);
     this.counters.applied++;
     if (this.consumers.size === 0) return;
-    const update: Update = { topic, source, ...entry };
+    const update: Update = { topic, source, payload: message.frames[2], ...entry };
     for (const consumer of this.consumers) await consumer.push(update);
   }
 }

@@ -1,0 +1,115 @@
+/** What the cache needs of an applied upstream update. */
+export interface CachedUpdate {
+  readonly topic: string;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly ts: number;
+  /** The record's JSON bytes as published, embedded verbatim. */
+  readonly payload: Buffer;
+}
+
+/** One topic as the gateway holds it: its newest event and a short history for `since` resumes. */
+interface TopicEvents {
+  epoch: number;
+  seq: number;
+  ts: number;
+  /** The newest tick event text; its snapshot form is derived from it on demand. */
+  latest: string;
+  /** Tick event texts of the current epoch, oldest first, contiguous in seq, ending at `seq`. */
+  history: string[];
+}
+
+/** A ready-made snapshot or tick event text with the position it carries. */
+export interface PositionedEvent {
+  readonly epoch: number;
+  readonly seq: number;
+  readonly text: string;
+}
+
+export type ResumeAnswer =
+  | { readonly kind: 'events'; readonly events: readonly PositionedEvent[] }
+  | { readonly kind: 'snapshot'; readonly event: PositionedEvent }
+  | { readonly kind: 'nothing' };
+
+const TICK_PREFIX = '{"type":"tick",';
+const SNAPSHOT_PREFIX = '{"type":"snapshot",';
+
+/**
+ * The gateway's own last-value cache, as event texts ready to send. Each tick's JSON text
+ * is built here once, from the payload bytes as received (the record is embedded verbatim,
+ * never re-serialised), and then shared by every client that gets it.
+ */
+export class EventCache {
+  private readonly topics = new Map<string, TopicEvents>();
+
+  constructor(private readonly historyPerTopic: number) {}
+
+  get size(): number {
+    return this.topics.size;
+  }
+
+  /**
+   * Records an update and returns its tick event text, or undefined when the cache already
+   * holds it or something newer (overlapping upstream prefixes deliver some updates twice).
+   */
+  apply(update: CachedUpdate): string | undefined {
+    const { topic, epoch, seq, ts } = update;
+    const held = this.topics.get(topic);
+    if (held && (held.epoch === epoch ? seq <= held.seq : ts <= held.ts)) return undefined;
+    const text = `${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${update.payload.toString('utf8')}}`;
+    if (held === undefined) {
+      this.topics.set(topic, { epoch, seq, ts, latest: text, history: [text] });
+      return text;
+    }
+    if (held.epoch === epoch && seq === held.seq + 1) {
+      held.history.push(text);
+      if (held.history.length > this.historyPerTopic) held.history.shift();
+    } else {
+      held.history = [text];
+    }
+    held.epoch = epoch;
+    held.seq = seq;
+    held.ts = ts;
+    held.latest = text;
+    return text;
+  }
+
+  /** The topic's current state as a snapshot event, with its position. */
+  snapshot(topic: string): PositionedEvent | undefined {
+    const held = this.topics.get(topic);
+    if (!held) return undefined;
+    return { epoch: held.epoch, seq: held.seq, text: SNAPSHOT_PREFIX + held.latest.slice(TICK_PREFIX.length) };
+  }
+
+  /**
+   * What a client that last saw (epoch, seq) of `topic` needs: the missed ticks in order from
+   * history, nothing when it is up to date, or a fresh snapshot when the history no longer
+   * reaches back that far or the epoch changed.
+   */
+  resume(topic: string, epoch: number, seq: number): ResumeAnswer {
+    const held = this.topics.get(topic);
+    if (!held) return { kind: 'nothing' };
+    if (held.epoch === epoch) {
+      if (seq >= held.seq) return { kind: 'nothing' };
+      const oldest = held.seq - held.history.length + 1;
+      if (seq + 1 >= oldest) {
+        const events = held.history.slice(seq + 1 - oldest).map((text, i) => ({ epoch, seq: seq + 1 + i, text }));
+        return { kind: 'events', events };
+      }
+    }
+    return { kind: 'snapshot', event: this.snapshot(topic)! };
+  }
+
+  topicsWithPrefix(prefix: string): string[] {
+    return [...this.topics.keys()].filter((topic) => topic.startsWith(prefix)).sort();
+  }
+
+  has(topic: string): boolean {
+    return this.topics.has(topic);
+  }
+
+  /** Drops topics no client can want any more, keeping memory bounded by interest. */
+  retain(wanted: (topic: string) => boolean): void {
+    for (const topic of this.topics.keys()) if (!wanted(topic)) this.topics.delete(topic);
+  }
+}

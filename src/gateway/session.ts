@@ -1,0 +1,154 @@
+import type { WebSocket } from 'ws';
+
+export interface SessionLimits {
+  /** Bytes the socket may hold unsent before this client counts as behind. */
+  readonly bufferedHighWater: number;
+  /** Events queued for a client that is behind; beyond it the client is conflated or closed. */
+  readonly maxQueuedEvents: number;
+}
+
+export interface SessionCounters {
+  eventsSent: number;
+  framesSent: number;
+  bytesSent: number;
+  conflated: number;
+}
+
+/** Where one topic stands for one client: nothing older or equal may follow. */
+interface Position {
+  epoch: number;
+  seq: number;
+}
+
+/** Close code for a client that fell behind with conflation off (PROTOCOL.md section 5). */
+export const SLOW_CONSUMER = 4008;
+
+/**
+ * One WebSocket client's outbound side. Events are queued as ready-made JSON texts (built
+ * once per tick for all clients) and flushed as one array frame per flush.
+ *
+ * Per topic it remembers the last seq sent, so whatever path an event takes (snapshot,
+ * resume, live), the client never gets a duplicate or an older seq after a newer one.
+ *
+ * A client that is behind (socket buffer over the high-water mark) keeps queueing; past
+ * `maxQueuedEvents` it either switches to conflation (only the newest pending event per
+ * topic is kept: bounded by its topic count) or, when it asked for conflate:false, is
+ * closed with 4008.
+ */
+export class Session {
+  conflate = true;
+  readonly counters: SessionCounters = { eventsSent: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
+  private readonly sent = new Map<string, Position>();
+  /** Events in arrival order while the client keeps up. */
+  private queue: string[] = [];
+  /** The newest pending tick per topic once the client has fallen behind with conflation on. */
+  private conflated: Map<string, string> | undefined;
+  private closing = false;
+  lastFrameAt = Date.now();
+
+  constructor(
+    readonly id: string,
+    private readonly socket: WebSocket,
+    private readonly limits: SessionLimits,
+    private readonly onSlowClose: () => void,
+  ) {}
+
+  /** Control events (welcome, subscribed, error, ...) are never conflated or dropped. */
+  sendControl(text: string): void {
+    this.queue.push(text);
+  }
+
+  /**
+   * Queues a snapshot or tick event of `topic` if it is newer than what this client has
+   * seen; returns false for an event it must not get (duplicate or older).
+   */
+  offer(topic: string, epoch: number, seq: number, text: string): boolean {
+    const last = this.sent.get(topic);
+    if (last !== undefined) {
+      if (last.epoch === epoch && seq <= last.seq) return false;
+      last.epoch = epoch;
+      last.seq = seq;
+    } else {
+      this.sent.set(topic, { epoch, seq });
+    }
+    if (this.conflated) {
+      if (this.conflated.has(topic)) this.counters.conflated++;
+      this.conflated.delete(topic);
+      this.conflated.set(topic, text);
+    } else {
+      this.queue.push(text);
+      if (this.queue.length > this.limits.maxQueuedEvents && this.behind()) this.fallBehind();
+    }
+    return true;
+  }
+
+  /** Sets where a resuming client stands on a topic (its `since`), so nothing up to there is sent again. */
+  resumeFrom(topic: string, epoch: number, seq: number): void {
+    this.sent.set(topic, { epoch, seq });
+  }
+
+  /** Forgets where a topic stood, so a new subscription to it starts from a fresh snapshot. */
+  forget(topic: string): void {
+    this.sent.delete(topic);
+    this.conflated?.delete(topic);
+  }
+
+  position(topic: string): Position | undefined {
+    return this.sent.get(topic);
+  }
+
+  get pending(): number {
+    return this.queue.length + (this.conflated?.size ?? 0);
+  }
+
+  /** Sends everything pending as one array frame, unless the socket is still full. */
+  flush(): void {
+    if (this.closing || this.pending === 0 || this.behind()) return;
+    let events = this.queue;
+    if (this.conflated) {
+      events = events.concat([...this.conflated.values()]);
+      this.conflated = undefined;
+    }
+    this.queue = [];
+    const frame = `[${events.join(',')}]`;
+    this.socket.send(frame);
+    this.counters.eventsSent += events.length;
+    this.counters.framesSent++;
+    this.counters.bytesSent += frame.length;
+    this.lastFrameAt = Date.now();
+  }
+
+  private behind(): boolean {
+    return this.socket.bufferedAmount > this.limits.bufferedHighWater;
+  }
+
+  private fallBehind(): void {
+    if (!this.conflate) {
+      this.closing = true;
+      this.queue = [];
+      this.onSlowClose();
+      this.socket.close(SLOW_CONSUMER, 'slow consumer');
+      return;
+    }
+    // Keep control events in order up front; ticks collapse to the newest per topic.
+    const control: string[] = [];
+    this.conflated = new Map();
+    for (const text of this.queue) {
+      const topic = topicOf(text);
+      if (topic === undefined) control.push(text);
+      else {
+        if (this.conflated.has(topic)) this.counters.conflated++;
+        this.conflated.delete(topic);
+        this.conflated.set(topic, text);
+      }
+    }
+    this.queue = control;
+  }
+}
+
+/** The topic of a queued snapshot/tick event text, read from its fixed layout; undefined for control events. */
+function topicOf(text: string): string | undefined {
+  if (!text.startsWith('{"type":"tick","topic":"') && !text.startsWith('{"type":"snapshot","topic":"')) return undefined;
+  const start = text.indexOf('"topic":"') + 9;
+  return text.slice(start, text.indexOf('"', start));
+}
