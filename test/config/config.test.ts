@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ConfigError, loadConfig, renderConfigReference, schema, settingKeys } from '../../src/config/index.js';
+import { ConfigError, loadConfig, renderConfigReference, ROLES, schema, settingKeys } from '../../src/config/index.js';
 
 const repoFile = (path: string) => new URL(`../../${path}`, import.meta.url);
 
@@ -79,7 +79,7 @@ const refusals: [title: string, options: Parameters<typeof loadConfig>[0], mustS
   ['a bad enum', { env: { TICKFAN_PROXY_MODE: 'fast' } }, ['proxy.mode', '"fast"', 'native', 'js']],
   ['a bad boolean', { env: { TICKFAN_FEEDS_SIMULATED_ENABLED: 'yes' } }, ['feeds.simulated.enabled', '"yes"', 'true or false']],
   ['a port out of range', { env: { TICKFAN_PROXY_BACKEND: 'tcp://127.0.0.1:70000' } }, ['proxy.backend', '70000', 'tcp://HOST:PORT']],
-  ['an unknown role', { env: { TICKFAN_ROLES: 'proxy,router' } }, ['roles', 'router', 'proxy, snapshot, feed']],
+  ['an unknown role', { env: { TICKFAN_ROLES: 'proxy,router' } }, ['roles', 'router', ROLES.join(', ')]],
   ['an instrument with a dotted venue', { env: { TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: '[{"venue":"A.B","symbol":"X","tickSize":1,"startPrice":1,"lotSize":1}]' } }, ['feeds.simulated.instruments', 'tick.A.B.X', 'venue "A.B"']],
   ['a duplicated instrument', { env: { TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: JSON.stringify([1, 2].map(() => ({ venue: 'V', symbol: 'X', tickSize: 1, startPrice: 1, lotSize: 1 }))) } }, ['feeds.simulated.instruments', 'unique (venue, symbol)']],
   ['a zero tick size', { env: { TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: '[{"venue":"V","symbol":"X","tickSize":0,"startPrice":1,"lotSize":1}]' } }, ['instrument 0', 'tickSize 0', '> 0']],

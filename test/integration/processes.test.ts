@@ -16,6 +16,7 @@ function endpoints() {
     TICKFAN_SNAPSHOT_ENDPOINT: dir.endpoint('snapshot'),
     TICKFAN_CONNECT_SNAPSHOT: dir.endpoint('snapshot'),
     TICKFAN_SNAPSHOT_PERSIST_FILE: '',
+    TICKFAN_GATEWAY_PORT: '0',
     TICKFAN_FEEDS_SIMULATED_RATE: '10000',
   };
   return { env, backend: env.TICKFAN_PROXY_BACKEND, frontend: env.TICKFAN_PROXY_FRONTEND, cleanup: dir.cleanup };
@@ -106,7 +107,7 @@ test('tickfan tail --json --count N prints N JSON lines and exits 0', async (t) 
 
 test('the all-in-one process stops on SIGINT with exit 0 within 2 s', async (t) => {
   const { env, cleanup } = endpoints();
-  const proc = await startRole('proxy,snapshot,feed', env);
+  const proc = await startRole('proxy,snapshot,gateway,feed', env);
   t.teardown(() => {
     proc.kill();
     cleanup();
