@@ -12,7 +12,8 @@ DEBIAN_PYTHON=/usr/bin/python3
 #   an absolute path that exists                         (e.g. "libfoo1:/usr/lib/x86_64-linux-gnu/libfoo.so.1")
 #   py:MODULE        importable by /usr/bin/python3      (e.g. "python3-zmq:py:zmq")
 REQUIRED=(
-  "python3-zmq:py:zmq"   # test/interop/late_join.py, run by test/integration/interop-python.test.ts
+  "python3-zmq:py:zmq"                 # test/interop/late_join.py, run by test/integration/interop-python.test.ts
+  "python3-websockets:py:websockets"   # test/interop/ws_resume.py, run by test/integration/interop-ws-python.test.ts
 )
 
 # Succeeds when the probe shows its package is there.
