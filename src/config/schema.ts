@@ -37,6 +37,7 @@ export interface TickfanConfig {
     bufferedHighWaterBytes: number;
     maxQueuedEvents: number;
     historyPerTopic: number;
+    upstreamLingerMs: number;
   };
   feeds: {
     sendHwm: number;
@@ -150,6 +151,10 @@ export const schema: convict.Schema<TickfanConfig> = {
       format: integerIn(1, 10_000_000), default: 10_000,
     },
     historyPerTopic: { doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory.', format: integerIn(1, 100_000), default: 256 },
+    upstreamLingerMs: {
+      doc: 'How long the gateway keeps following a prefix after its last client left, so a client that reconnects within it resumes from history instead of a snapshot.',
+      format: integerIn(0, 3_600_000), default: 30_000,
+    },
   },
   feeds: {
     sendHwm: { doc: `Send high-water mark of the feed publisher, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 200_000 },

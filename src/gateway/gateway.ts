@@ -46,6 +46,8 @@ interface Client {
   subscribeOps: { windowStart: number; count: number };
   errors: { windowStart: number; count: number };
   alive: boolean;
+  /** Subscribes and unsubscribes take effect and are answered in the order they were sent. */
+  changes: Promise<void>;
 }
 
 /**
@@ -72,7 +74,7 @@ export class Gateway {
     private readonly log: Logger,
   ) {
     this.cache = new EventCache(options.historyPerTopic);
-    this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), log);
+    this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
     this.http = createServer((_req, res) => {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -91,6 +93,12 @@ export class Gateway {
     });
   }
 
+  /** The port listened on (0 before listen()): gateway.port 0 picks a free one. */
+  get port(): number {
+    const address = this.http.address();
+    return address !== null && typeof address === 'object' ? address.port : 0;
+  }
+
   get connections(): number {
     return this.clients.size;
   }
@@ -104,6 +112,16 @@ export class Gateway {
   /** Upstream prefixes held, for tests and metrics. */
   get upstreamPrefixes(): string[] {
     return this.upstream.prefixes;
+  }
+
+  /** Each client's outbound session, for tests and metrics. */
+  get sessions(): Session[] {
+    return [...this.clients].map((client) => client.session);
+  }
+
+  /** Topics held in the event cache, for tests and metrics. */
+  get cachedTopics(): number {
+    return this.cache.size;
   }
 
   /** Ready when a snapshot service answers PING: without one no client can get state. */
@@ -156,7 +174,10 @@ export class Gateway {
       maxQueuedEvents: this.options.maxQueuedEvents,
     }, () => this.counters.slowConsumerCloses++);
     const now = Date.now();
-    const client: Client = { session, socket, patterns: new Map(), subscribeOps: { windowStart: now, count: 0 }, errors: { windowStart: now, count: 0 }, alive: true };
+    const client: Client = {
+      session, socket, patterns: new Map(), subscribeOps: { windowStart: now, count: 0 }, errors: { windowStart: now, count: 0 }, alive: true,
+      changes: Promise.resolve(),
+    };
     this.clients.add(client);
     this.counters.opened++;
     this.log.debug({ session: session.id, remote: req.socket.remoteAddress }, 'client connected');
@@ -182,16 +203,31 @@ export class Gateway {
       case 'list':
         return void this.list(client, request.id, request.prefix);
       case 'unsubscribe':
-        return this.unsubscribe(client, request.id, request.patterns);
+        return this.inOrder(client, () => this.unsubscribe(client, request.id, request.patterns));
       case 'subscribe':
-        return void this.subscribe(client, request).catch((err: Error) => {
+        // Counted as it arrives, not when its turn comes.
+        if (withinWindow(client.subscribeOps) > this.options.subscribeOpsPerSecond) {
+          return this.refuse(client, new RequestError('RATE_LIMITED', `at most ${this.options.subscribeOpsPerSecond} subscribe requests per second`, request.id));
+        }
+        return this.inOrder(client, () => this.subscribe(client, request).catch((err: Error) => {
           this.refuse(client, err instanceof RequestError ? err : new RequestError('BAD_REQUEST', `subscribe failed: ${err.message}`, request.id));
-        });
+        }));
     }
   }
 
+  /**
+   * Runs a subscription change after the client's earlier ones. A subscribe waits for upstream
+   * state; without this, an unsubscribe sent after it could be answered first and then undone,
+   * and two subscribes of one pattern could both take an upstream reference.
+   */
+  private inOrder(client: Client, change: () => void | Promise<void>): void {
+    client.changes = client.changes.then(change).catch((err: Error) => {
+      this.log.error({ session: client.session.id, err: err.message }, 'subscription change failed');
+    });
+  }
+
   private async subscribe(client: Client, request: Extract<ClientRequest, { op: 'subscribe' }>): Promise<void> {
-    this.checkRate(client, request.id);
+    if (client.socket.readyState !== client.socket.OPEN) return;
     const added = request.patterns.filter((pattern) => !client.patterns.has(pattern));
     if (client.patterns.size + added.length > this.options.maxSubscriptions) {
       throw new RequestError('TOO_MANY_SUBSCRIPTIONS', `at most ${this.options.maxSubscriptions} subscriptions per connection`, request.id);
@@ -202,7 +238,7 @@ export class Gateway {
     const wanted = await Promise.allSettled(prefixes.map((prefix) => this.upstream.want(prefix)));
     const failed = wanted.find((result) => result.status === 'rejected');
     if (failed || client.socket.readyState !== client.socket.OPEN) {
-      wanted.forEach((result, i) => result.status === 'fulfilled' && this.upstream.unwant(prefixes[i]!));
+      wanted.forEach((result, i) => result.status === 'fulfilled' && this.unwant(prefixes[i]!));
       if (failed) throw new RequestError('BAD_REQUEST', `state unavailable: ${(failed as PromiseRejectedResult).reason.message}`, request.id);
       return;
     }
@@ -217,14 +253,16 @@ export class Gateway {
     const { session } = client;
     for (const pattern of request.patterns) {
       for (const topic of this.cache.topicsWithPrefix(upstreamPrefix(pattern))) {
-        if (!patternMatches(pattern, topic)) continue;
+        // A topic the client already follows (an earlier subscription, or an earlier pattern of
+        // this one) goes on as it is: resuming or snapshotting it again would repeat seqs.
+        if (!patternMatches(pattern, topic) || session.position(topic) !== undefined) continue;
         const since = request.since.get(topic);
         if (since !== undefined) {
           session.resumeFrom(topic, since.epoch, since.seq);
           const answer = this.cache.resume(topic, since.epoch, since.seq);
           const events = answer.kind === 'events' ? answer.events : answer.kind === 'snapshot' ? [answer.event] : [];
           for (const { epoch, seq, text } of events) session.offer(topic, epoch, seq, text);
-        } else if (request.snapshot && session.position(topic) === undefined) {
+        } else if (request.snapshot) {
           const snapshot = this.cache.snapshot(topic)!;
           session.offer(topic, snapshot.epoch, snapshot.seq, snapshot.text);
         }
@@ -234,23 +272,25 @@ export class Gateway {
   }
 
   private unsubscribe(client: Client, id: RequestId | undefined, patterns: readonly string[]): void {
+    const released: string[] = [];
     for (const pattern of patterns) {
       if (!client.patterns.delete(pattern)) continue;
       this.index.remove(client, pattern);
-      this.upstream.unwant(upstreamPrefix(pattern));
+      released.push(upstreamPrefix(pattern));
     }
     client.session.conflate = [...client.patterns.values()].every(Boolean);
     // Topics no remaining pattern matches start afresh (with a snapshot) if subscribed again.
-    for (const pattern of patterns) {
-      for (const topic of this.cache.topicsWithPrefix(upstreamPrefix(pattern))) {
-        if (![...client.patterns.keys()].some((p) => patternMatches(p, topic))) client.session.forget(topic);
-      }
+    // Taken from the session rather than the cache: releasing a prefix drops its topics from the cache.
+    const remaining = [...client.patterns.keys()];
+    for (const topic of [...client.session.topics()]) {
+      if (!remaining.some((p) => patternMatches(p, topic))) client.session.forget(topic);
     }
+    for (const prefix of released) this.unwant(prefix);
     this.control(client, { type: 'unsubscribed', id, topics: patterns });
   }
 
   private async list(client: Client, id: RequestId | undefined, prefix: string): Promise<void> {
-    const held = this.upstream.prefixes.some((p) => prefix.startsWith(p));
+    const held = this.upstream.readyPrefixes.some((p) => prefix.startsWith(p));
     try {
       const topics = held ? this.cache.topicsWithPrefix(prefix) : (await this.lister.snapshot(prefix)).map((m) => m.topic);
       this.control(client, { type: 'topics', id, topics });
@@ -268,10 +308,15 @@ export class Gateway {
     }
   }
 
-  private checkRate(client: Client, id: RequestId | undefined): void {
-    if (withinWindow(client.subscribeOps) > this.options.subscribeOpsPerSecond) {
-      throw new RequestError('RATE_LIMITED', `at most ${this.options.subscribeOpsPerSecond} subscribe requests per second`, id);
-    }
+  /** Releases one reference on an upstream prefix; when it was the last, drops the topics nothing holds any more. */
+  private unwant(prefix: string): void {
+    this.upstream.unwant(prefix);
+  }
+
+  /** Drops the cached topics no followed prefix covers any more: memory follows interest. */
+  private forgetReleased(): void {
+    const held = this.upstream.prefixes;
+    this.cache.retain((topic) => held.some((p) => topic.startsWith(p)));
   }
 
   private refuse(client: Client, err: RequestError): void {
@@ -334,7 +379,7 @@ export class Gateway {
     this.dirty.delete(client);
     for (const pattern of client.patterns.keys()) {
       this.index.remove(client, pattern);
-      this.upstream.unwant(upstreamPrefix(pattern));
+      this.unwant(upstreamPrefix(pattern));
     }
     this.counters.closedByCode.set(code, (this.counters.closedByCode.get(code) ?? 0) + 1);
     this.log.debug({ session: client.session.id, code }, 'client disconnected');

@@ -60,7 +60,7 @@ export function parseRequest(text: string): ClientRequest {
     case 'ping':
       return { op: 'ping', id };
     case 'list': {
-      const prefix = request.prefix ?? '';
+      const prefix = request.prefix === undefined ? '' : request.prefix;
       if (typeof prefix !== 'string' || prefix.length > TOPIC_MAX_BYTES) fail(`prefix must be a string of at most ${TOPIC_MAX_BYTES} characters`);
       return { op: 'list', id, prefix: prefix as string };
     }
@@ -80,17 +80,23 @@ export function patternProblem(pattern: string): string | undefined {
   if (pattern === '*') return undefined;
   if (pattern.endsWith('*')) {
     const prefix = pattern.slice(0, -1);
-    if (prefix.length > TOPIC_MAX_BYTES || !/^[A-Za-z0-9_\-/:+=^.]+$/.test(prefix)) {
-      return `pattern ${JSON.stringify(pattern)} is not a topic prefix followed by *`;
+    // A prefix of some valid topic: of a class name, or one that the shortest completion makes a topic
+    // (so `tick..*`, `foo.*` or `status.SIM.*`, which could never match anything, are refused).
+    const ofClass = 'tick.'.startsWith(prefix) || 'status.'.startsWith(prefix);
+    if (!ofClass && !PREFIX_COMPLETIONS.some((rest) => topicProblem(prefix + rest) === undefined)) {
+      return `pattern ${JSON.stringify(pattern)} is not a topic prefix followed by *: no valid topic starts with ${JSON.stringify(prefix)}`;
     }
     return undefined;
   }
   return topicProblem(pattern);
 }
 
+/** The shortest endings that can turn a prefix into a topic: itself, the rest of a segment, another segment. */
+const PREFIX_COMPLETIONS = ['', 'X', '.X', 'X.X'];
+
 function readId(id: unknown): RequestId | undefined {
-  if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return id;
-  return undefined;
+  if (id === undefined || typeof id === 'string' || typeof id === 'number') return id;
+  throw new RequestError('BAD_REQUEST', `id must be a JSON number or string, not ${id === null ? 'null' : Array.isArray(id) ? 'an array' : typeof id}`, undefined);
 }
 
 function readPatterns(topics: unknown, fail: (message: string, code?: ErrorCode) => never): string[] {

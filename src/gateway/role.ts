@@ -12,6 +12,7 @@ export async function startGatewayRole(config: TickfanConfig, log: Logger, versi
       snapshotEndpoints: config.connect.snapshot,
       snapshotTimeoutMs: config.connect.snapshotTimeoutMs,
       receiveHwm: config.subscriber.receiveHwm,
+      lingerMs: config.gateway.upstreamLingerMs,
     },
   }, log);
   await gateway.listen();

@@ -63,6 +63,7 @@ export class Session {
    * seen; returns false for an event it must not get (duplicate or older).
    */
   offer(topic: string, epoch: number, seq: number, text: string): boolean {
+    if (this.closing) return false;
     const last = this.sent.get(topic);
     if (last !== undefined) {
       if (last.epoch === epoch && seq <= last.seq) return false;
@@ -72,9 +73,7 @@ export class Session {
       this.sent.set(topic, { epoch, seq });
     }
     if (this.conflated) {
-      if (this.conflated.has(topic)) this.counters.conflated++;
-      this.conflated.delete(topic);
-      this.conflated.set(topic, text);
+      this.conflate1(this.conflated, topic, text);
     } else {
       this.queue.push(text);
       if (this.queue.length > this.limits.maxQueuedEvents && this.behind()) this.fallBehind();
@@ -93,6 +92,11 @@ export class Session {
     this.conflated?.delete(topic);
   }
 
+  /** The topics this client has a position on. */
+  topics(): IterableIterator<string> {
+    return this.sent.keys();
+  }
+
   position(topic: string): Position | undefined {
     return this.sent.get(topic);
   }
@@ -105,6 +109,7 @@ export class Session {
   flush(): void {
     if (this.closing || this.pending === 0 || this.behind()) return;
     let events = this.queue;
+    const wasConflating = this.conflated !== undefined;
     if (this.conflated) {
       events = events.concat([...this.conflated.values()]);
       this.conflated = undefined;
@@ -116,6 +121,19 @@ export class Session {
     this.counters.framesSent++;
     this.counters.bytesSent += frame.length;
     this.lastFrameAt = Date.now();
+    // Still behind after this frame: go on keeping only the newest per topic, rather than
+    // queueing up to maxQueuedEvents again before conflating.
+    if (wasConflating && this.behind()) this.conflated = new Map();
+  }
+
+  /** Bytes the socket holds unsent (what counts against bufferedHighWater). */
+  get bufferedBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  /** Whether pending ticks are being conflated (the client fell behind). */
+  get conflating(): boolean {
+    return this.conflated !== undefined;
   }
 
   private behind(): boolean {
@@ -136,19 +154,33 @@ export class Session {
     for (const text of this.queue) {
       const topic = topicOf(text);
       if (topic === undefined) control.push(text);
-      else {
-        if (this.conflated.has(topic)) this.counters.conflated++;
-        this.conflated.delete(topic);
-        this.conflated.set(topic, text);
-      }
+      // A tick of a topic forgotten since (unsubscribed) must not follow the `unsubscribed` event.
+      else if (this.sent.has(topic)) this.conflate1(this.conflated, topic, text);
     }
     this.queue = control;
   }
+
+  /**
+   * Makes `text` the one pending event of `topic`. A pending snapshot event that a newer tick
+   * replaces passes its type on: the client still gets a snapshot before any tick of the topic.
+   */
+  private conflate1(pending: Map<string, string>, topic: string, text: string): void {
+    const replaced = pending.get(topic);
+    if (replaced !== undefined) {
+      this.counters.conflated++;
+      pending.delete(topic);
+      if (replaced.startsWith(SNAPSHOT_PREFIX) && text.startsWith(TICK_PREFIX)) text = SNAPSHOT_PREFIX + text.slice(TICK_PREFIX.length);
+    }
+    pending.set(topic, text);
+  }
 }
+
+const TICK_PREFIX = '{"type":"tick",';
+const SNAPSHOT_PREFIX = '{"type":"snapshot",';
 
 /** The topic of a queued snapshot/tick event text, read from its fixed layout; undefined for control events. */
 function topicOf(text: string): string | undefined {
-  if (!text.startsWith('{"type":"tick","topic":"') && !text.startsWith('{"type":"snapshot","topic":"')) return undefined;
+  if (!text.startsWith(`${TICK_PREFIX}"topic":"`) && !text.startsWith(`${SNAPSHOT_PREFIX}"topic":"`)) return undefined;
   const start = text.indexOf('"topic":"') + 9;
   return text.slice(start, text.indexOf('"', start));
 }

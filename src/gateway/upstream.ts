@@ -6,11 +6,17 @@ export interface UpstreamOptions {
   readonly snapshotEndpoints: readonly string[];
   readonly snapshotTimeoutMs: number;
   readonly receiveHwm: number;
+  /** How long a prefix stays followed after its last client left, so a quick reconnect resumes from history. */
+  readonly lingerMs: number;
 }
 
 interface Feed {
   readonly subscriber: TickSubscriber;
   refs: number;
+  /** Its initial snapshot is applied: the cache holds the prefix's state. */
+  ready: boolean;
+  /** Pending release while no client wants the prefix. */
+  release?: NodeJS.Timeout;
 }
 
 /**
@@ -28,11 +34,19 @@ export class Upstream {
   constructor(
     private readonly options: UpstreamOptions,
     private readonly onUpdate: (update: Update) => void,
+    /** Told when a prefix is no longer followed, so what was held for it can go. */
+    private readonly onRelease: (prefix: string) => void,
     private readonly log: Logger,
   ) {}
 
+  /** Prefixes followed, including ones lingering after their last client left. */
   get prefixes(): string[] {
     return [...this.feeds.keys()];
+  }
+
+  /** Prefixes whose state is fully held, so questions about them can be answered from memory. */
+  get readyPrefixes(): string[] {
+    return [...this.feeds].filter(([, feed]) => feed.ready).map(([prefix]) => prefix);
   }
 
   /** Takes a reference on `prefix`; resolves once its state is held (its snapshot applied). */
@@ -46,32 +60,44 @@ export class Upstream {
         snapshotTimeoutMs: this.options.snapshotTimeoutMs,
         receiveHwm: this.options.receiveHwm,
       });
-      feed = { subscriber, refs: 0 };
+      feed = { subscriber, refs: 0, ready: false };
       this.feeds.set(prefix, feed);
       void this.pump(prefix, subscriber);
       this.log.info({ prefix }, 'upstream subscribed');
     }
+    clearTimeout(feed.release);
+    feed.release = undefined;
     feed.refs++;
     try {
       await feed.subscriber.ready;
+      feed.ready = true;
     } catch (err) {
       this.unwant(prefix);
       throw err;
     }
   }
 
+  /** Releases a reference on `prefix`; the last one releases the prefix after the linger time. */
   unwant(prefix: string): void {
     const feed = this.feeds.get(prefix);
     if (feed === undefined || --feed.refs > 0) return;
-    this.feeds.delete(prefix);
-    void feed.subscriber.close();
-    this.log.info({ prefix }, 'upstream unsubscribed');
+    if (this.options.lingerMs === 0) return this.release(prefix, feed);
+    feed.release = setTimeout(() => this.release(prefix, feed), this.options.lingerMs);
+    feed.release.unref();
   }
 
   async close(): Promise<void> {
+    for (const feed of this.feeds.values()) clearTimeout(feed.release);
     const closing = [...this.feeds.values()].map((feed) => feed.subscriber.close());
     this.feeds.clear();
     await Promise.all(closing);
+  }
+
+  private release(prefix: string, feed: Feed): void {
+    this.feeds.delete(prefix);
+    void feed.subscriber.close();
+    this.log.info({ prefix }, 'upstream unsubscribed');
+    this.onRelease(prefix);
   }
 
   private async pump(prefix: string, subscriber: TickSubscriber): Promise<void> {

@@ -1,0 +1,280 @@
+import test from 'ava';
+import fc from 'fast-check';
+import type { WebSocket } from 'ws';
+import { Session, SLOW_CONSUMER } from '../../src/gateway/session.js';
+
+/** A stand-in for a ws socket: records frames; the test sets bufferedAmount to play a full or drained socket. */
+class FakeSocket {
+  bufferedAmount = 0;
+  readonly frames: string[] = [];
+  closed: { code: number; reason: string } | undefined;
+  /** Bytes each sent frame adds to bufferedAmount (0: the peer reads at once). */
+  growPerFrame = 0;
+
+  send(text: string): void {
+    if (this.closed) throw new Error('send after close');
+    this.frames.push(text);
+    this.bufferedAmount += this.growPerFrame;
+  }
+
+  close(code: number, reason: string): void {
+    this.closed ??= { code, reason };
+  }
+
+  /** Every event sent, frames flattened, parsed. */
+  events(): Event[] {
+    return this.frames.flatMap((frame) => JSON.parse(frame) as Event[]);
+  }
+}
+
+interface Event {
+  type: string;
+  topic?: string;
+  epoch?: number;
+  seq?: number;
+  n?: number;
+}
+
+const HIGH_WATER = 1000;
+
+function session(limits: { maxQueuedEvents?: number } = {}): { s: Session; socket: FakeSocket; slowCloses: () => number } {
+  const socket = new FakeSocket();
+  let slowCloses = 0;
+  const s = new Session('test', socket as unknown as WebSocket, { bufferedHighWater: HIGH_WATER, maxQueuedEvents: limits.maxQueuedEvents ?? 10 }, () => slowCloses++);
+  return { s, socket, slowCloses: () => slowCloses };
+}
+
+/** An event text in the cache's layout (src/gateway/cache.ts). */
+function tick(topic: string, epoch: number, seq: number, type = 'tick'): string {
+  return `{"type":"${type}","topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${seq * 10},"data":{"venue":"V","symbol":"S","bid":${seq}}}`;
+}
+
+function offer(s: Session, topic: string, epoch: number, seq: number, type = 'tick'): boolean {
+  return s.offer(topic, epoch, seq, tick(topic, epoch, seq, type));
+}
+
+const control = (n: number): string => JSON.stringify({ type: 'pong', id: n, n });
+
+test('a flush sends everything pending as one JSON array frame, in order', (t) => {
+  const { s, socket } = session();
+  s.sendControl(control(1));
+  offer(s, 'tick.V.A', 1, 1, 'snapshot');
+  offer(s, 'tick.V.A', 1, 2);
+  s.sendControl(control(2));
+  t.is(s.pending, 4);
+  s.flush();
+  t.is(socket.frames.length, 1);
+  t.deepEqual(socket.events().map((e) => [e.type, e.seq ?? e.n]), [['pong', 1], ['snapshot', 1], ['tick', 2], ['pong', 2]]);
+  t.is(s.pending, 0);
+  s.flush();
+  t.is(socket.frames.length, 1, 'nothing pending: no empty frame');
+  t.deepEqual(s.counters, { eventsSent: 4, framesSent: 1, bytesSent: socket.frames[0]!.length, conflated: 0 });
+});
+
+test('ordering: a duplicate or older seq of the same epoch is refused; a new epoch is taken', (t) => {
+  const { s, socket } = session();
+  t.true(offer(s, 'tick.V.A', 7, 5, 'snapshot'));
+  t.false(offer(s, 'tick.V.A', 7, 5), 'the same seq again');
+  t.false(offer(s, 'tick.V.A', 7, 3), 'an older seq');
+  t.true(offer(s, 'tick.V.A', 7, 6));
+  t.true(offer(s, 'tick.V.A', 7, 9), 'a jump forward is fine');
+  t.false(offer(s, 'tick.V.A', 7, 8));
+  t.true(offer(s, 'tick.V.A', 8, 1), 'a restarted source (new epoch) starts again');
+  t.true(offer(s, 'tick.V.B', 7, 1), 'topics are independent');
+  s.flush();
+  t.deepEqual(socket.events().map((e) => `${e.topic}@${e.epoch}:${e.seq}`), ['tick.V.A@7:5', 'tick.V.A@7:6', 'tick.V.A@7:9', 'tick.V.A@8:1', 'tick.V.B@7:1']);
+  t.deepEqual(s.position('tick.V.A'), { epoch: 8, seq: 1 });
+});
+
+test('resumeFrom sets where a client stands; forget lets a topic start afresh', (t) => {
+  const { s, socket } = session();
+  s.resumeFrom('tick.V.A', 3, 10);
+  t.false(offer(s, 'tick.V.A', 3, 10));
+  t.true(offer(s, 'tick.V.A', 3, 11));
+  s.forget('tick.V.A');
+  t.is(s.position('tick.V.A'), undefined);
+  t.true(offer(s, 'tick.V.A', 3, 11, 'snapshot'), 'after forget the same seq may come again, as a new subscription snapshot');
+  s.flush();
+  t.deepEqual(socket.events().map((e) => `${e.type}:${e.seq}`), ['tick:11', 'snapshot:11']);
+});
+
+test('a client that keeps up is never conflated, however many events one turn queues', (t) => {
+  const { s, socket } = session({ maxQueuedEvents: 10 });
+  for (let seq = 1; seq <= 100; seq++) offer(s, 'tick.V.A', 1, seq);
+  t.false(s.conflating);
+  s.flush();
+  t.deepEqual(socket.events().map((e) => e.seq), Array.from({ length: 100 }, (_, i) => i + 1));
+});
+
+test('behind (socket over its high-water mark): nothing is sent; past maxQueuedEvents only the newest per topic is kept', (t) => {
+  const { s, socket } = session({ maxQueuedEvents: 10 });
+  s.sendControl(control(1));
+  offer(s, 'tick.V.A', 1, 1, 'snapshot');
+  offer(s, 'tick.V.B', 1, 1, 'snapshot');
+  s.flush();
+  socket.bufferedAmount = HIGH_WATER + 1;
+  const topics = ['tick.V.A', 'tick.V.B', 'tick.V.C'];
+  for (let seq = 2; seq <= 500; seq++) {
+    for (const topic of topics) offer(s, topic, 1, seq);
+    if (seq === 100) s.sendControl(control(2));
+    s.flush();
+    t.true(s.pending <= Math.max(10, topics.length + 1) + 1, `pending ${s.pending} stays bounded`);
+  }
+  t.true(s.conflating);
+  t.is(s.pending, topics.length + 1, 'one tick per topic and the control event');
+  t.is(socket.frames.length, 1, 'nothing sent while behind');
+  socket.bufferedAmount = 0;
+  s.flush();
+  t.false(s.conflating, 'caught up');
+  const events = socket.events();
+  t.deepEqual(events.slice(3).map((e) => (e.type === 'tick' ? `${e.topic}:${e.seq}` : `${e.type}:${e.n}`)), ['pong:2', 'tick.V.A:500', 'tick.V.B:500', 'tick.V.C:500']);
+  t.true(s.counters.conflated > 1000);
+  offer(s, 'tick.V.A', 1, 501);
+  offer(s, 'tick.V.A', 1, 502);
+  s.flush();
+  t.deepEqual(socket.events().slice(7).map((e) => e.seq), [501, 502], 'back to every tick once caught up');
+});
+
+test('a client still behind after a conflated frame goes on conflating (at most one pending per topic)', (t) => {
+  const { s, socket } = session({ maxQueuedEvents: 50 });
+  socket.bufferedAmount = HIGH_WATER + 1;
+  for (let seq = 1; seq <= 60; seq++) offer(s, `tick.V.T${seq % 3}`, 1, seq);
+  t.true(s.conflating);
+  // The socket drains a little, the conflated frame goes out and fills it again.
+  socket.bufferedAmount = 0;
+  socket.growPerFrame = HIGH_WATER + 1;
+  s.flush();
+  t.is(socket.frames.length, 1);
+  t.true(s.conflating, 'still behind after the frame: conflating on');
+  for (let seq = 61; seq <= 200; seq++) {
+    offer(s, `tick.V.T${seq % 3}`, 1, seq);
+    t.true(s.pending <= 3, `pending ${s.pending} <= one per topic`);
+  }
+});
+
+test('a pending snapshot replaced by a newer tick is still delivered as a snapshot event', (t) => {
+  const { s, socket } = session({ maxQueuedEvents: 2 });
+  socket.bufferedAmount = HIGH_WATER + 1;
+  offer(s, 'tick.V.A', 1, 10, 'snapshot');
+  offer(s, 'tick.V.B', 1, 10, 'snapshot');
+  offer(s, 'tick.V.A', 1, 11);
+  offer(s, 'tick.V.A', 1, 12);
+  offer(s, 'tick.V.B', 1, 11);
+  t.true(s.conflating);
+  socket.bufferedAmount = 0;
+  s.flush();
+  t.deepEqual(socket.events().map((e) => `${e.type}:${e.topic}:${e.seq}`), ['snapshot:tick.V.A:12', 'snapshot:tick.V.B:11']);
+});
+
+test('a tick queued before its topic was forgotten (unsubscribed) does not follow the unsubscribed event when conflation starts', (t) => {
+  const { s, socket } = session({ maxQueuedEvents: 3 });
+  socket.bufferedAmount = HIGH_WATER + 1;
+  offer(s, 'tick.V.A', 1, 1);
+  s.forget('tick.V.A');
+  s.sendControl('{"type":"unsubscribed","topics":["tick.V.A"]}');
+  for (let seq = 1; seq <= 5; seq++) offer(s, 'tick.V.B', 1, seq);
+  t.true(s.conflating);
+  socket.bufferedAmount = 0;
+  s.flush();
+  t.deepEqual(socket.events().map((e) => `${e.type}:${e.topic ?? ''}:${e.seq ?? ''}`), ['unsubscribed::', 'tick:tick.V.B:5']);
+});
+
+test('control events are never conflated or dropped, and keep their order', (t) => {
+  const { s, socket } = session({ maxQueuedEvents: 5 });
+  socket.bufferedAmount = HIGH_WATER + 1;
+  for (let i = 1; i <= 300; i++) {
+    s.sendControl(control(i));
+    offer(s, 'tick.V.A', 1, i);
+  }
+  t.true(s.conflating);
+  t.is(s.pending, 301);
+  socket.bufferedAmount = 0;
+  s.flush();
+  const events = socket.events();
+  t.deepEqual(events.filter((e) => e.type === 'pong').map((e) => e.n), Array.from({ length: 300 }, (_, i) => i + 1));
+  t.deepEqual(events.filter((e) => e.type === 'tick').map((e) => e.seq), [300]);
+});
+
+test('conflate:false: a client behind past maxQueuedEvents is closed with 4008, once, and sent nothing more', (t) => {
+  const { s, socket, slowCloses } = session({ maxQueuedEvents: 10 });
+  s.conflate = false;
+  s.sendControl(control(1));
+  s.flush();
+  socket.bufferedAmount = HIGH_WATER + 1;
+  for (let seq = 1; seq <= 10; seq++) offer(s, 'tick.V.A', 1, seq);
+  t.is(socket.closed, undefined, 'at the limit: not yet');
+  offer(s, 'tick.V.A', 1, 11);
+  t.deepEqual(socket.closed, { code: SLOW_CONSUMER, reason: 'slow consumer' });
+  t.is(SLOW_CONSUMER, 4008);
+  t.is(slowCloses(), 1);
+  for (let seq = 12; seq <= 100; seq++) t.false(offer(s, 'tick.V.A', 1, seq), 'nothing is queued for a closing client');
+  t.is(slowCloses(), 1, 'counted once');
+  t.is(s.pending, 0, 'its queue is released');
+  socket.bufferedAmount = 0;
+  s.flush();
+  t.is(socket.frames.length, 1, 'no frame after the close');
+});
+
+test('conflate:false while keeping up: every tick is delivered, never closed', (t) => {
+  const { s, socket } = session({ maxQueuedEvents: 2 });
+  s.conflate = false;
+  for (let seq = 1; seq <= 50; seq++) offer(s, 'tick.V.A', 1, seq);
+  s.flush();
+  t.is(socket.closed, undefined);
+  t.is(socket.events().length, 50);
+});
+
+test('property: whatever the offers and the socket does, per topic no duplicate or older seq is sent, pending stays bounded once conflating, and a drained client ends with the newest of every topic', (t) => {
+  const topics = ['tick.V.A', 'tick.V.B', 'tick.V.C', 'tick.V.D'];
+  const step = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('offer' as const), topic: fc.integer({ min: 0, max: 3 }), back: fc.integer({ min: -1, max: 3 }), restart: fc.integer({ min: 0, max: 9 }).map((n) => n === 0), snapshot: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('control' as const) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('socket' as const), full: fc.boolean() }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('flush' as const) }) },
+  );
+  t.notThrows(() => fc.assert(fc.property(fc.array(step, { maxLength: 200 }), fc.integer({ min: 1, max: 8 }), (steps, maxQueued) => {
+    const { s, socket } = session({ maxQueuedEvents: maxQueued });
+    /**
+     * The source's newest (epoch, seq) per topic; offers are that, a repeat, or an older one. A
+     * restarted source has a new epoch (never an earlier one again: the cache drops those by ts).
+     */
+    const newest = new Map<string, { epoch: number; seq: number }>();
+    let controls = 0;
+    for (const st of steps) {
+      if (st.kind === 'offer') {
+        const topic = topics[st.topic]!;
+        let at = newest.get(topic);
+        if (at === undefined || st.restart) {
+          at = { epoch: (at?.epoch ?? 0) + 1, seq: 1 };
+          newest.set(topic, at);
+        } else if (st.back < 0) {
+          at = { epoch: at.epoch, seq: at.seq + 1 };
+          newest.set(topic, at);
+        }
+        offer(s, topic, at.epoch, Math.max(1, at.seq - Math.max(0, st.back)), st.snapshot ? 'snapshot' : 'tick');
+      } else if (st.kind === 'control') {
+        s.sendControl(control(++controls));
+      } else if (st.kind === 'socket') {
+        socket.bufferedAmount = st.full ? HIGH_WATER + 1 : 0;
+      } else {
+        s.flush();
+      }
+      if (s.conflating && s.pending > topics.length + controls) throw new Error(`pending ${s.pending} while conflating`);
+    }
+    socket.bufferedAmount = 0;
+    s.flush();
+    const seen = new Map<string, { epoch: number; seq: number }>();
+    for (const e of socket.events()) {
+      if (e.type === 'pong') continue;
+      const last = seen.get(e.topic!);
+      if (last && last.epoch === e.epoch && e.seq! <= last.seq) throw new Error(`${e.topic}: seq ${e.seq} after ${last.seq}`);
+      seen.set(e.topic!, { epoch: e.epoch!, seq: e.seq! });
+    }
+    const pongs = socket.events().filter((e) => e.type === 'pong').map((e) => e.n);
+    if (pongs.join() !== Array.from({ length: controls }, (_, i) => i + 1).join()) throw new Error(`control events lost or reordered: ${pongs.join()}`);
+    for (const [topic, at] of newest) {
+      const got = seen.get(topic);
+      if (got?.epoch !== at.epoch || got.seq !== at.seq) throw new Error(`${topic}: ended at ${JSON.stringify(got)}, newest ${JSON.stringify(at)}`);
+    }
+  }), { numRuns: 500 }));
+});
