@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { StateChange, TickfanClient, TopicState, Update, WebSocketConstructor } from '../../src/client/ws/index.js';
 import { Fabric, type FinalState } from '../helpers/late-join.js';
 import type { TickfanProcess } from '../helpers/tickfan-process.js';
+import { Conditions } from '../helpers/conditions.js';
 
 /**
  * Helpers of the WebSocket client tests: the fabric with a gateway, a socket class whose
@@ -75,7 +76,7 @@ export class UpdateLog {
   readonly violations: string[] = [];
   /** Per topic, per epoch: the highest seq applied. */
   private readonly highest = new Map<string, Map<number, number>>();
-  private readonly waiters = new Set<{ done: () => boolean; resolve: () => void }>();
+  private readonly conditions = new Conditions();
   private readonly off: () => void;
 
   constructor(readonly client: TickfanClient) {
@@ -85,13 +86,13 @@ export class UpdateLog {
   /** Resolves once `count` more updates have been applied (bounded in time). */
   more(count: number, timeoutMs = 15_000): Promise<void> {
     const target = this.applied + count;
-    return this.until(() => this.applied >= target, timeoutMs, () => `${count} more updates (${target - this.applied} to go)`);
+    return this.conditions.until(() => this.applied >= target, timeoutMs, () => `${count} more updates (${target - this.applied} to go)`);
   }
 
   /** Resolves once the client's state equals `truth` (epoch, seq per topic, and nothing else held). */
   converged(truth: FinalState, timeoutMs = 15_000): Promise<void> {
     const differing = () => differingTopics(this.client, truth);
-    return this.until(() => differing().length === 0, timeoutMs, () => {
+    return this.conditions.until(() => differing().length === 0, timeoutMs, () => {
       const sample = differing().slice(0, 3).map((topic) => `${topic}: has ${show(this.client.get(topic))}, source ${show(truth.get(topic))}`);
       return `the client to converge (${differing().length} topics differ: ${sample.join('; ')})`;
     });
@@ -117,30 +118,10 @@ export class UpdateLog {
       }
       epochs.set(update.epoch, update.seq);
     }
-    for (const waiter of this.waiters) {
-      if (!waiter.done()) continue;
-      this.waiters.delete(waiter);
-      waiter.resolve();
-    }
+    this.conditions.check();
   }
 
-  private until(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-    if (done()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        done,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
-  }
+
 }
 
 function differingTopics(client: TickfanClient, truth: FinalState): string[] {

@@ -3,6 +3,7 @@ import type { ExecutionContext } from 'ava';
 import { SnapshotClient, TickSubscriber, type TickSubscriberOptions, type TopicEntry, type Update } from '../../src/client/zmq/index.js';
 import { decodeHeader, decodeMessage, type DecodedMessage } from '../../src/wire/index.js';
 import { ipcDir, TickfanProcess } from './tickfan-process.js';
+import { Conditions } from './conditions.js';
 
 /**
  * Helpers of the late-joiner tests (test/integration/late-join.test.ts and
@@ -110,7 +111,7 @@ export class Witness {
   private readonly latest = new Map<string, { epoch: number; seq: number; frames: Buffer[] }>();
   /** Per epoch: topics whose newest message is of that epoch, and the sum of their seqs. */
   private readonly byEpoch = new Map<number, { topics: number; seqSum: number }>();
-  private readonly waiters = new Set<{ done: () => boolean; resolve: () => void }>();
+  private readonly conditions = new Conditions();
   private lastMessageAt = performance.now();
   /** Topics yet to tick, one set per everyTopicTicks() call in progress. */
   private readonly untickedSets = new Set<Set<string>>();
@@ -143,11 +144,11 @@ export class Witness {
     let lastTick = performance.now();
     const ticker = setInterval(() => {
       const now = performance.now();
-      if (now - lastTick < QUIET_MS / 2) this.settle();
+      if (now - lastTick < QUIET_MS / 2) this.conditions.check();
       lastTick = now;
     }, QUIET_MS / 5);
     try {
-      await this.until(() => complete() || quiet(), timeoutMs, what);
+      await this.conditions.until(() => complete() || quiet(), timeoutMs, what);
     } finally {
       clearInterval(ticker);
     }
@@ -162,7 +163,7 @@ export class Witness {
 
   /** Resolves once messages of `count` topics have been seen. */
   topics(count: number, timeoutMs = 15_000): Promise<void> {
-    return this.until(() => this.latest.size >= count, timeoutMs, () => `the witness to see ${count} topics (has ${this.latest.size})`);
+    return this.conditions.until(() => this.latest.size >= count, timeoutMs, () => `the witness to see ${count} topics (has ${this.latest.size})`);
   }
 
   /** Resolves once each of the `count` topics has had a message after this call. */
@@ -170,26 +171,10 @@ export class Witness {
     const unticked = new Set(this.latest.keys());
     if (unticked.size !== count) return Promise.reject(new Error(`the witness knows ${unticked.size} topics, not ${count}`));
     this.untickedSets.add(unticked);
-    return this.until(() => unticked.size === 0, timeoutMs, () => `every topic to tick again (${unticked.size} have not)`).finally(() => this.untickedSets.delete(unticked));
+    return this.conditions.until(() => unticked.size === 0, timeoutMs, () => `every topic to tick again (${unticked.size} have not)`).finally(() => this.untickedSets.delete(unticked));
   }
 
-  private until(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-    if (done()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        done,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
-  }
+
 
   close(): Promise<void> {
     this.socket.close();
@@ -214,17 +199,10 @@ export class Witness {
     this.latest.set(topic, { epoch, seq, frames });
     for (const unticked of this.untickedSets) unticked.delete(topic);
     this.lastMessageAt = performance.now();
-    this.settle();
+    this.conditions.check();
   }
 
-  /** Resolves the waiters whose condition now holds. */
-  private settle(): void {
-    for (const waiter of this.waiters) {
-      if (!waiter.done()) continue;
-      this.waiters.delete(waiter);
-      waiter.resolve();
-    }
-  }
+
 
   private adjust(epoch: number, topics: number, seqs: number): void {
     const sums = this.byEpoch.get(epoch) ?? { topics: 0, seqSum: 0 };

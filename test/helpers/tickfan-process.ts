@@ -109,3 +109,20 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Settings that put every role of a tickfan on private ipc endpoints in `dir`, with no
+ * snapshot file and a free gateway port, so tests run side by side without clashing.
+ */
+export function privateFabricEnv(dir: ReturnType<typeof ipcDir>) {
+  return {
+    TICKFAN_PROXY_FRONTEND: dir.endpoint('frontend'),
+    TICKFAN_PROXY_BACKEND: dir.endpoint('backend'),
+    TICKFAN_CONNECT_FRONTEND: dir.endpoint('frontend'),
+    TICKFAN_CONNECT_BACKEND: dir.endpoint('backend'),
+    TICKFAN_SNAPSHOT_ENDPOINT: dir.endpoint('snapshot'),
+    TICKFAN_CONNECT_SNAPSHOT: dir.endpoint('snapshot'),
+    TICKFAN_SNAPSHOT_PERSIST_FILE: '',
+    TICKFAN_GATEWAY_PORT: '0',
+  };
+}

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ipcDir, TickfanProcess, withTimeout } from '../helpers/tickfan-process.js';
+import { ipcDir, TickfanProcess, withTimeout, privateFabricEnv } from '../helpers/tickfan-process.js';
 
 /**
  * The snapshot contract from another language: test/interop/late_join.py, a late joiner
@@ -103,13 +103,7 @@ async function lateJoin(t: ExecutionContext, options: { snapshotEnv?: Record<str
   if (problem !== undefined) throw new Error(problem);
   const dir = ipcDir();
   const env = {
-    TICKFAN_PROXY_FRONTEND: dir.endpoint('frontend'),
-    TICKFAN_PROXY_BACKEND: dir.endpoint('backend'),
-    TICKFAN_CONNECT_FRONTEND: dir.endpoint('frontend'),
-    TICKFAN_CONNECT_BACKEND: dir.endpoint('backend'),
-    TICKFAN_SNAPSHOT_ENDPOINT: dir.endpoint('snapshot'),
-    TICKFAN_CONNECT_SNAPSHOT: dir.endpoint('snapshot'),
-    TICKFAN_SNAPSHOT_PERSIST_FILE: '',
+    ...privateFabricEnv(dir),
     TICKFAN_FEEDS_SIMULATED_RATE: '3000',
   };
   const processes: { kill(): void }[] = [];

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ipcDir, TickfanProcess, withTimeout } from '../helpers/tickfan-process.js';
+import { ipcDir, TickfanProcess, withTimeout, privateFabricEnv } from '../helpers/tickfan-process.js';
 
 /**
  * The WebSocket contract from another language: test/interop/ws_resume.py, a client written
@@ -81,14 +81,7 @@ async function resume(t: ExecutionContext, options: { env?: Record<string, strin
   if (problem !== undefined) throw new Error(problem);
   const dir = ipcDir();
   const env = {
-    TICKFAN_PROXY_FRONTEND: dir.endpoint('frontend'),
-    TICKFAN_PROXY_BACKEND: dir.endpoint('backend'),
-    TICKFAN_CONNECT_FRONTEND: dir.endpoint('frontend'),
-    TICKFAN_CONNECT_BACKEND: dir.endpoint('backend'),
-    TICKFAN_SNAPSHOT_ENDPOINT: dir.endpoint('snapshot'),
-    TICKFAN_CONNECT_SNAPSHOT: dir.endpoint('snapshot'),
-    TICKFAN_SNAPSHOT_PERSIST_FILE: '',
-    TICKFAN_GATEWAY_PORT: '0',
+    ...privateFabricEnv(dir),
     TICKFAN_FEEDS_SIMULATED_RATE: '2000',
     ...options.env,
   };

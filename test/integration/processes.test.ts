@@ -3,20 +3,13 @@ import { Publisher } from 'zeromq';
 import { TickStream } from '../../src/client/zmq/index.js';
 import { encodeHeader } from '../../src/wire/index.js';
 import { byTopic, collect, firstGap } from '../helpers/streams.js';
-import { ipcDir, runTickfan, TickfanProcess } from '../helpers/tickfan-process.js';
+import { ipcDir, runTickfan, TickfanProcess, privateFabricEnv } from '../helpers/tickfan-process.js';
 
 /** Each test gets its own ipc endpoints, so tests run in parallel without port clashes. */
 function endpoints() {
   const dir = ipcDir();
   const env = {
-    TICKFAN_PROXY_FRONTEND: dir.endpoint('frontend'),
-    TICKFAN_PROXY_BACKEND: dir.endpoint('backend'),
-    TICKFAN_CONNECT_FRONTEND: dir.endpoint('frontend'),
-    TICKFAN_CONNECT_BACKEND: dir.endpoint('backend'),
-    TICKFAN_SNAPSHOT_ENDPOINT: dir.endpoint('snapshot'),
-    TICKFAN_CONNECT_SNAPSHOT: dir.endpoint('snapshot'),
-    TICKFAN_SNAPSHOT_PERSIST_FILE: '',
-    TICKFAN_GATEWAY_PORT: '0',
+    ...privateFabricEnv(dir),
     TICKFAN_FEEDS_SIMULATED_RATE: '10000',
   };
   return { env, backend: env.TICKFAN_PROXY_BACKEND, frontend: env.TICKFAN_PROXY_FRONTEND, cleanup: dir.cleanup };
