@@ -1,0 +1,57 @@
+/**
+ * The machine's CPU use as a whole. The benchmark shares its machine with whatever else runs
+ * there; measuring the total tells its own load apart from everyone else's.
+ */
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sleepUntil } from './clock.js';
+import type { Window } from './messages.js';
+
+/** How long one quietness sample lasts. */
+const SAMPLE_MS = 1_000;
+
+/** CPU time the whole machine spends during the window, as % of one core (up to 100 x cores). */
+export async function machineCpuPercent(window: Window): Promise<number> {
+  await sleepUntil(window.startMicros);
+  const atStart = machineTimes();
+  await sleepUntil(window.endMicros);
+  const atEnd = machineTimes();
+  return busyPercent(atStart, atEnd);
+}
+
+/**
+ * Waits, at most maxWaitMs, until the machine's CPU use stays below thresholdPercent of one
+ * core for a second, so a point does not start in the middle of someone else's burst.
+ * Called between points, when none of the benchmark's children runs. Returns the last sample.
+ */
+export async function waitForQuiet(thresholdPercent: number, maxWaitMs: number): Promise<{ percent: number; waitedMs: number }> {
+  const started = Date.now();
+  for (;;) {
+    const before = machineTimes();
+    await sleep(SAMPLE_MS);
+    const percent = busyPercent(before, machineTimes());
+    const waitedMs = Date.now() - started;
+    if (percent < thresholdPercent || waitedMs >= maxWaitMs) return { percent, waitedMs };
+  }
+}
+
+interface Times {
+  readonly busy: number;
+  readonly idle: number;
+}
+
+function busyPercent(from: Times, to: Times): number {
+  const busy = to.busy - from.busy;
+  const all = busy + to.idle - from.idle;
+  return all > 0 ? (100 * os.cpus().length * busy) / all : 0;
+}
+
+function machineTimes(): Times {
+  let busy = 0;
+  let idle = 0;
+  for (const { times } of os.cpus()) {
+    busy += times.user + times.nice + times.sys + times.irq;
+    idle += times.idle;
+  }
+  return { busy, idle };
+}
