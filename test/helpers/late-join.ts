@@ -404,3 +404,19 @@ export async function snapshotState(endpoints: readonly string[]): Promise<Final
     client.close();
   }
 }
+
+/**
+ * The clients and witness a test adds over `net`, closed when the test ends, before the
+ * fabric is killed and `cleanup` runs.
+ */
+export function tornDownWith(t: ExecutionContext, net: Fabric, cleanup: () => void = () => {}): { clients: TrackedClient[]; watch(witness: Witness): Witness } {
+  const clients: TrackedClient[] = [];
+  let watched: Witness | undefined;
+  t.teardown(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await watched?.close();
+    net.kill();
+    cleanup();
+  });
+  return { clients, watch: (witness) => (watched = witness) };
+}

@@ -2,7 +2,7 @@ import test from 'ava';
 import { Router, XPublisher } from 'zeromq';
 import { encodeMessage, nowMicros } from '../../src/wire/index.js';
 import {
-  assertEqualToSource, Fabric, instruments, joinOverTime, lossyHop, lostNote, plain, snapshotState, stopFeed, total, TrackedClient, Witness,
+  assertEqualToSource, Fabric, instruments, joinOverTime, tornDownWith, lossyHop, lostNote, plain, snapshotState, stopFeed, total, TrackedClient, Witness,
 } from '../helpers/late-join.js';
 import { ipcDir } from '../helpers/tickfan-process.js';
 
@@ -52,16 +52,11 @@ function summary(clients: readonly TrackedClient[]): string {
 
 test.serial('24 clients joining at random moments under 20,000 ticks/s over 500 topics all end equal to the source, nothing applied twice', async (t) => {
   const net = fabric();
-  const clients: TrackedClient[] = [];
+  const { clients, watch } = tornDownWith(t, net);
   let witness: Witness | undefined;
-  t.teardown(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await witness?.close();
-    net.kill();
-  });
   await net.start('proxy');
   await net.startSnapshot();
-  witness = new Witness(net.backend);
+  witness = watch(new Witness(net.backend));
   const feed = await net.start('feed');
 
   await joinOverTime(clients, 24, 3000, (i) => new TrackedClient(`client ${i} (${prefixOf(i) || 'everything'})`, {
@@ -83,18 +78,13 @@ test.serial('24 clients joining at random moments under 20,000 ticks/s over 500 
 
 test.serial('with a tiny receive HWM and a lossy hop, ZeroMQ drops messages; clients detect the gaps, repair them and end equal', async (t) => {
   const net = fabric();
-  const clients: TrackedClient[] = [];
+  const { clients, watch } = tornDownWith(t, net);
   let witness: Witness | undefined;
   let hop: { close(): Promise<void> } | undefined;
-  t.teardown(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await witness?.close();
-    await hop?.close();
-    net.kill();
-  });
+  t.teardown(() => hop?.close());
   await net.start('proxy');
   await net.startSnapshot();
-  witness = new Witness(net.backend);
+  witness = watch(new Witness(net.backend));
   // The clients' last hop queues 50 messages per subscriber: a client that stalls for a few
   // milliseconds loses messages there, while the snapshot service and the witness read the
   // proxy itself with its default queues.
@@ -122,16 +112,11 @@ test.serial('with a tiny receive HWM and a lossy hop, ZeroMQ drops messages; cli
 
 test.serial('a feed restarted mid-stream (new epoch) while clients are connected: every client ends equal to the new run', async (t) => {
   const net = fabric();
-  const clients: TrackedClient[] = [];
+  const { clients, watch } = tornDownWith(t, net);
   let witness: Witness | undefined;
-  t.teardown(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await witness?.close();
-    net.kill();
-  });
   await net.start('proxy');
   await net.startSnapshot();
-  witness = new Witness(net.backend);
+  witness = watch(new Witness(net.backend));
   const make = (i: number) => new TrackedClient(`client ${i} (${prefixOf(i) || 'everything'})`, {
     endpoint: net.backend,
     prefix: prefixOf(i),

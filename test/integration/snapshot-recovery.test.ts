@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import {
-  assertEqualToSource, Fabric, instruments, lostNote, plain, snapshotState, stopFeed, TrackedClient, Witness,
+  assertEqualToSource, Fabric, tornDownWith, instruments, lostNote, plain, snapshotState, stopFeed, TrackedClient, Witness,
 } from '../helpers/late-join.js';
 
 /**
@@ -24,14 +24,8 @@ function fabric(env: Record<string, string> = {}): Fabric {
 test.serial('a restarted snapshot service reloads its persisted state, and clients joining after it end equal to the source', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tickfan-persist-'));
   const net = fabric({ TICKFAN_SNAPSHOT_PERSIST_FILE: join(dir, 'snapshot.ndjson') });
-  const clients: TrackedClient[] = [];
+  const { clients, watch } = tornDownWith(t, net, () => rmSync(dir, { recursive: true, force: true }));
   let witness: Witness | undefined;
-  t.teardown(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await witness?.close();
-    net.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
   const client = (name: string, prefix: string) => {
     const made = new TrackedClient(name, { endpoint: net.backend, prefix, snapshotEndpoints: net.snapshotEndpoints, snapshotTimeoutMs: 300 });
     clients.push(made);
@@ -40,7 +34,7 @@ test.serial('a restarted snapshot service reloads its persisted state, and clien
   await net.start('proxy');
   const firstService = await net.startSnapshot();
   t.truthy(await firstService.waitForLog('snapshot reloaded', (l) => l.topics === 0), 'the first service starts from no file');
-  witness = new Witness(net.backend);
+  witness = watch(new Witness(net.backend));
   const feed = await net.start('feed');
   const through = client('connected throughout', '');
   await through.subscriber.ready;
@@ -75,13 +69,8 @@ test.serial('a restarted snapshot service reloads its persisted state, and clien
 
 test.serial('with the first of two snapshot services killed, a client joining then fails over to the second and ends equal to the source', async (t) => {
   const net = fabric();
-  const clients: TrackedClient[] = [];
+  const { clients, watch } = tornDownWith(t, net);
   let witness: Witness | undefined;
-  t.teardown(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await witness?.close();
-    net.kill();
-  });
   const client = (name: string, prefix: string) => {
     const made = new TrackedClient(name, { endpoint: net.backend, prefix, snapshotEndpoints: net.snapshotEndpoints, snapshotTimeoutMs: 300 });
     clients.push(made);
@@ -91,7 +80,7 @@ test.serial('with the first of two snapshot services killed, a client joining th
   const first = await net.startSnapshot('snapshot-a');
   await net.startSnapshot('snapshot-b');
   t.is(net.snapshotEndpoints.length, 2);
-  witness = new Witness(net.backend);
+  witness = watch(new Witness(net.backend));
   const feed = await net.start('feed');
   const before = client('joined before the kill', '');
   await before.subscriber.ready;
