@@ -57,7 +57,7 @@ async function run(argv: readonly string[]): Promise<void> {
     }
     case 'config':
       expectArguments(command, rest, 0);
-      return void process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+      return void process.stdout.write(`${JSON.stringify(redacted(config), null, 2)}\n`);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}; run tickfan --help`);
   }
@@ -122,4 +122,10 @@ function parseCount(value: string | undefined): number | undefined {
   const count = Number(value);
   if (!Number.isSafeInteger(count) || count < 1) throw new UsageError(`--count must be a whole number >= 1, got ${JSON.stringify(value)}`);
   return count;
+}
+
+/** The configuration as printed: secrets replaced, so `tickfan config` output can be shared. */
+function redacted(config: TickfanConfig): TickfanConfig {
+  const key = config.gateway.auth.key;
+  return { ...config, gateway: { ...config.gateway, auth: { ...config.gateway.auth, key: key ? '<redacted>' : '' } } };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import convict from 'convict';
+import { verificationKey } from '../gateway/auth.js';
 import { schema, type TickfanConfig } from './schema.js';
 
 /** Refusal of a configuration: the message names the key, the bad value and what is allowed. */
@@ -69,6 +70,14 @@ function checkCombinations(config: TickfanConfig): void {
   }
   if (roles.includes('feed') && !feeds.simulated.enabled) {
     throw new ConfigError('roles includes feed but no feed is enabled: set feeds.simulated.enabled to true or drop feed from roles');
+  }
+  const { auth } = config.gateway;
+  if (auth.mode !== 'none') {
+    try {
+      verificationKey(auth.mode, auth.key);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
   }
 }
 

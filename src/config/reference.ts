@@ -14,7 +14,7 @@ interface SchemaLeaf {
 export function renderConfigReference(): string {
   const rows = settingKeys().map(({ key, env }) => {
     const leaf = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], schema) as SchemaLeaf;
-    const allowed = Array.isArray(leaf.format) ? leaf.format.join(', ') : String(leaf.format);
+    const allowed = Array.isArray(leaf.format) ? leaf.format.join(', ') : typeof leaf.format === 'function' ? 'any string' : String(leaf.format);
     return `| \`${key}\` | \`${env}\` | \`${JSON.stringify(leaf.default)}\` | ${cell(allowed)} | ${cell(leaf.doc)} |`;
   });
   return [

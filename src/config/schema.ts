@@ -38,6 +38,7 @@ export interface TickfanConfig {
     maxQueuedEvents: number;
     historyPerTopic: number;
     upstreamLingerMs: number;
+    auth: { mode: 'none' | 'hs256' | 'rs256' | 'es256'; key: string };
   };
   feeds: {
     sendHwm: number;
@@ -154,6 +155,16 @@ export const schema: convict.Schema<TickfanConfig> = {
     upstreamLingerMs: {
       doc: 'How long the gateway keeps following a prefix after its last client left, so a client that reconnects within it resumes from history instead of a snapshot.',
       format: integerIn(0, 3_600_000), default: 30_000,
+    },
+    auth: {
+      mode: {
+        doc: 'Client authentication (PROTOCOL.md section 5): none, or a JWT in `Authorization: Bearer T` or `?token=T` signed with HS256, RS256 or ES256 whose `topics` claim lists the entitled patterns.',
+        format: ['none', 'hs256', 'rs256', 'es256'], default: 'none',
+      },
+      key: {
+        doc: 'Verification key of gateway.auth.mode: the shared secret for hs256, a PEM public key for rs256 and es256. Required unless the mode is none.',
+        format: String, default: '', sensitive: true,
+      },
     },
   },
   feeds: {

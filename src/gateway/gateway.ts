@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
 import type { Logger } from '../log/index.js';
 import { nowMicros } from '../wire/index.js';
+import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
 import { EventCache } from './cache.js';
 import { parseRequest, RequestError, type ClientRequest, type ErrorCode, type RequestId } from './requests.js';
 import { patternMatches, SubscriptionIndex, upstreamPrefix } from './routing.js';
@@ -22,6 +23,7 @@ export interface GatewayOptions {
   readonly maxQueuedEvents: number;
   readonly historyPerTopic: number;
   readonly upstream: UpstreamOptions;
+  readonly auth: AuthOptions;
   readonly version: string;
 }
 
@@ -29,6 +31,8 @@ export const WS_PATH = '/v1/ws';
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Errors within one second after which a client is taken to be abusive and closed with 1008. */
 const ABUSE_ERRORS_PER_SECOND = 20;
+/** setTimeout's longest delay; a later token expiry is re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface GatewayCounters {
   opened: number;
@@ -48,6 +52,10 @@ interface Client {
   alive: boolean;
   /** Subscribes and unsubscribes take effect and are answered in the order they were sent. */
   changes: Promise<void>;
+  /** The patterns the client's token entitles it to; undefined when authentication is off (everything). */
+  readonly entitled: readonly string[] | undefined;
+  /** Closes the connection with 4001 when the token's `exp` passes. */
+  expiry: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -68,11 +76,13 @@ export class Gateway {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private timers: NodeJS.Timeout[] = [];
+  private readonly auth: Authenticator | undefined;
 
   constructor(
     private readonly options: GatewayOptions,
     private readonly log: Logger,
   ) {
+    this.auth = options.auth.mode === 'none' ? undefined : new Authenticator({ ...options.auth, mode: options.auth.mode });
     this.cache = new EventCache(options.historyPerTopic);
     this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
@@ -89,7 +99,17 @@ export class Gateway {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+      if (this.auth === undefined) {
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, undefined));
+        return;
+      }
+      // 4001 is a WebSocket close code: a client without a valid token is upgraded, then closed.
+      // A peer that resets while its token is checked must not take the process down.
+      socket.on('error', () => {});
+      this.auth.verify(tokenOf(req)).then(
+        (grant) => this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, grant)),
+        (err: Error) => this.wss.handleUpgrade(req, socket, head, (ws) => this.unauthenticated(ws, req, err)),
+      );
     });
   }
 
@@ -168,7 +188,16 @@ export class Gateway {
     await this.upstream.close();
   }
 
-  private accept(socket: WebSocket, req: IncomingMessage): void {
+  /** Closes a just-upgraded connection whose token did not verify with 4001, without a welcome. */
+  private unauthenticated(socket: WebSocket, req: IncomingMessage, err: Error): void {
+    const reason = err instanceof AuthError ? err.message : 'unauthenticated';
+    this.counters.closedByCode.set(4001, (this.counters.closedByCode.get(4001) ?? 0) + 1);
+    this.log.debug({ remote: req.socket.remoteAddress, reason }, 'client refused: not authenticated');
+    socket.on('error', () => {});
+    socket.close(4001, reason);
+  }
+
+  private accept(socket: WebSocket, req: IncomingMessage, grant: Grant | undefined): void {
     const session = new Session(randomBytes(12).toString('base64url'), socket, {
       bufferedHighWater: this.options.bufferedHighWaterBytes,
       maxQueuedEvents: this.options.maxQueuedEvents,
@@ -176,8 +205,9 @@ export class Gateway {
     const now = Date.now();
     const client: Client = {
       session, socket, patterns: new Map(), subscribeOps: { windowStart: now, count: 0 }, errors: { windowStart: now, count: 0 }, alive: true,
-      changes: Promise.resolve(),
+      changes: Promise.resolve(), entitled: grant?.patterns, expiry: undefined,
     };
+    if (grant?.expiresAt !== undefined) this.expireAt(client, grant.expiresAt);
     this.clients.add(client);
     this.counters.opened++;
     this.log.debug({ session: session.id, remote: req.socket.remoteAddress }, 'client connected');
@@ -186,6 +216,17 @@ export class Gateway {
     socket.on('error', (err) => this.log.debug({ session: session.id, err: err.message }, 'client socket error'));
     socket.on('close', (code) => this.drop(client, code));
     this.control(client, { type: 'welcome', session: session.id, server: `tickfan/${this.options.version}`, heartbeatMs: this.options.heartbeatMs });
+  }
+
+  /** Arms the client's expiry timer: when `expiresAt` passes, the connection is closed with 4001. */
+  private expireAt(client: Client, expiresAt: number): void {
+    const left = expiresAt - Date.now();
+    client.expiry = setTimeout(() => {
+      if (left > MAX_TIMER_MS) return this.expireAt(client, expiresAt);
+      client.expiry = undefined;
+      this.flush(client);
+      client.socket.close(4001, 'token expired');
+    }, Math.min(Math.max(left, 0), MAX_TIMER_MS));
   }
 
   private onMessage(client: Client, text: string | undefined): void {
@@ -208,6 +249,13 @@ export class Gateway {
         // Counted as it arrives, not when its turn comes.
         if (withinWindow(client.subscribeOps) > this.options.subscribeOpsPerSecond) {
           return this.refuse(client, new RequestError('RATE_LIMITED', `at most ${this.options.subscribeOpsPerSecond} subscribe requests per second`, request.id));
+        }
+        if (client.entitled !== undefined) {
+          const entitled = client.entitled;
+          const outside = request.patterns.filter((pattern) => !entitles(entitled, pattern));
+          if (outside.length > 0) {
+            return this.refuse(client, new RequestError('FORBIDDEN', `outside your entitlements: ${outside.slice(0, 10).map((p) => JSON.stringify(p)).join(', ')}${outside.length > 10 ? ', ...' : ''}`, request.id));
+          }
         }
         return this.inOrder(client, () => this.subscribe(client, request).catch((err: Error) => {
           this.refuse(client, err instanceof RequestError ? err : new RequestError('BAD_REQUEST', `subscribe failed: ${err.message}`, request.id));
@@ -293,7 +341,8 @@ export class Gateway {
     const held = this.upstream.readyPrefixes.some((p) => prefix.startsWith(p));
     try {
       const topics = held ? this.cache.topicsWithPrefix(prefix) : (await this.lister.snapshot(prefix)).map((m) => m.topic);
-      this.control(client, { type: 'topics', id, topics });
+      const entitled = client.entitled;
+      this.control(client, { type: 'topics', id, topics: entitled === undefined ? topics : topics.filter((topic) => entitles(entitled, topic)) });
     } catch (err) {
       const message = err instanceof SnapshotError && err.code === 'TOO_LARGE' ? 'too many topics: narrow the prefix' : `topics unavailable: ${(err as Error).message}`;
       this.refuse(client, new RequestError('BAD_REQUEST', message, id));
@@ -377,6 +426,7 @@ export class Gateway {
   private drop(client: Client, code: number): void {
     if (!this.clients.delete(client)) return;
     this.dirty.delete(client);
+    clearTimeout(client.expiry);
     for (const pattern of client.patterns.keys()) {
       this.index.remove(client, pattern);
       this.unwant(upstreamPrefix(pattern));
