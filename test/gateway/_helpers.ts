@@ -246,6 +246,22 @@ export class Fabric {
     return fabric;
   }
 
+  /**
+   * A fabric with a small simulated feed of three instruments (SIM BTC-USD and ETH-USD,
+   * SIMEQ AAPL) at `rate`, once the snapshot service holds each of them.
+   */
+  static async startSmall(rate: number, seed: number): Promise<Fabric> {
+    const fabric = await Fabric.start({
+      TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: instruments({ SIM: ['BTC-USD', 'ETH-USD'], SIMEQ: ['AAPL'] }),
+      TICKFAN_FEEDS_SIMULATED_RATE: String(rate),
+      TICKFAN_FEEDS_SIMULATED_SEED: String(seed),
+    });
+    for (const topic of ['tick.SIM.BTC-USD', 'tick.SIM.ETH-USD', 'tick.SIMEQ.AAPL']) {
+      while ((await fabric.position(topic)) === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return fabric;
+  }
+
   /** A gateway role as configured by the fabric's environment plus `env`, listening on a free port. */
   async gateway(env: Record<string, string> = {}): Promise<GatewayHandle> {
     const gateway = await startGatewayRole(loadConfig({ env: { ...this.env, ...env } }), log, VERSION);

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { entitles } from '../../src/gateway/auth.js';
 import { withTimeout } from '../helpers/tickfan-process.js';
-import { Fabric, instruments, quietFor, WsClient, type GatewayHandle } from './_helpers.js';
+import { Fabric, quietFor, WsClient, type GatewayHandle } from './_helpers.js';
 
 const test = anyTest as TestFn<{ clients: WsClient[] }>;
 
@@ -20,14 +20,7 @@ const HS256 = { TICKFAN_GATEWAY_AUTH_MODE: 'hs256', TICKFAN_GATEWAY_AUTH_KEY: SE
 let fabric: Fabric;
 
 test.before(async () => {
-  fabric = await Fabric.start({
-    TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: instruments({ SIM: ['BTC-USD', 'ETH-USD'], SIMEQ: ['AAPL'] }),
-    TICKFAN_FEEDS_SIMULATED_RATE: '200',
-    TICKFAN_FEEDS_SIMULATED_SEED: '5',
-  });
-  for (const topic of ['tick.SIM.BTC-USD', 'tick.SIM.ETH-USD', 'tick.SIMEQ.AAPL']) {
-    while ((await fabric.position(topic)) === undefined) await quietFor(10);
-  }
+  fabric = await Fabric.startSmall(200, 5);
 });
 
 test.after.always(async () => {

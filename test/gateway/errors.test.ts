@@ -3,21 +3,14 @@
  * a real gateway wired to a real proxy, snapshot service and simulated feed in this process.
  */
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
-import { Fabric, instruments, isData, quietFor, refusedUpgrade, WsClient, type ServerEvent } from './_helpers.js';
+import { Fabric, isData, quietFor, refusedUpgrade, WsClient, type ServerEvent } from './_helpers.js';
 
 const test = anyTest as TestFn<{ clients: WsClient[] }>;
 
 let fabric: Fabric;
 
 test.before(async () => {
-  fabric = await Fabric.start({
-    TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: instruments({ SIM: ['BTC-USD', 'ETH-USD'], SIMEQ: ['AAPL'] }),
-    TICKFAN_FEEDS_SIMULATED_RATE: '300',
-    TICKFAN_FEEDS_SIMULATED_SEED: '11',
-  });
-  for (const topic of ['tick.SIM.BTC-USD', 'tick.SIM.ETH-USD', 'tick.SIMEQ.AAPL']) {
-    while ((await fabric.position(topic)) === undefined) await quietFor(10);
-  }
+  fabric = await Fabric.startSmall(300, 11);
 });
 
 test.after.always(async () => {
