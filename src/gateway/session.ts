@@ -73,7 +73,7 @@ export class Session {
       this.sent.set(topic, { epoch, seq });
     }
     if (this.conflated) {
-      this.conflate1(this.conflated, topic, text);
+      this.keepNewest(this.conflated, topic, text);
     } else {
       this.queue.push(text);
       if (this.queue.length > this.limits.maxQueuedEvents && this.behind()) this.fallBehind();
@@ -155,7 +155,7 @@ export class Session {
       const topic = topicOf(text);
       if (topic === undefined) control.push(text);
       // A tick of a topic forgotten since (unsubscribed) must not follow the `unsubscribed` event.
-      else if (this.sent.has(topic)) this.conflate1(this.conflated, topic, text);
+      else if (this.sent.has(topic)) this.keepNewest(this.conflated, topic, text);
     }
     this.queue = control;
   }
@@ -164,7 +164,7 @@ export class Session {
    * Makes `text` the one pending event of `topic`. A pending snapshot event that a newer tick
    * replaces passes its type on: the client still gets a snapshot before any tick of the topic.
    */
-  private conflate1(pending: Map<string, string>, topic: string, text: string): void {
+  private keepNewest(pending: Map<string, string>, topic: string, text: string): void {
     const replaced = pending.get(topic);
     if (replaced !== undefined) {
       this.counters.conflated++;

@@ -5,6 +5,7 @@
  * checks every server frame against PROTOCOL.md section 5 and lets tests await events.
  */
 import type { Socket } from 'node:net';
+import type { TestFn } from 'ava';
 import WebSocket from 'ws';
 import { SnapshotClient } from '../../src/client/zmq/index.js';
 import { startRoles, stopRoles, type RunningRole } from '../../src/cli/roles.js';
@@ -338,4 +339,17 @@ export function seqsByTopic(events: readonly TickEvent[]): Map<string, number[]>
 /** Resolves after `ms` (only to prove that something does not happen). */
 export function quietFor(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Gives every test of the file a list of its raw clients and checks, after each test, that
+ * every frame they received was a non-empty JSON array of events (PROTOCOL.md section 5).
+ */
+export function checkEveryFrame(test: TestFn<{ clients: WsClient[] }>): void {
+  test.beforeEach((t) => {
+    t.context.clients = [];
+  });
+  test.afterEach((t) => {
+    for (const client of t.context.clients) t.deepEqual(client.badFrames, [], 'every server frame is a JSON array of events');
+  });
 }

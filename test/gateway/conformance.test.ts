@@ -6,7 +6,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { nowMicros } from '../../src/wire/index.js';
 import {
-  Fabric, instruments, isData, publish, quietFor, seqsByTopic, VERSION, WsClient, type ServerEvent, type TickEvent,
+  Fabric, instruments, isData, publish, quietFor, seqsByTopic, VERSION, WsClient, type ServerEvent, type TickEvent, checkEveryFrame,
 } from './_helpers.js';
 
 const test = anyTest as TestFn<{ clients: WsClient[] }>;
@@ -37,14 +37,7 @@ test.after.always(async () => {
   await fabric?.stop();
 });
 
-test.beforeEach((t) => {
-  t.context.clients = [];
-});
-
-/** Every frame of every client of the test was a non-empty JSON array of events. */
-test.afterEach((t) => {
-  for (const client of t.context.clients) t.deepEqual(client.badFrames, [], 'every server frame is a JSON array of events');
-});
+checkEveryFrame(test);
 
 async function gateway(t: { context: { clients: WsClient[] } }, env: Record<string, string> = {}) {
   const handle = await fabric.gateway(env);

@@ -3,7 +3,7 @@
  * a real gateway wired to a real proxy, snapshot service and simulated feed in this process.
  */
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
-import { Fabric, isData, quietFor, refusedUpgrade, WsClient, type ServerEvent } from './_helpers.js';
+import { Fabric, isData, quietFor, refusedUpgrade, WsClient, type ServerEvent, checkEveryFrame } from './_helpers.js';
 
 const test = anyTest as TestFn<{ clients: WsClient[] }>;
 
@@ -17,13 +17,7 @@ test.after.always(async () => {
   await fabric?.stop();
 });
 
-test.beforeEach((t) => {
-  t.context.clients = [];
-});
-
-test.afterEach((t) => {
-  for (const client of t.context.clients) t.deepEqual(client.badFrames, [], 'every server frame is a JSON array of events');
-});
+checkEveryFrame(test);
 
 async function gateway(t: ExecutionContext<{ clients: WsClient[] }>, env: Record<string, string> = {}) {
   const handle = await fabric.gateway(env);

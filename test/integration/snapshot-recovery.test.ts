@@ -21,16 +21,21 @@ function fabric(env: Record<string, string> = {}): Fabric {
   return new Fabric({ TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: instruments(10, 50), TICKFAN_FEEDS_SIMULATED_RATE: '5000', ...env });
 }
 
+/** Makes clients of the fabric's snapshot services (quick failover), torn down with the test. */
+function joiner(net: Fabric, clients: TrackedClient[]): (name: string, prefix: string) => TrackedClient {
+  return (name, prefix) => {
+    const made = new TrackedClient(name, { endpoint: net.backend, prefix, snapshotEndpoints: net.snapshotEndpoints, snapshotTimeoutMs: 300 });
+    clients.push(made);
+    return made;
+  };
+}
+
 test.serial('a restarted snapshot service reloads its persisted state, and clients joining after it end equal to the source', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tickfan-persist-'));
   const net = fabric({ TICKFAN_SNAPSHOT_PERSIST_FILE: join(dir, 'snapshot.ndjson') });
   const { clients, watch } = tornDownWith(t, net, () => rmSync(dir, { recursive: true, force: true }));
   let witness: Witness | undefined;
-  const client = (name: string, prefix: string) => {
-    const made = new TrackedClient(name, { endpoint: net.backend, prefix, snapshotEndpoints: net.snapshotEndpoints, snapshotTimeoutMs: 300 });
-    clients.push(made);
-    return made;
-  };
+  const client = joiner(net, clients);
   await net.start('proxy');
   const firstService = await net.startSnapshot();
   t.truthy(await firstService.waitForLog('snapshot reloaded', (l) => l.topics === 0), 'the first service starts from no file');
@@ -71,11 +76,7 @@ test.serial('with the first of two snapshot services killed, a client joining th
   const net = fabric();
   const { clients, watch } = tornDownWith(t, net);
   let witness: Witness | undefined;
-  const client = (name: string, prefix: string) => {
-    const made = new TrackedClient(name, { endpoint: net.backend, prefix, snapshotEndpoints: net.snapshotEndpoints, snapshotTimeoutMs: 300 });
-    clients.push(made);
-    return made;
-  };
+  const client = joiner(net, clients);
   await net.start('proxy');
   const first = await net.startSnapshot('snapshot-a');
   await net.startSnapshot('snapshot-b');
