@@ -71,6 +71,10 @@ function checkCombinations(config: TickfanConfig): void {
   if (roles.includes('feed') && !feeds.simulated.enabled) {
     throw new ConfigError('roles includes feed but no feed is enabled: set feeds.simulated.enabled to true or drop feed from roles');
   }
+  const { tls } = config.gateway;
+  if ((tls.certFile === '') !== (tls.keyFile === '')) {
+    throw new ConfigError('gateway.tls.certFile and gateway.tls.keyFile go together: set both for wss, or neither');
+  }
   const { auth } = config.gateway;
   if (auth.mode !== 'none') {
     try {

@@ -39,6 +39,7 @@ export interface TickfanConfig {
     historyPerTopic: number;
     upstreamLingerMs: number;
     auth: { mode: 'none' | 'hs256' | 'rs256' | 'es256'; key: string };
+    tls: { certFile: string; keyFile: string };
   };
   feeds: {
     sendHwm: number;
@@ -165,6 +166,13 @@ export const schema: convict.Schema<TickfanConfig> = {
         doc: 'Verification key of gateway.auth.mode: the shared secret for hs256, a PEM public key for rs256 and es256. Required unless the mode is none.',
         format: String, default: '', sensitive: true,
       },
+    },
+    tls: {
+      certFile: {
+        doc: 'PEM certificate (chain) file: with gateway.tls.keyFile the gateway serves wss:// (TLS) instead of ws://. "" = plain ws.',
+        format: String, default: '',
+      },
+      keyFile: { doc: 'PEM private key file of gateway.tls.certFile.', format: String, default: '' },
     },
   },
   feeds: {

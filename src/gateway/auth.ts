@@ -26,10 +26,13 @@ export interface Grant {
   readonly expiresAt: number | undefined;
 }
 
-/** A token that does not authenticate; `expired` tells the two close reasons of 4001 apart. */
+/**
+ * Why a connection may not stay: 4001 for a token that does not authenticate (missing, invalid,
+ * expired), 4003 for a valid token that entitles nothing (PROTOCOL.md section 5 close codes).
+ */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
-  constructor(message: string, readonly expired = false) {
+  constructor(message: string, readonly closeCode: 4001 | 4003 = 4001) {
     super(message);
   }
 }
@@ -63,20 +66,21 @@ export class Authenticator {
     this.algorithm = ALGORITHMS[options.mode];
   }
 
-  /** The grant of a valid token; throws AuthError when it is missing, malformed, badly signed, expired or lacks `topics`. */
+  /** The grant of a valid token; throws AuthError when it is missing, malformed, badly signed, expired, lacks `topics` (4001) or entitles nothing (4003). */
   async verify(token: string | undefined): Promise<Grant> {
     if (token === undefined || token === '') throw new AuthError('unauthenticated: no token');
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.key, { algorithms: [this.algorithm] }));
     } catch (err) {
-      if (err instanceof errors.JWTExpired) throw new AuthError('token expired', true);
+      if (err instanceof errors.JWTExpired) throw new AuthError('token expired');
       throw new AuthError('unauthenticated: invalid token');
     }
     const topics = payload.topics;
     if (!Array.isArray(topics) || !topics.every((p) => typeof p === 'string' && patternProblem(p) === undefined)) {
       throw new AuthError('unauthenticated: token has no valid topics claim');
     }
+    if (topics.length === 0) throw new AuthError('forbidden: the token entitles no topics', 4003);
     return { patterns: topics as string[], expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
   }
 }

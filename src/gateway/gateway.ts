@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
 import type { Logger } from '../log/index.js';
@@ -7,8 +8,9 @@ import { nowMicros } from '../wire/index.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
 import { EventCache } from './cache.js';
 import { parseRequest, RequestError, type ClientRequest, type ErrorCode, type RequestId } from './requests.js';
-import { patternMatches, SubscriptionIndex, upstreamPrefix } from './routing.js';
+import { coversVenue, patternMatches, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
 import { Session } from './session.js';
+import { VenueStatusBoard } from './status.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
 
 export interface GatewayOptions {
@@ -24,10 +26,13 @@ export interface GatewayOptions {
   readonly historyPerTopic: number;
   readonly upstream: UpstreamOptions;
   readonly auth: AuthOptions;
+  /** PEM certificate and key: serve wss:// instead of ws://. */
+  readonly tls?: { readonly cert: string; readonly key: string };
   readonly version: string;
 }
 
 export const WS_PATH = '/v1/ws';
+const STATUS_PREFIX = 'status.';
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Errors within one second after which a client is taken to be abusive and closed with 1008. */
 const ABUSE_ERRORS_PER_SECOND = 20;
@@ -69,6 +74,7 @@ export class Gateway {
   private readonly clients = new Set<Client>();
   private readonly index = new SubscriptionIndex<Client>();
   private readonly cache: EventCache;
+  private readonly statuses = new VenueStatusBoard();
   private readonly upstream: Upstream;
   private readonly lister: SnapshotClient;
   private readonly dirty = new Set<Client>();
@@ -86,7 +92,7 @@ export class Gateway {
     this.cache = new EventCache(options.historyPerTopic);
     this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
-    this.http = createServer((_req, res) => {
+    this.http = serverFor(options.tls, (_req, res) => {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
@@ -166,7 +172,7 @@ export class Gateway {
     this.timers.push(setInterval(() => this.pingClients(), this.options.pingIntervalMs));
     // Clients that were behind get another chance once their socket drains.
     this.timers.push(setInterval(() => this.flushAll(), 25));
-    this.log.info({ host: this.options.host, port, path: WS_PATH }, 'gateway listening');
+    this.log.info({ host: this.options.host, port, path: WS_PATH, tls: this.options.tls !== undefined }, 'gateway listening');
     return port;
   }
 
@@ -188,13 +194,13 @@ export class Gateway {
     await this.upstream.close();
   }
 
-  /** Closes a just-upgraded connection whose token did not verify with 4001, without a welcome. */
+  /** Closes a just-upgraded connection whose token was refused (4001 or 4003), without a welcome. */
   private unauthenticated(socket: WebSocket, req: IncomingMessage, err: Error): void {
-    const reason = err instanceof AuthError ? err.message : 'unauthenticated';
-    this.counters.closedByCode.set(4001, (this.counters.closedByCode.get(4001) ?? 0) + 1);
-    this.log.debug({ remote: req.socket.remoteAddress, reason }, 'client refused: not authenticated');
+    const [code, reason] = err instanceof AuthError ? [err.closeCode, err.message] : [4001, 'unauthenticated'];
+    this.counters.closedByCode.set(code, (this.counters.closedByCode.get(code) ?? 0) + 1);
+    this.log.debug({ remote: req.socket.remoteAddress, code, reason }, 'client refused');
     socket.on('error', () => {});
-    socket.close(4001, reason);
+    socket.close(code, reason);
   }
 
   private accept(socket: WebSocket, req: IncomingMessage, grant: Grant | undefined): void {
@@ -282,7 +288,7 @@ export class Gateway {
     }
     // Hold the state of every needed prefix first, then register and answer in one turn, so
     // no live tick can reach the client before its `subscribed` and snapshot events.
-    const prefixes = added.map(upstreamPrefix);
+    const prefixes = added.flatMap(upstreamPrefixes);
     const wanted = await Promise.allSettled(prefixes.map((prefix) => this.upstream.want(prefix)));
     const failed = wanted.find((result) => result.status === 'rejected');
     if (failed || client.socket.readyState !== client.socket.OPEN) {
@@ -295,6 +301,9 @@ export class Gateway {
     client.session.conflate = [...client.patterns.values()].every(Boolean);
     this.control(client, { type: 'subscribed', id: request.id, topics: request.patterns });
     this.sendInitialState(client, request);
+    for (const status of this.statuses.notUp()) {
+      if (request.patterns.some((pattern) => coversVenue(pattern, status.venue))) client.session.sendControl(status.text);
+    }
   }
 
   private sendInitialState(client: Client, request: Extract<ClientRequest, { op: 'subscribe' }>): void {
@@ -324,7 +333,7 @@ export class Gateway {
     for (const pattern of patterns) {
       if (!client.patterns.delete(pattern)) continue;
       this.index.remove(client, pattern);
-      released.push(upstreamPrefix(pattern));
+      released.push(...upstreamPrefixes(pattern));
     }
     client.session.conflate = [...client.patterns.values()].every(Boolean);
     // Topics no remaining pattern matches start afresh (with a snapshot) if subscribed again.
@@ -340,7 +349,7 @@ export class Gateway {
   private async list(client: Client, id: RequestId | undefined, prefix: string): Promise<void> {
     const held = this.upstream.readyPrefixes.some((p) => prefix.startsWith(p));
     try {
-      const topics = held ? this.cache.topicsWithPrefix(prefix) : (await this.lister.snapshot(prefix)).map((m) => m.topic);
+      const topics = held ? this.cache.topicsWithPrefix(prefix) : (await this.lister.snapshot(prefix)).map((m) => m.topic).filter((topic) => !topic.startsWith(STATUS_PREFIX));
       const entitled = client.entitled;
       this.control(client, { type: 'topics', id, topics: entitled === undefined ? topics : topics.filter((topic) => entitles(entitled, topic)) });
     } catch (err) {
@@ -350,10 +359,20 @@ export class Gateway {
   }
 
   private onUpdate(update: Update): void {
+    if (update.topic.startsWith(STATUS_PREFIX)) return this.onStatus(update);
     const text = this.cache.apply(update);
     if (text === undefined) return;
     for (const client of this.index.matching(update.topic)) {
       if (client.session.offer(update.topic, update.epoch, update.seq, text)) this.markDirty(client);
+    }
+  }
+
+  /** A venue's feed status changed: every client whose patterns can match its ticks hears of it. */
+  private onStatus(update: Update): void {
+    const status = this.statuses.apply(update);
+    if (status === undefined) return;
+    for (const client of this.clients) {
+      if ([...client.patterns.keys()].some((pattern) => coversVenue(pattern, status.venue))) this.control(client, status.text);
     }
   }
 
@@ -365,7 +384,9 @@ export class Gateway {
   /** Drops the cached topics no followed prefix covers any more: memory follows interest. */
   private forgetReleased(): void {
     const held = this.upstream.prefixes;
-    this.cache.retain((topic) => held.some((p) => topic.startsWith(p)));
+    const wanted = (topic: string): boolean => held.some((p) => topic.startsWith(p));
+    this.cache.retain(wanted);
+    this.statuses.retain(wanted);
   }
 
   private refuse(client: Client, err: RequestError): void {
@@ -377,8 +398,8 @@ export class Gateway {
     }
   }
 
-  private control(client: Client, event: Record<string, unknown>): void {
-    client.session.sendControl(JSON.stringify(event));
+  private control(client: Client, event: Record<string, unknown> | string): void {
+    client.session.sendControl(typeof event === 'string' ? event : JSON.stringify(event));
     this.markDirty(client);
   }
 
@@ -429,7 +450,7 @@ export class Gateway {
     clearTimeout(client.expiry);
     for (const pattern of client.patterns.keys()) {
       this.index.remove(client, pattern);
-      this.unwant(upstreamPrefix(pattern));
+      for (const prefix of upstreamPrefixes(pattern)) this.unwant(prefix);
     }
     this.counters.closedByCode.set(code, (this.counters.closedByCode.get(code) ?? 0) + 1);
     this.log.debug({ session: client.session.id, code }, 'client disconnected');
@@ -444,4 +465,14 @@ function withinWindow(window: { windowStart: number; count: number }): number {
     window.count = 0;
   }
   return ++window.count;
+}
+
+/** An HTTPS server (the gateway's wss://) when a certificate is configured, else plain HTTP. */
+function serverFor(tls: GatewayOptions['tls'], listener: RequestListener): Server {
+  if (tls === undefined) return createServer(listener);
+  try {
+    return createTlsServer(tls, listener);
+  } catch (err) {
+    throw new Error(`gateway.tls.certFile and gateway.tls.keyFile are not a usable certificate and key: ${(err as Error).message}`);
+  }
 }

@@ -1,11 +1,14 @@
+import { readFileSync } from 'node:fs';
 import type { TickfanConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import { Gateway } from './gateway.js';
 
 /** The gateway role as configured: a late joiner of the fabric serving WebSocket clients. */
 export async function startGatewayRole(config: TickfanConfig, log: Logger, version: string): Promise<Gateway> {
+  const { tls: files, ...options } = config.gateway;
   const gateway = new Gateway({
-    ...config.gateway,
+    ...options,
+    tls: files.certFile === '' ? undefined : { cert: readPem(files.certFile, 'gateway.tls.certFile'), key: readPem(files.keyFile, 'gateway.tls.keyFile') },
     version,
     upstream: {
       backend: config.connect.backend,
@@ -17,4 +20,12 @@ export async function startGatewayRole(config: TickfanConfig, log: Logger, versi
   }, log);
   await gateway.listen();
   return gateway;
+}
+
+function readPem(file: string, setting: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${file} (setting ${setting}): ${(err as Error).message}`);
+  }
 }

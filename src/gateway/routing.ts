@@ -76,3 +76,35 @@ export function upstreamPrefix(pattern: string): string {
 export function patternMatches(pattern: string, topic: string): boolean {
   return pattern.endsWith('*') ? topic.startsWith(pattern.slice(0, -1)) : topic === pattern;
 }
+
+/**
+ * The `status.` prefix a pattern also needs upstream (PROTOCOL.md section 5: a client hears the
+ * status of every venue whose ticks its patterns can match), or undefined when the pattern's own
+ * prefix already covers it or it can match no tick.
+ */
+export function statusPrefix(pattern: string): string | undefined {
+  const fixed = upstreamPrefix(pattern);
+  if (STATUS_PREFIX.startsWith(fixed)) return undefined;
+  if (TICK_PREFIX.startsWith(fixed)) return STATUS_PREFIX;
+  if (!fixed.startsWith(TICK_PREFIX)) return undefined;
+  const rest = fixed.slice(TICK_PREFIX.length);
+  const venueEnd = rest.indexOf('.');
+  return STATUS_PREFIX + (venueEnd === -1 ? rest : rest.slice(0, venueEnd));
+}
+
+/** Every upstream prefix a pattern needs: its own, and the status prefix of the venues it can match. */
+export function upstreamPrefixes(pattern: string): string[] {
+  const status = statusPrefix(pattern);
+  return status === undefined ? [upstreamPrefix(pattern)] : [upstreamPrefix(pattern), status];
+}
+
+/** Whether `pattern` can match some tick of `venue`. */
+export function coversVenue(pattern: string, venue: string): boolean {
+  const venueTicks = `${TICK_PREFIX}${venue}.`;
+  if (!pattern.endsWith('*')) return pattern.startsWith(venueTicks);
+  const fixed = pattern.slice(0, -1);
+  return fixed.startsWith(venueTicks) || venueTicks.startsWith(fixed);
+}
+
+const TICK_PREFIX = 'tick.';
+const STATUS_PREFIX = 'status.';

@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import type { TestFn } from 'ava';
 import WebSocket from 'ws';
+import { XPublisher } from 'zeromq';
 import { SnapshotClient } from '../../src/client/zmq/index.js';
 import { startRoles, stopRoles, type RunningRole } from '../../src/cli/roles.js';
 import { VERSION } from '../../src/cli/version.js';
@@ -14,6 +15,7 @@ import { loadConfig, type TickfanConfig } from '../../src/config/index.js';
 import { TickPublisher } from '../../src/feeds/index.js';
 import { startGatewayRole, type Gateway } from '../../src/gateway/index.js';
 import { createLogger, type LogLevel } from '../../src/log/index.js';
+import { encodeMessage, nowMicros } from '../../src/wire/index.js';
 import { ipcDir, withTimeout } from '../helpers/tickfan-process.js';
 
 /** GATEWAY_TEST_LOG=debug shows the roles' logs while debugging a test. */
@@ -200,6 +202,13 @@ export interface GatewayHandle {
   join(): Promise<WsClient>;
 }
 
+export interface StatusPublisher {
+  readonly epoch: number;
+  readonly topic: string;
+  /** Sends the venue's status record (or `payload` as it is); resolves with its seq. */
+  publish(state: string, payload?: unknown): Promise<number>;
+}
+
 /** A snapshot service's view of a topic: epoch and seq, or undefined. */
 export type Position = { epoch: number; seq: number } | undefined;
 
@@ -214,6 +223,7 @@ export class Fabric {
   private roles: RunningRole[] = [];
   private readonly gateways: Gateway[] = [];
   private readonly publishers: TickPublisher[] = [];
+  private readonly statusSockets: XPublisher[] = [];
   private readonly clients = new Set<WsClient>();
   private readonly snapshots: SnapshotClient;
 
@@ -292,6 +302,30 @@ export class Fabric {
     return publisher;
   }
 
+  /**
+   * A source of `status.<venue>` messages on the proxy frontend (its own epoch), as a feed
+   * publishes them; `payload` overrides the record to send malformed ones.
+   */
+  async statusPublisher(venue: string): Promise<StatusPublisher> {
+    const socket = new XPublisher({ linger: 0 });
+    this.statusSockets.push(socket);
+    socket.connect(this.config.connect.frontend);
+    // The snapshot service's subscription arriving through the proxy: from now on nothing sent is lost.
+    await withTimeout(socket.receive(), 5000, 'a subscription to reach the status publisher');
+    const epoch = 1 + Math.floor(Math.random() * 0xffff_fffe);
+    let seq = 0;
+    const topic = `status.${venue}`;
+    return {
+      epoch,
+      topic,
+      async publish(state: string, payload?: unknown): Promise<number> {
+        const record = payload ?? { venue, state, reason: `test says ${state}` };
+        await socket.send([...encodeMessage(topic, { flags: 0, epoch, seq: ++seq, ts: nowMicros() }, Buffer.from(JSON.stringify(record)))]);
+        return seq;
+      },
+    };
+  }
+
   /** Where the snapshot service holds `topic`. */
   async position(topic: string): Promise<Position> {
     const message = (await this.snapshots.snapshot(topic)).find((m) => m.topic === topic);
@@ -313,6 +347,7 @@ export class Fabric {
     await Promise.all([...this.clients].map((client) => client.close()));
     await Promise.all(this.gateways.map((gateway) => gateway.close()));
     await Promise.all(this.publishers.map((publisher) => publisher.close()));
+    for (const socket of this.statusSockets) socket.close();
     this.snapshots.close();
     await stopRoles(this.roles);
     this.dir.cleanup();

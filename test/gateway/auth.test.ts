@@ -75,9 +75,9 @@ async function welcomed(client: WsClient): Promise<void> {
 }
 
 /** The close the gateway ends the connection with, having sent no events at all. */
-async function refused(t: Context, client: WsClient, reason: RegExp): Promise<void> {
+async function refused(t: Context, client: WsClient, reason: RegExp, expectedCode = 4001): Promise<void> {
   const { code, reason: text } = await withTimeout(client.closed, 10_000, 'the gateway to close the connection');
-  t.is(code, 4001);
+  t.is(code, expectedCode);
   t.regex(text, reason);
   t.deepEqual(client.events, [], 'no welcome nor any other event before the close');
 }
@@ -148,6 +148,13 @@ test('hs256: no token, a malformed one, a bad signature, an expired one, or no t
   for (const [client, reason] of cases) await refused(t, client, reason);
   t.is(gw.gateway.connections, 0);
   t.is(gw.gateway.counters.closedByCode.get(4001), cases.length);
+});
+
+test('hs256: a valid token that entitles no topics is upgraded, then closed with 4003 forbidden', async (t) => {
+  const gw = await authGateway();
+  await refused(t, open(t, gw.url, { authorization: `Bearer ${await token(SECRET, 'HS256', [])}` }), /forbidden/, 4003);
+  t.is(gw.gateway.counters.closedByCode.get(4003), 1);
+  t.is(gw.gateway.connections, 0);
 });
 
 test('hs256: a subscribe with any pattern outside the entitlements is FORBIDDEN whole; inside is subscribed', async (t) => {

@@ -250,11 +250,11 @@ test('a prefix lingers after its last client leaves, so a client that reconnects
   await first.waitFor((e) => isData(e) && e.topic === topic, { from: s.from });
   await first.close();
   await eventually(() => gw.gateway.connections === 0, 'the gateway to notice the close');
-  t.deepEqual(gw.gateway.upstreamPrefixes, ['tick.RLIN.'], 'still followed while it lingers');
+  t.deepEqual(gw.gateway.upstreamPrefixes.sort(), ['status.RLIN', 'tick.RLIN.'], 'still followed while it lingers');
   // Ticks the client misses while away.
   for (let n = 2; n <= 4; n++) publish(publisher, 'RLIN', 'A', n);
   await fabric.settled(topic, epoch, 4);
-  await eventually(() => gw.gateway.cachedTopics > 0 && gw.gateway.upstreamPrefixes.length === 1, 'the gateway to keep the prefix');
+  await eventually(() => gw.gateway.cachedTopics > 0 && gw.gateway.upstreamPrefixes.length === 2, 'the gateway to keep the prefix');
   const back = await gw.join();
   const r = await subscribe(back, { id: 1, topics: ['tick.RLIN.*'], conflate: false, since: { [topic]: { epoch, seq: 1 } } });
   await back.waitFor((e) => isData(e) && e.topic === topic && e.seq === 4, { from: r.from });
@@ -272,7 +272,7 @@ test('list: topics of a prefix, from the snapshot service when the gateway does 
   t.deepEqual((all.topics as string[]).filter((topic) => topic.startsWith('tick.SIM')), [...SIM, ...SIMEQ], 'no prefix: everything, sorted');
   t.deepEqual(gw.gateway.upstreamPrefixes, [], 'listing does not follow anything');
   await client.request({ op: 'subscribe', id: 5, topics: ['tick.SIM.*'] });
-  t.deepEqual(gw.gateway.upstreamPrefixes, ['tick.SIM.']);
+  t.deepEqual(gw.gateway.upstreamPrefixes.sort(), ['status.SIM', 'tick.SIM.']);
   t.deepEqual(await client.request({ op: 'list', id: 6, prefix: 'tick.SIM.' }), { type: 'topics', id: 6, topics: SIM });
   t.deepEqual(await client.request({ op: 'list', id: 7, prefix: 'tick.SIM.E' }), { type: 'topics', id: 7, topics: ['tick.SIM.ETH-USD'] });
   // Venue LST is not held by the snapshot service: a gateway following it lists what its cache
@@ -367,17 +367,17 @@ test('upstream interest follows client interest: nothing followed while nobody s
   const b = await gw.join();
   t.deepEqual(g.upstreamPrefixes, [], 'connected clients without subscriptions: nothing followed');
   await a.request({ op: 'subscribe', id: 1, topics: ['tick.SIM.*'] });
-  t.deepEqual(g.upstreamPrefixes, ['tick.SIM.']);
+  t.deepEqual(g.upstreamPrefixes.sort(), ['status.SIM', 'tick.SIM.'], 'the venue\'s ticks and its feed status');
   await b.request({ op: 'subscribe', id: 1, topics: ['tick.SIM.*', 'tick.SIMEQ.AAPL'] });
-  t.deepEqual(g.upstreamPrefixes.sort(), ['tick.SIM.', 'tick.SIMEQ.AAPL']);
+  t.deepEqual(g.upstreamPrefixes.sort(), ['status.SIM', 'status.SIMEQ', 'tick.SIM.', 'tick.SIMEQ.AAPL']);
   t.true(g.cachedTopics >= SIM.length + 1);
   await a.close();
   await eventually(() => g.connections === 1, 'the gateway to notice the close');
-  t.deepEqual(g.upstreamPrefixes.sort(), ['tick.SIM.', 'tick.SIMEQ.AAPL'], 'b still wants both');
+  t.deepEqual(g.upstreamPrefixes.sort(), ['status.SIM', 'status.SIMEQ', 'tick.SIM.', 'tick.SIMEQ.AAPL'], 'b still wants both');
   await b.request({ op: 'unsubscribe', id: 2, topics: ['tick.SIMEQ.AAPL'] });
-  t.deepEqual(g.upstreamPrefixes, ['tick.SIM.']);
+  t.deepEqual(g.upstreamPrefixes.sort(), ['status.SIM', 'tick.SIM.']);
   await b.request({ op: 'subscribe', id: 3, topics: ['tick.SIMEQ.*'] });
-  t.deepEqual(g.upstreamPrefixes.sort(), ['tick.SIM.', 'tick.SIMEQ.']);
+  t.deepEqual(g.upstreamPrefixes.sort(), ['status.SIM', 'status.SIMEQ', 'tick.SIM.', 'tick.SIMEQ.']);
   await b.close();
   await eventually(() => g.connections === 0, 'the gateway to notice the close');
   t.deepEqual(g.upstreamPrefixes, [], 'the last client left without unsubscribing: nothing followed');

@@ -1,0 +1,51 @@
+import type { Update } from '../client/zmq/index.js';
+import type { StatusRecord, VenueState } from '../wire/index.js';
+
+/** A venue's feed status as the gateway holds it, with its `status` event text ready to send. */
+export interface VenueStatus {
+  readonly venue: string;
+  readonly state: VenueState;
+  readonly text: string;
+}
+
+interface Held extends VenueStatus {
+  readonly epoch: number;
+  readonly seq: number;
+  readonly ts: number;
+}
+
+/**
+ * The feed status of each venue (`status.<venue>` messages, PROTOCOL.md section 1). Feeds repeat
+ * their status every few seconds; clients hear of it only when a venue's state changes, so
+ * `apply` answers with an event only then.
+ */
+export class VenueStatusBoard {
+  private readonly venues = new Map<string, Held>();
+
+  /**
+   * Records an update of a `status.<venue>` topic (validated upstream); returns the venue's
+   * status when its state changed (or is first seen), undefined for a repeat or an update older
+   * than the one held.
+   */
+  apply(update: Update): VenueStatus | undefined {
+    const record = update.record as StatusRecord;
+    const { venue } = record;
+    const held = this.venues.get(venue);
+    const { epoch, seq, ts } = update;
+    if (held && (held.epoch === epoch ? seq <= held.seq : ts <= held.ts)) return undefined;
+    const text = JSON.stringify({ type: 'status', venue, state: record.state, reason: record.reason, ts });
+    const status: Held = { venue, state: record.state, text, epoch, seq, ts };
+    this.venues.set(venue, status);
+    return held?.state === record.state ? undefined : status;
+  }
+
+  /** Venues whose feed is not up: a new subscriber hears of them at once. */
+  notUp(): VenueStatus[] {
+    return [...this.venues.values()].filter((status) => status.state !== 'up');
+  }
+
+  /** Drops venues whose status is no longer followed. */
+  retain(wanted: (topic: string) => boolean): void {
+    for (const venue of this.venues.keys()) if (!wanted(`status.${venue}`)) this.venues.delete(venue);
+  }
+}
