@@ -1,3 +1,5 @@
+import { outbound, type OutboundEvent } from './frames.js';
+
 /** What the cache needs of an applied upstream update. */
 export interface CachedUpdate {
   readonly topic: string;
@@ -13,17 +15,17 @@ interface TopicEvents {
   epoch: number;
   seq: number;
   ts: number;
-  /** The newest tick event text; its snapshot form is derived from it on demand. */
-  latest: string;
-  /** Tick event texts of the current epoch, oldest first, contiguous in seq, ending at `seq`. */
-  history: string[];
+  /** The newest tick event; its snapshot form is derived from it on demand. */
+  latest: OutboundEvent;
+  /** Tick events of the current epoch, oldest first, contiguous in seq, ending at `seq`. */
+  history: OutboundEvent[];
 }
 
-/** A ready-made snapshot or tick event text with the position it carries. */
+/** A ready-made snapshot or tick event with the position it carries. */
 export interface PositionedEvent {
   readonly epoch: number;
   readonly seq: number;
-  readonly text: string;
+  readonly event: OutboundEvent;
 }
 
 export type ResumeAnswer =
@@ -49,36 +51,36 @@ export class EventCache {
   }
 
   /**
-   * Records an update and returns its tick event text, or undefined when the cache already
+   * Records an update and returns its tick event, or undefined when the cache already
    * holds it or something newer (overlapping upstream prefixes deliver some updates twice).
    */
-  apply(update: CachedUpdate): string | undefined {
+  apply(update: CachedUpdate): OutboundEvent | undefined {
     const { topic, epoch, seq, ts } = update;
     const held = this.topics.get(topic);
     if (held && (held.epoch === epoch ? seq <= held.seq : ts <= held.ts)) return undefined;
-    const text = `${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${update.payload.toString('utf8')}}`;
+    const event = outbound(`${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${update.payload.toString('utf8')}}`, topic);
     if (held === undefined) {
-      this.topics.set(topic, { epoch, seq, ts, latest: text, history: [text] });
-      return text;
+      this.topics.set(topic, { epoch, seq, ts, latest: event, history: [event] });
+      return event;
     }
     if (held.epoch === epoch && seq === held.seq + 1) {
-      held.history.push(text);
+      held.history.push(event);
       if (held.history.length > this.historyPerTopic) held.history.shift();
     } else {
-      held.history = [text];
+      held.history = [event];
     }
     held.epoch = epoch;
     held.seq = seq;
     held.ts = ts;
-    held.latest = text;
-    return text;
+    held.latest = event;
+    return event;
   }
 
   /** The topic's current state as a snapshot event, with its position. */
   snapshot(topic: string): PositionedEvent | undefined {
     const held = this.topics.get(topic);
     if (!held) return undefined;
-    return { epoch: held.epoch, seq: held.seq, text: SNAPSHOT_PREFIX + held.latest.slice(TICK_PREFIX.length) };
+    return { epoch: held.epoch, seq: held.seq, event: outbound(SNAPSHOT_PREFIX + held.latest.text.slice(TICK_PREFIX.length), topic) };
   }
 
   /**
@@ -93,7 +95,7 @@ export class EventCache {
       if (seq >= held.seq) return { kind: 'nothing' };
       const oldest = held.seq - held.history.length + 1;
       if (seq + 1 >= oldest) {
-        const events = held.history.slice(seq + 1 - oldest).map((text, i) => ({ epoch, seq: seq + 1 + i, text }));
+        const events = held.history.slice(seq + 1 - oldest).map((event, i) => ({ epoch, seq: seq + 1 + i, event }));
         return { kind: 'events', events };
       }
     }

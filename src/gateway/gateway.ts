@@ -9,6 +9,7 @@ import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Gra
 import { EventCache } from './cache.js';
 import { parseRequest, RequestError, type ClientRequest, type ErrorCode, type RequestId } from './requests.js';
 import { coversVenue, patternMatches, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
+import { FrameBuilder } from './frames.js';
 import { Session } from './session.js';
 import { VenueStatusBoard } from './status.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
@@ -59,6 +60,8 @@ interface Client {
   changes: Promise<void>;
   /** The patterns the client's token entitles it to; undefined when authentication is off (everything). */
   readonly entitled: readonly string[] | undefined;
+  /** Listed for the next flush pass. */
+  dirty: boolean;
   /** Closes the connection with 4001 when the token's `exp` passes. */
   expiry: NodeJS.Timeout | undefined;
 }
@@ -77,7 +80,8 @@ export class Gateway {
   private readonly statuses = new VenueStatusBoard();
   private readonly upstream: Upstream;
   private readonly lister: SnapshotClient;
-  private readonly dirty = new Set<Client>();
+  /** Clients with events queued since the last flush pass (each once: Client.dirty). */
+  private dirty: Client[] = [];
   private flushScheduled = false;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
@@ -211,7 +215,7 @@ export class Gateway {
     const now = Date.now();
     const client: Client = {
       session, socket, patterns: new Map(), subscribeOps: { windowStart: now, count: 0 }, errors: { windowStart: now, count: 0 }, alive: true,
-      changes: Promise.resolve(), entitled: grant?.patterns, expiry: undefined,
+      changes: Promise.resolve(), dirty: false, entitled: grant?.patterns, expiry: undefined,
     };
     if (grant?.expiresAt !== undefined) this.expireAt(client, grant.expiresAt);
     this.clients.add(client);
@@ -318,10 +322,10 @@ export class Gateway {
           session.resumeFrom(topic, since.epoch, since.seq);
           const answer = this.cache.resume(topic, since.epoch, since.seq);
           const events = answer.kind === 'events' ? answer.events : answer.kind === 'snapshot' ? [answer.event] : [];
-          for (const { epoch, seq, text } of events) session.offer(topic, epoch, seq, text);
+          for (const { epoch, seq, event } of events) session.offer(topic, epoch, seq, event);
         } else if (request.snapshot) {
           const snapshot = this.cache.snapshot(topic)!;
-          session.offer(topic, snapshot.epoch, snapshot.seq, snapshot.text);
+          session.offer(topic, snapshot.epoch, snapshot.seq, snapshot.event);
         }
       }
     }
@@ -360,10 +364,10 @@ export class Gateway {
 
   private onUpdate(update: Update): void {
     if (update.topic.startsWith(STATUS_PREFIX)) return this.onStatus(update);
-    const text = this.cache.apply(update);
-    if (text === undefined) return;
+    const event = this.cache.apply(update);
+    if (event === undefined) return;
     for (const client of this.index.matching(update.topic)) {
-      if (client.session.offer(update.topic, update.epoch, update.seq, text)) this.markDirty(client);
+      if (client.session.offer(update.topic, update.epoch, update.seq, event)) this.markDirty(client);
     }
   }
 
@@ -404,7 +408,9 @@ export class Gateway {
   }
 
   private markDirty(client: Client): void {
-    this.dirty.add(client);
+    if (client.dirty) return;
+    client.dirty = true;
+    this.dirty.push(client);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flushDirty());
@@ -413,16 +419,22 @@ export class Gateway {
 
   private flushDirty(): void {
     this.flushScheduled = false;
-    for (const client of this.dirty) this.flush(client);
-    this.dirty.clear();
+    const dirty = this.dirty;
+    this.dirty = [];
+    const frames = new FrameBuilder();
+    for (const client of dirty) {
+      client.dirty = false;
+      this.flush(client, frames);
+    }
   }
 
   private flushAll(): void {
-    for (const client of this.clients) if (client.session.pending > 0) this.flush(client);
+    const frames = new FrameBuilder();
+    for (const client of this.clients) if (client.session.pending > 0) this.flush(client, frames);
   }
 
-  private flush(client: Client): void {
-    if (client.socket.readyState === client.socket.OPEN) client.session.flush();
+  private flush(client: Client, frames?: FrameBuilder): void {
+    if (client.socket.readyState === client.socket.OPEN) client.session.flush(frames);
   }
 
   private heartbeat(): void {
@@ -446,7 +458,6 @@ export class Gateway {
 
   private drop(client: Client, code: number): void {
     if (!this.clients.delete(client)) return;
-    this.dirty.delete(client);
     clearTimeout(client.expiry);
     for (const pattern of client.patterns.keys()) {
       this.index.remove(client, pattern);

@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { encodeFrame, outbound, type FrameBuilder, type OutboundEvent } from './frames.js';
 
 export interface SessionLimits {
   /** Bytes the socket may hold unsent before this client counts as behind. */
@@ -25,7 +26,8 @@ export const SLOW_CONSUMER = 4008;
 
 /**
  * One WebSocket client's outbound side. Events are queued as ready-made JSON texts (built
- * once per tick for all clients) and flushed as one array frame per flush.
+ * once per tick for all clients) and flushed as one array frame per flush; clients whose
+ * pending events are the same share the frame's bytes (FrameBuilder).
  *
  * Per topic it remembers the last seq sent, so whatever path an event takes (snapshot,
  * resume, live), the client never gets a duplicate or an older seq after a newer one.
@@ -40,9 +42,11 @@ export class Session {
   readonly counters: SessionCounters = { eventsSent: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
   private readonly sent = new Map<string, Position>();
   /** Events in arrival order while the client keeps up. */
-  private queue: string[] = [];
+  private queue: OutboundEvent[] = [];
+  /** A hash of the serials in `queue`, so equal queues of different clients are found cheaply. */
+  private fingerprint = 0;
   /** The newest pending tick per topic once the client has fallen behind with conflation on. */
-  private conflated: Map<string, string> | undefined;
+  private conflated: Map<string, OutboundEvent> | undefined;
   private closing = false;
   lastFrameAt = Date.now();
 
@@ -55,14 +59,14 @@ export class Session {
 
   /** Control events (welcome, subscribed, error, ...) are never conflated or dropped. */
   sendControl(text: string): void {
-    this.queue.push(text);
+    this.enqueue(outbound(text));
   }
 
   /**
    * Queues a snapshot or tick event of `topic` if it is newer than what this client has
    * seen; returns false for an event it must not get (duplicate or older).
    */
-  offer(topic: string, epoch: number, seq: number, text: string): boolean {
+  offer(topic: string, epoch: number, seq: number, event: OutboundEvent): boolean {
     if (this.closing) return false;
     const last = this.sent.get(topic);
     if (last !== undefined) {
@@ -73,9 +77,9 @@ export class Session {
       this.sent.set(topic, { epoch, seq });
     }
     if (this.conflated) {
-      this.keepNewest(this.conflated, topic, text);
+      this.keepNewest(this.conflated, topic, event);
     } else {
-      this.queue.push(text);
+      this.enqueue(event);
       if (this.queue.length > this.limits.maxQueuedEvents && this.behind()) this.fallBehind();
     }
     return true;
@@ -105,8 +109,12 @@ export class Session {
     return this.queue.length + (this.conflated?.size ?? 0);
   }
 
-  /** Sends everything pending as one array frame, unless the socket is still full. */
-  flush(): void {
+  /**
+   * Sends everything pending as one array frame, unless the socket is still full. With
+   * `frames`, a client whose pending events equal another's of the same flush pass sends
+   * the same bytes.
+   */
+  flush(frames?: FrameBuilder): void {
     if (this.closing || this.pending === 0 || this.behind()) return;
     let events = this.queue;
     const wasConflating = this.conflated !== undefined;
@@ -114,9 +122,10 @@ export class Session {
       events = events.concat([...this.conflated.values()]);
       this.conflated = undefined;
     }
+    const frame = frames !== undefined && !wasConflating ? frames.frameOf(events, this.fingerprint) : encodeFrame(events);
     this.queue = [];
-    const frame = `[${events.join(',')}]`;
-    this.socket.send(frame);
+    this.fingerprint = 0;
+    this.socket.send(frame, TEXT_FRAME);
     this.counters.eventsSent += events.length;
     this.counters.framesSent++;
     this.counters.bytesSent += frame.length;
@@ -149,38 +158,40 @@ export class Session {
       return;
     }
     // Keep control events in order up front; ticks collapse to the newest per topic.
-    const control: string[] = [];
+    const control: OutboundEvent[] = [];
     this.conflated = new Map();
-    for (const text of this.queue) {
-      const topic = topicOf(text);
-      if (topic === undefined) control.push(text);
+    for (const event of this.queue) {
+      const { topic } = event;
+      if (topic === undefined) control.push(event);
       // A tick of a topic forgotten since (unsubscribed) must not follow the `unsubscribed` event.
-      else if (this.sent.has(topic)) this.keepNewest(this.conflated, topic, text);
+      else if (this.sent.has(topic)) this.keepNewest(this.conflated, topic, event);
     }
     this.queue = control;
+  }
+
+  private enqueue(event: OutboundEvent): void {
+    this.queue.push(event);
+    this.fingerprint = (Math.imul(this.fingerprint, 31) + event.serial) | 0;
   }
 
   /**
    * Makes `text` the one pending event of `topic`. A pending snapshot event that a newer tick
    * replaces passes its type on: the client still gets a snapshot before any tick of the topic.
    */
-  private keepNewest(pending: Map<string, string>, topic: string, text: string): void {
+  private keepNewest(pending: Map<string, OutboundEvent>, topic: string, event: OutboundEvent): void {
     const replaced = pending.get(topic);
     if (replaced !== undefined) {
       this.counters.conflated++;
       pending.delete(topic);
-      if (replaced.startsWith(SNAPSHOT_PREFIX) && text.startsWith(TICK_PREFIX)) text = SNAPSHOT_PREFIX + text.slice(TICK_PREFIX.length);
+      if (replaced.text.startsWith(SNAPSHOT_PREFIX) && event.text.startsWith(TICK_PREFIX)) {
+        event = outbound(SNAPSHOT_PREFIX + event.text.slice(TICK_PREFIX.length), topic);
+      }
     }
-    pending.set(topic, text);
+    pending.set(topic, event);
   }
 }
 
 const TICK_PREFIX = '{"type":"tick",';
 const SNAPSHOT_PREFIX = '{"type":"snapshot",';
-
-/** The topic of a queued snapshot/tick event text, read from its fixed layout; undefined for control events. */
-function topicOf(text: string): string | undefined {
-  if (!text.startsWith(`${TICK_PREFIX}"topic":"`) && !text.startsWith(`${SNAPSHOT_PREFIX}"topic":"`)) return undefined;
-  const start = text.indexOf('"topic":"') + 9;
-  return text.slice(start, text.indexOf('"', start));
-}
+/** Frames are UTF-8 JSON text, sent from Buffers. */
+const TEXT_FRAME = { binary: false } as const;

@@ -17,11 +17,14 @@ function describe(answer: ResumeAnswer): number[] | string {
 
 test('apply builds the tick event text once, with the payload embedded verbatim', (t) => {
   const cache = new EventCache(10);
-  const text = cache.apply(update(1));
+  const event = cache.apply(update(1))!;
+  const { text } = event;
+  t.is(event.topic, TOPIC);
   t.is(text, `{"type":"tick","topic":"tick.V.A","epoch":7,"seq":1,"ts":7000001,"data":{"venue":"V","symbol":"A","bid":1.5,"x":"\u00e9"}}`);
-  t.deepEqual(JSON.parse(text!), { type: 'tick', topic: TOPIC, epoch: 7, seq: 1, ts: 7000001, data: { venue: 'V', symbol: 'A', bid: 1.5, x: 'é' } });
+  t.deepEqual(JSON.parse(text), { type: 'tick', topic: TOPIC, epoch: 7, seq: 1, ts: 7000001, data: { venue: 'V', symbol: 'A', bid: 1.5, x: 'é' } });
   const snapshot = cache.snapshot(TOPIC)!;
-  t.is(snapshot.text, text!.replace('"type":"tick"', '"type":"snapshot"'));
+  t.is(snapshot.event.text, text.replace('"type":"tick"', '"type":"snapshot"'));
+  t.is(snapshot.event.topic, TOPIC);
   t.is(snapshot.seq, 1);
   t.is(snapshot.epoch, 7);
   t.is(cache.snapshot('tick.V.none'), undefined);
@@ -63,14 +66,14 @@ test('resume: the missed ticks in order, nothing when up to date, a snapshot whe
   if (answer.kind !== 'events') return;
   t.deepEqual(answer.events.map((e) => e.seq), [16, 17, 18, 19, 20]);
   t.true(answer.events.every((e) => e.epoch === 7));
-  t.deepEqual(answer.events.map((e) => (JSON.parse(e.text) as { type: string; seq: number }).seq), [16, 17, 18, 19, 20], 'each text carries its own seq');
-  t.true(answer.events.every((e) => e.text.startsWith('{"type":"tick",')), 'missed ticks are tick events');
+  t.deepEqual(answer.events.map((e) => (JSON.parse(e.event.text) as { type: string; seq: number }).seq), [16, 17, 18, 19, 20], 'each text carries its own seq');
+  t.true(answer.events.every((e) => e.event.text.startsWith('{"type":"tick",')), 'missed ticks are tick events');
   t.deepEqual(describe(cache.resume(TOPIC, 7, 0)), Array.from({ length: 20 }, (_, i) => i + 1), 'from the start of a fully held history');
   t.is(describe(cache.resume(TOPIC, 7, 20)), 'nothing', 'up to date');
   t.is(describe(cache.resume(TOPIC, 7, 25)), 'nothing', 'ahead of the cache: nothing to send');
   t.is(describe(cache.resume(TOPIC, 8, 15)), 'snapshot@20', 'another epoch');
   const snapshot = cache.resume(TOPIC, 8, 15);
-  if (snapshot.kind === 'snapshot') t.true(snapshot.event.text.startsWith('{"type":"snapshot",'));
+  if (snapshot.kind === 'snapshot') t.true(snapshot.event.event.text.startsWith('{"type":"snapshot",'));
   t.is(describe(cache.resume('tick.V.none', 7, 1)), 'nothing', 'an unknown topic');
 });
 

@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import type { WebSocket } from 'ws';
+import { outbound } from '../../src/gateway/frames.js';
 import { Session, SLOW_CONSUMER } from '../../src/gateway/session.js';
 
 /** A stand-in for a ws socket: records frames; the test sets bufferedAmount to play a full or drained socket. */
@@ -11,9 +12,10 @@ class FakeSocket {
   /** Bytes each sent frame adds to bufferedAmount (0: the peer reads at once). */
   growPerFrame = 0;
 
-  send(text: string): void {
+  send(data: Buffer, options: { binary: boolean }): void {
     if (this.closed) throw new Error('send after close');
-    this.frames.push(text);
+    if (options.binary) throw new Error('frames must be text frames');
+    this.frames.push(data.toString('utf8'));
     this.bufferedAmount += this.growPerFrame;
   }
 
@@ -50,7 +52,7 @@ function tick(topic: string, epoch: number, seq: number, type = 'tick'): string 
 }
 
 function offer(s: Session, topic: string, epoch: number, seq: number, type = 'tick'): boolean {
-  return s.offer(topic, epoch, seq, tick(topic, epoch, seq, type));
+  return s.offer(topic, epoch, seq, outbound(tick(topic, epoch, seq, type), topic));
 }
 
 const control = (n: number): string => JSON.stringify({ type: 'pong', id: n, n });

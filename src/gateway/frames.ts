@@ -1,0 +1,46 @@
+/** An event ready to send: its JSON text, built once and shared by every client that gets it. */
+export interface OutboundEvent {
+  /** Unique per event, so equal pending queues of different clients can be recognised cheaply. */
+  readonly serial: number;
+  readonly text: string;
+  /** The topic of a snapshot or tick event; undefined for control events. */
+  readonly topic?: string;
+}
+
+let serials = 0;
+
+export function outbound(text: string, topic?: string): OutboundEvent {
+  return { serial: ++serials, text, topic };
+}
+
+/** One array frame of PROTOCOL.md section 5, as the bytes to send. */
+export function encodeFrame(events: readonly OutboundEvent[]): Buffer {
+  let json = '[';
+  for (let i = 0; i < events.length; i++) json += i === 0 ? events[i]!.text : `,${events[i]!.text}`;
+  return Buffer.from(`${json}]`);
+}
+
+/**
+ * The frames of one flush pass. Clients with the same interest get the same events in the same
+ * turn, so the frame is encoded once and its bytes are sent to each of them: the batch-level
+ * form of "encode a tick once and reuse the bytes for every client".
+ */
+export class FrameBuilder {
+  private readonly built = new Map<string, { readonly events: readonly OutboundEvent[]; readonly frame: Buffer }>();
+
+  /** The frame of `events`; `fingerprint` (a hash of their serials) finds an equal earlier one. */
+  frameOf(events: readonly OutboundEvent[], fingerprint: number): Buffer {
+    const key = `${events.length}:${fingerprint}`;
+    const earlier = this.built.get(key);
+    if (earlier !== undefined && sameEvents(earlier.events, events)) return earlier.frame;
+    const frame = encodeFrame(events);
+    if (earlier === undefined) this.built.set(key, { events, frame });
+    return frame;
+  }
+}
+
+function sameEvents(a: readonly OutboundEvent[], b: readonly OutboundEvent[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
