@@ -15,6 +15,7 @@ REQUIRED=(
   "python3-zmq:py:zmq"                 # test/interop/late_join.py, run by test/integration/interop-python.test.ts
   "python3-websockets:py:websockets"   # test/interop/ws_resume.py, run by test/integration/interop-ws-python.test.ts
   "openssl:openssl"                    # the wss certificate of test/gateway/tls.test.ts
+  "prometheus:promtool"                # a real Prometheus and promtool for test/observability/
 )
 
 # Succeeds when the probe shows its package is there.

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, CONFIG_FILE_ENV, loadConfig, type Role, type TickfanConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../log/index.js';
+import { ProcessMetrics } from './metrics.js';
 import { startRoles, stopRoles } from './roles.js';
 import { EXIT_FAILURE, onShutdownSignal } from './shutdown.js';
 import { tail } from './tail.js';
@@ -67,16 +68,21 @@ async function run(argv: readonly string[]): Promise<void> {
 async function start(config: TickfanConfig): Promise<void> {
   const log = createLogger(config.log.level);
   installCrashHandlers(log);
+  const metrics = config.metrics.enabled ? new ProcessMetrics(log) : undefined;
   let running;
   try {
+    await metrics?.listen(config.metrics);
     running = await startRoles(config, config.roles as Role[], log);
   } catch (err) {
+    await metrics?.close();
     log.fatal({ err: (err as Error).message }, 'start-up failed');
     throw err;
   }
+  metrics?.observe(running);
   log.info({ roles: config.roles, version: VERSION }, 'tickfan started');
   onShutdownSignal(log, async () => {
     await stopRoles(running);
+    await metrics?.close();
     log.info('tickfan stopped');
   });
 }

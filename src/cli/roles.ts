@@ -1,31 +1,45 @@
+import type { Registry } from 'prom-client';
 import type { Role, TickfanConfig } from '../config/index.js';
-import { startFeedRole } from '../feeds/index.js';
+import { registerFeedMetrics, startFeedRole } from '../feeds/index.js';
+import { registerGatewayMetrics, startGatewayRole } from '../gateway/index.js';
 import type { Logger } from '../log/index.js';
+import { registerProxyMetrics, startProxyRole } from '../proxy/index.js';
+import { registerSnapshotMetrics, startSnapshotRole } from '../snapshot/index.js';
 import { VERSION } from './version.js';
-import { startGatewayRole } from '../gateway/index.js';
-import { startProxyRole } from '../proxy/index.js';
-import { startSnapshotRole } from '../snapshot/index.js';
 
 export interface RunningRole {
   readonly role: Role;
+  /** Adds the role's metrics to the process registry. */
+  registerMetrics(registry: Registry): void;
+  /** Whether the role can do its job now (PROTOCOL.md section 6, /readyz). */
+  ready(): boolean | Promise<boolean>;
   stop(): Promise<void>;
 }
+
+type RoleHandle = Omit<RunningRole, 'role'>;
 
 /**
  * Every role's entry point. Roles share nothing but the configured ZeroMQ endpoints, so
  * the all-in-one process and one process per role run exactly the same code.
  */
-const starters: Record<Role, (config: TickfanConfig, log: Logger) => Promise<{ stop(): Promise<void> }>> = {
+const starters: Record<Role, (config: TickfanConfig, log: Logger) => Promise<RoleHandle>> = {
   proxy: async (config, log) => {
     const proxy = await startProxyRole(config, log);
-    return { stop: () => proxy.close() };
+    // Bound, so feeds and subscribers can connect.
+    return { stop: () => proxy.close(), registerMetrics: (registry) => registerProxyMetrics(registry, proxy), ready: () => true };
   },
-  snapshot: startSnapshotRole,
+  snapshot: async (config, log) => {
+    const snapshot = await startSnapshotRole(config, log);
+    return { stop: () => snapshot.stop(), registerMetrics: (registry) => registerSnapshotMetrics(registry, snapshot), ready: () => true };
+  },
   gateway: async (config, log) => {
     const gateway = await startGatewayRole(config, log, VERSION);
-    return { stop: () => gateway.close() };
+    return { stop: () => gateway.close(), registerMetrics: (registry) => registerGatewayMetrics(registry, gateway), ready: () => gateway.ready() };
   },
-  feed: startFeedRole,
+  feed: async (config, log) => {
+    const feed = await startFeedRole(config, log);
+    return { stop: () => feed.stop(), registerMetrics: (registry) => registerFeedMetrics(registry, feed), ready: () => true };
+  },
 };
 
 /** Starts the configured roles in dependency order; on a failure, stops the ones already up. */
@@ -35,7 +49,7 @@ export async function startRoles(config: TickfanConfig, roles: readonly Role[], 
   try {
     for (const role of ordered) {
       const handle = await starters[role](config, log.child({ role }));
-      running.push({ role, stop: () => handle.stop() });
+      running.push({ role, ...handle });
     }
   } catch (err) {
     await stopRoles(running);

@@ -12,6 +12,7 @@ export interface TickfanConfig {
   log: { level: LogLevel };
   roles: Role[];
   zmq: { lingerMs: number };
+  metrics: { enabled: boolean; host: string; port: number };
   proxy: { frontend: string; backend: string; frontendHwm: number; backendHwm: number; mode: 'native' | 'js' };
   connect: { frontend: string; backend: string; snapshot: string[]; snapshotTimeoutMs: number };
   snapshot: {
@@ -85,6 +86,14 @@ export const schema: convict.Schema<TickfanConfig> = {
       doc: 'How long a closing socket may keep trying to deliver queued messages; bounds shutdown time.',
       format: integerIn(0, 1500), default: 200,
     },
+  },
+  metrics: {
+    enabled: {
+      doc: '`tickfan start` serves /metrics, /healthz and /readyz (PROTOCOL.md section 6) and the gateway samples tick latency; false turns both off.',
+      format: BOOLEAN, default: true,
+    },
+    host: { doc: 'Address the metrics endpoint listens on (0.0.0.0 for every interface).', format: String, default: '127.0.0.1' },
+    port: { doc: 'Port of /metrics, /healthz and /readyz; 0 picks a free port. A port in use is a start-up error.', format: integerIn(0, 65535), default: 9464 },
   },
   proxy: {
     frontend: { doc: 'Where the proxy binds its XSUB frontend; feeds connect here.', format: ZMQ_ENDPOINT, default: 'tcp://127.0.0.1:5555' },

@@ -58,7 +58,7 @@ export class EventCache {
     const { topic, epoch, seq, ts } = update;
     const held = this.topics.get(topic);
     if (held && (held.epoch === epoch ? seq <= held.seq : ts <= held.ts)) return undefined;
-    const event = outbound(`${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${update.payload.toString('utf8')}}`, topic);
+    const event = outbound(`${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${update.payload.toString('utf8')}}`, topic, ts);
     if (held === undefined) {
       this.topics.set(topic, { epoch, seq, ts, latest: event, history: [event] });
       return event;
@@ -80,7 +80,7 @@ export class EventCache {
   snapshot(topic: string): PositionedEvent | undefined {
     const held = this.topics.get(topic);
     if (!held) return undefined;
-    return { epoch: held.epoch, seq: held.seq, event: outbound(SNAPSHOT_PREFIX + held.latest.text.slice(TICK_PREFIX.length), topic) };
+    return { epoch: held.epoch, seq: held.seq, event: outbound(SNAPSHOT_PREFIX + held.latest.text.slice(TICK_PREFIX.length), topic, held.ts) };
   }
 
   /**

@@ -5,12 +5,14 @@ export interface OutboundEvent {
   readonly text: string;
   /** The topic of a snapshot or tick event; undefined for control events. */
   readonly topic?: string;
+  /** The header ts (microseconds since the epoch) of a snapshot or tick event. */
+  readonly ts?: number;
 }
 
 let serials = 0;
 
-export function outbound(text: string, topic?: string): OutboundEvent {
-  return { serial: ++serials, text, topic };
+export function outbound(text: string, topic?: string, ts?: number): OutboundEvent {
+  return { serial: ++serials, text, topic, ts };
 }
 
 /** One array frame of PROTOCOL.md section 5, as the bytes to send. */

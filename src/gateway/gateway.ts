@@ -4,13 +4,14 @@ import { createServer as createTlsServer } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
 import type { Logger } from '../log/index.js';
+import { BucketHistogram } from '../metrics/index.js';
 import { nowMicros } from '../wire/index.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
 import { EventCache } from './cache.js';
 import { parseRequest, RequestError, type ClientRequest, type ErrorCode, type RequestId } from './requests.js';
 import { coversVenue, patternMatches, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
-import { FrameBuilder } from './frames.js';
-import { Session } from './session.js';
+import { FrameBuilder, type OutboundEvent } from './frames.js';
+import { Session, type SessionCounters } from './session.js';
 import { VenueStatusBoard } from './status.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
 
@@ -30,10 +31,14 @@ export interface GatewayOptions {
   /** PEM certificate and key: serve wss:// instead of ws://. */
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly version: string;
+  /** Sample each frame's latency into `latency` (off only to measure what it costs). */
+  readonly measureLatency: boolean;
 }
 
 export const WS_PATH = '/v1/ws';
 const STATUS_PREFIX = 'status.';
+/** 50 microseconds to 5 s (issue: latency buckets), seconds. */
+const LATENCY_BUCKETS_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Errors within one second after which a client is taken to be abusive and closed with 1008. */
 const ABUSE_ERRORS_PER_SECOND = 20;
@@ -45,6 +50,8 @@ export interface GatewayCounters {
   closedByCode: Map<number, number>;
   errorsByCode: Map<ErrorCode, number>;
   slowConsumerCloses: number;
+  /** Ticks taken from upstream (each once, however many prefixes delivered it). */
+  ticksReceived: number;
 }
 
 /** One connected client: its session (outbound queue) and what it subscribed to. */
@@ -73,7 +80,11 @@ interface Client {
  * as one array frame per client per event-loop turn (Session).
  */
 export class Gateway {
-  readonly counters: GatewayCounters = { opened: 0, closedByCode: new Map(), errorsByCode: new Map(), slowConsumerCloses: 0 };
+  readonly counters: GatewayCounters = { opened: 0, closedByCode: new Map(), errorsByCode: new Map(), slowConsumerCloses: 0, ticksReceived: 0 };
+  /** Header ts to hand-off to the socket, sampled one event per frame (sampleLatency). */
+  readonly latency = new BucketHistogram('tickfan_gateway_tick_latency_seconds', 'Tick latency from the header ts to the hand-off of its frame to the client socket, sampled one event per frame weighted by the frame\'s events.', LATENCY_BUCKETS_SECONDS);
+  private readonly retired: SessionCounters = { eventsSent: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
+  private sampleCursor = 0;
   private readonly clients = new Set<Client>();
   private readonly index = new SubscriptionIndex<Client>();
   private readonly cache: EventCache;
@@ -154,14 +165,36 @@ export class Gateway {
     return this.cache.size;
   }
 
-  /** Ready when a snapshot service answers PING: without one no client can get state. */
+  /**
+   * Ready when connected to the proxy and a snapshot service answers PING: without them no
+   * client can get ticks or state.
+   */
   async ready(): Promise<boolean> {
+    if (!this.upstream.connected) return false;
     try {
       await this.lister.ping();
       return true;
     } catch {
       return false;
     }
+  }
+
+  /** Traffic counters of every session so far, including closed ones (counters never go down). */
+  get traffic(): SessionCounters {
+    const total = { ...this.retired };
+    for (const client of this.clients) {
+      const c = client.session.counters;
+      total.eventsSent += c.eventsSent;
+      total.framesSent += c.framesSent;
+      total.bytesSent += c.bytesSent;
+      total.conflated += c.conflated;
+    }
+    return total;
+  }
+
+  /** Bytes each client's socket holds unsent (its send queue), for the distribution metric. */
+  *clientBacklogs(): IterableIterator<number> {
+    for (const client of this.clients) yield client.session.bufferedBytes;
   }
 
   async listen(): Promise<number> {
@@ -364,6 +397,7 @@ export class Gateway {
 
   private onUpdate(update: Update): void {
     if (update.topic.startsWith(STATUS_PREFIX)) return this.onStatus(update);
+    this.counters.ticksReceived++;
     const event = this.cache.apply(update);
     if (event === undefined) return;
     for (const client of this.index.matching(update.topic)) {
@@ -434,7 +468,18 @@ export class Gateway {
   }
 
   private flush(client: Client, frames?: FrameBuilder): void {
-    if (client.socket.readyState === client.socket.OPEN) client.session.flush(frames);
+    if (client.socket.readyState !== client.socket.OPEN) return;
+    const sent = client.session.flush(frames);
+    if (sent !== undefined && this.options.measureLatency) this.sampleLatency(sent);
+  }
+
+  /**
+   * Observes the ts-to-hand-off latency of one event of a frame, weighted by the frame's event
+   * count: an unbiased picture of every event's latency at the cost of one observation per frame.
+   */
+  private sampleLatency(events: readonly OutboundEvent[]): void {
+    const event = events[this.sampleCursor++ % events.length]!;
+    if (event.ts !== undefined) this.latency.observe((nowMicros() - event.ts) / 1e6, events.length);
   }
 
   private heartbeat(): void {
@@ -464,6 +509,11 @@ export class Gateway {
       for (const prefix of upstreamPrefixes(pattern)) this.unwant(prefix);
     }
     this.counters.closedByCode.set(code, (this.counters.closedByCode.get(code) ?? 0) + 1);
+    const c = client.session.counters;
+    this.retired.eventsSent += c.eventsSent;
+    this.retired.framesSent += c.framesSent;
+    this.retired.bytesSent += c.bytesSent;
+    this.retired.conflated += c.conflated;
     this.log.debug({ session: client.session.id, code }, 'client disconnected');
   }
 }

@@ -10,6 +10,7 @@ export async function startGatewayRole(config: TickfanConfig, log: Logger, versi
     ...options,
     tls: files.certFile === '' ? undefined : { cert: readPem(files.certFile, 'gateway.tls.certFile'), key: readPem(files.keyFile, 'gateway.tls.keyFile') },
     version,
+    measureLatency: config.metrics.enabled,
     upstream: {
       backend: config.connect.backend,
       snapshotEndpoints: config.connect.snapshot,

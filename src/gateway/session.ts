@@ -110,12 +110,12 @@ export class Session {
   }
 
   /**
-   * Sends everything pending as one array frame, unless the socket is still full. With
-   * `frames`, a client whose pending events equal another's of the same flush pass sends
-   * the same bytes.
+   * Sends everything pending as one array frame, unless the socket is still full; returns the
+   * events sent, if any. With `frames`, a client whose pending events equal another's of the
+   * same flush pass sends the same bytes.
    */
-  flush(frames?: FrameBuilder): void {
-    if (this.closing || this.pending === 0 || this.behind()) return;
+  flush(frames?: FrameBuilder): readonly OutboundEvent[] | undefined {
+    if (this.closing || this.pending === 0 || this.behind()) return undefined;
     let events = this.queue;
     const wasConflating = this.conflated !== undefined;
     if (this.conflated) {
@@ -133,6 +133,7 @@ export class Session {
     // Still behind after this frame: go on keeping only the newest per topic, rather than
     // queueing up to maxQueuedEvents again before conflating.
     if (wasConflating && this.behind()) this.conflated = new Map();
+    return events;
   }
 
   /** Bytes the socket holds unsent (what counts against bufferedHighWater). */
@@ -184,7 +185,7 @@ export class Session {
       this.counters.conflated++;
       pending.delete(topic);
       if (replaced.text.startsWith(SNAPSHOT_PREFIX) && event.text.startsWith(TICK_PREFIX)) {
-        event = outbound(SNAPSHOT_PREFIX + event.text.slice(TICK_PREFIX.length), topic);
+        event = outbound(SNAPSHOT_PREFIX + event.text.slice(TICK_PREFIX.length), topic, event.ts);
       }
     }
     pending.set(topic, event);

@@ -1,3 +1,4 @@
+import { Subscriber } from 'zeromq';
 import { TickSubscriber, type Update } from '../client/zmq/index.js';
 import type { Logger } from '../log/index.js';
 
@@ -30,6 +31,12 @@ interface Feed {
  */
 export class Upstream {
   private readonly feeds = new Map<string, Feed>();
+  /**
+   * A subscriber without subscriptions, so readiness can tell whether the proxy is reachable
+   * even while no client wants anything (and so nothing flows).
+   */
+  private readonly probe = new Subscriber({ linger: 0 });
+  private probeConnected = false;
 
   constructor(
     private readonly options: UpstreamOptions,
@@ -37,7 +44,16 @@ export class Upstream {
     /** Told when a prefix is no longer followed, so what was held for it can go. */
     private readonly onRelease: (prefix: string) => void,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.probe.events.on('connect', () => (this.probeConnected = true));
+    this.probe.events.on('disconnect', () => (this.probeConnected = false));
+    this.probe.connect(options.backend);
+  }
+
+  /** Whether the proxy backend is connected. */
+  get connected(): boolean {
+    return this.probeConnected;
+  }
 
   /** Prefixes followed, including ones lingering after their last client left. */
   get prefixes(): string[] {
@@ -87,6 +103,7 @@ export class Upstream {
   }
 
   async close(): Promise<void> {
+    this.probe.close();
     for (const feed of this.feeds.values()) clearTimeout(feed.release);
     const closing = [...this.feeds.values()].map((feed) => feed.subscriber.close());
     this.feeds.clear();

@@ -21,6 +21,8 @@ export interface RunningProxy {
   readonly backendEndpoint: string;
   /** Messages forwarded downstream; counted by the js mode only (native forwards in libzmq). */
   forwarded(): number | undefined;
+  /** Peers connected now: publishers on the frontend, subscribers on the backend. */
+  peers(): { readonly publishers: number; readonly subscribers: number };
   close(): Promise<void>;
 }
 
@@ -43,11 +45,21 @@ export async function startProxy(options: ProxyOptions, log: Logger): Promise<Ru
   }
   const endpoints = { frontendEndpoint: frontend.lastEndpoint ?? options.frontend, backendEndpoint: backend.lastEndpoint ?? options.backend };
   log.info({ ...endpoints, mode: options.mode }, 'proxy listening');
+  // Watched before forwarding starts: a native proxy owns the sockets from then on.
+  const peers = { publishers: countPeers(frontend), subscribers: countPeers(backend) };
   const running = options.mode === 'native' ? runNative(frontend, backend) : runForwardingLoop(frontend, backend, log);
-  return { ...endpoints, ...running };
+  return { ...endpoints, ...running, peers: () => ({ publishers: peers.publishers(), subscribers: peers.subscribers() }) };
 }
 
-function runNative(frontend: XSubscriber, backend: XPublisher): Omit<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'> {
+/** Connected peers of a bound socket, from its monitor events. */
+function countPeers(socket: XSubscriber | XPublisher): () => number {
+  let connected = 0;
+  socket.events.on('accept', () => connected++);
+  socket.events.on('disconnect', () => connected--);
+  return () => connected;
+}
+
+function runNative(frontend: XSubscriber, backend: XPublisher): Omit<RunningProxy, 'frontendEndpoint' | 'backendEndpoint' | 'peers'> {
   const proxy = new NativeProxy(frontend, backend);
   const finished = proxy.run();
   return {
@@ -59,7 +71,7 @@ function runNative(frontend: XSubscriber, backend: XPublisher): Omit<RunningProx
   };
 }
 
-function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, log: Logger): Omit<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'> {
+function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, log: Logger): Omit<RunningProxy, 'frontendEndpoint' | 'backendEndpoint' | 'peers'> {
   const counters = { forwarded: 0 };
   // Each socket is sent on by exactly one loop, so sends never overlap (zeromq.js EBUSY).
   const downstream = (async () => {

@@ -1,3 +1,4 @@
 export { startSnapshotRole, type SnapshotRole } from './role.js';
 export { SnapshotStore, type StoreLimits, type StoredMessage, type IngestResult } from './store.js';
 export { SnapshotService, type ServiceOptions } from './service.js';
+export { registerSnapshotMetrics } from './metrics.js';

@@ -9,6 +9,8 @@ import { SnapshotStore } from './store.js';
 export interface SnapshotRole {
   readonly store: SnapshotStore;
   readonly service: SnapshotService;
+  /** Messages from the proxy that failed to decode, by reason. */
+  readonly rejected: ReadonlyMap<string, number>;
   /** The ROUTER endpoint actually bound. */
   readonly endpoint: string;
   stop(): Promise<void>;
@@ -63,6 +65,7 @@ export async function startSnapshotRole(config: TickfanConfig, log: Logger): Pro
   return {
     store,
     service,
+    rejected: stream.rejected,
     endpoint,
     async stop() {
       clearInterval(timer);

@@ -1,5 +1,6 @@
 import { Router } from 'zeromq';
 import type { Logger } from '../log/index.js';
+import { BucketHistogram } from '../metrics/index.js';
 import { ThrottledWarning } from '../log/index.js';
 import { SendQueue } from '../wire/send-queue.js';
 import { BadRequest, parseRequest, splitEnvelope, type Command, type Request } from './requests.js';
@@ -34,6 +35,12 @@ export class SnapshotService {
   /** Requests answered, by command and result: `SNAPSHOT ok`, `REPLAY gone`, ... */
   readonly requests = new Map<string, number>();
   recordsServed = 0;
+  /** Time from a request's arrival to its reply being queued, every command. */
+  readonly durations = new BucketHistogram(
+    'tickfan_snapshot_request_duration_seconds',
+    'Time the snapshot service takes to answer a request (arrival to reply queued), every command.',
+    [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  );
   private readonly socket: Router;
   private readonly replies: SendQueue;
   private readonly warnings: ThrottledWarning;
@@ -102,8 +109,10 @@ export class SnapshotService {
   private async serve(): Promise<void> {
     try {
       for await (const frames of this.socket) {
+        const started = performance.now();
         try {
           this.answer(frames);
+          this.durations.observe((performance.now() - started) / 1000);
         } catch (err) {
           // A bug answering one request must not stop the service answering everyone else.
           this.log.error({ err: (err as Error).stack }, 'snapshot request failed');

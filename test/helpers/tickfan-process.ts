@@ -25,7 +25,8 @@ export class TickfanProcess {
 
   constructor(args: readonly string[], env: Record<string, string> = {}) {
     const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TICKFAN_')));
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A free metrics port unless the test picks one: processes run side by side and 9464 is one port.
+    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...cleanEnv, TICKFAN_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     // 'close' rather than 'exit': it comes after stdout and stderr have delivered their last lines.
     this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
     createInterface({ input: this.child.stderr! }).on('line', (text) => this.onStderr(text));

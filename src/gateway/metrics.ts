@@ -1,0 +1,39 @@
+import type { Registry } from 'prom-client';
+import { BucketHistogram, counterOf, countersBy, gaugeOf } from '../metrics/index.js';
+import type { Gateway } from './gateway.js';
+
+const BACKLOG_BUCKETS_BYTES = [0, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024, 16 * 1024 * 1024];
+
+/**
+ * The gateway's metrics, read from its own counters at scrape time: the hot path only adds
+ * integers (per flush, not per event) and samples one latency per frame.
+ */
+export function registerGatewayMetrics(registry: Registry, gateway: Gateway): void {
+  gaugeOf(registry, 'tickfan_gateway_connections', 'WebSocket clients connected now.', () => gateway.connections);
+  counterOf(registry, 'tickfan_gateway_connections_opened_total', 'WebSocket connections accepted.', () => gateway.counters.opened);
+  countersBy(registry, 'tickfan_gateway_connections_closed_total', 'WebSocket connections closed, by close code (4001 unauthenticated, 4003 forbidden, 4008 slow consumer, 1001 shutdown, ...).', ['code'], function* () {
+    for (const [code, count] of gateway.counters.closedByCode) yield [{ code }, count];
+  });
+  gaugeOf(registry, 'tickfan_gateway_subscriptions', 'Subscription patterns held by connected clients.', () => gateway.subscriptions);
+  counterOf(registry, 'tickfan_gateway_ticks_received_total', 'Ticks the gateway took from upstream (each once).', () => gateway.counters.ticksReceived);
+  counterOf(registry, 'tickfan_gateway_events_sent_total', 'Events sent to clients (ticks, snapshots and control events).', () => gateway.traffic.eventsSent);
+  counterOf(registry, 'tickfan_gateway_frames_sent_total', 'WebSocket frames sent to clients (each a JSON array of events).', () => gateway.traffic.framesSent);
+  counterOf(registry, 'tickfan_gateway_sent_bytes_total', 'Bytes of frames sent to clients (payload, before WebSocket framing).', () => gateway.traffic.bytesSent);
+  counterOf(registry, 'tickfan_gateway_ticks_conflated_total', 'Pending ticks replaced by a newer tick of the same topic for a client that fell behind.', () => gateway.traffic.conflated);
+  counterOf(registry, 'tickfan_gateway_slow_consumer_closes_total', 'Clients closed with 4008 (behind with conflate:false).', () => gateway.counters.slowConsumerCloses);
+  countersBy(registry, 'tickfan_gateway_client_errors_total', 'Error events sent to clients, by code.', ['code'], function* () {
+    for (const [code, count] of gateway.counters.errorsByCode) yield [{ code }, count];
+  });
+  gaugeOf(registry, 'tickfan_gateway_upstream_prefixes', 'Prefixes the gateway follows on the proxy (client interest, plus lingering ones).', () => gateway.upstreamPrefixes.length);
+  gaugeOf(registry, 'tickfan_gateway_cached_topics', 'Topics in the gateway\'s event cache.', () => gateway.cachedTopics);
+  gateway.latency.register(registry);
+  new BucketHistogram(
+    'tickfan_gateway_client_send_queue_bytes',
+    'Bytes each connected client\'s socket holds unsent, as a distribution over clients taken at scrape time.',
+    BACKLOG_BUCKETS_BYTES,
+    (histogram) => {
+      histogram.reset();
+      for (const bytes of gateway.clientBacklogs()) histogram.observe(bytes);
+    },
+  ).register(registry);
+}
