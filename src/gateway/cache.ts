@@ -80,7 +80,8 @@ export class EventCache {
   snapshot(topic: string): PositionedEvent | undefined {
     const held = this.topics.get(topic);
     if (!held) return undefined;
-    return { epoch: held.epoch, seq: held.seq, event: outbound(SNAPSHOT_PREFIX + held.latest.text.slice(TICK_PREFIX.length), topic, held.ts) };
+    // No ts on the event: a snapshot's age is how long the topic has been quiet, not a delivery delay to sample as latency.
+    return { epoch: held.epoch, seq: held.seq, event: outbound(SNAPSHOT_PREFIX + held.latest.text.slice(TICK_PREFIX.length), topic) };
   }
 
   /**

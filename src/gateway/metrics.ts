@@ -1,6 +1,10 @@
 import type { Registry } from 'prom-client';
-import { BucketHistogram, counterOf, countersBy, gaugeOf } from '../metrics/index.js';
+import { BucketHistogram, counterOf, countersBy, gaugeOf, withZeros } from '../metrics/index.js';
 import type { Gateway } from './gateway.js';
+import { ERROR_CODES } from './requests.js';
+
+/** Close codes an operator watches (PROTOCOL.md section 5, and 1000 normal, 1006 dropped); others appear when they occur. */
+const CLOSE_CODES = [1000, 1001, 1006, 1008, 1009, 4001, 4003, 4008];
 
 const BACKLOG_BUCKETS_BYTES = [0, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024, 16 * 1024 * 1024];
 
@@ -12,7 +16,7 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
   gaugeOf(registry, 'tickfan_gateway_connections', 'WebSocket clients connected now.', () => gateway.connections);
   counterOf(registry, 'tickfan_gateway_connections_opened_total', 'WebSocket connections accepted.', () => gateway.counters.opened);
   countersBy(registry, 'tickfan_gateway_connections_closed_total', 'WebSocket connections closed, by close code (4001 unauthenticated, 4003 forbidden, 4008 slow consumer, 1001 shutdown, ...).', ['code'], function* () {
-    for (const [code, count] of gateway.counters.closedByCode) yield [{ code }, count];
+    for (const [code, count] of withZeros(CLOSE_CODES, gateway.counters.closedByCode)) yield [{ code }, count];
   });
   gaugeOf(registry, 'tickfan_gateway_subscriptions', 'Subscription patterns held by connected clients.', () => gateway.subscriptions);
   counterOf(registry, 'tickfan_gateway_ticks_received_total', 'Ticks the gateway took from upstream (each once).', () => gateway.counters.ticksReceived);
@@ -22,7 +26,7 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
   counterOf(registry, 'tickfan_gateway_ticks_conflated_total', 'Pending ticks replaced by a newer tick of the same topic for a client that fell behind.', () => gateway.traffic.conflated);
   counterOf(registry, 'tickfan_gateway_slow_consumer_closes_total', 'Clients closed with 4008 (behind with conflate:false).', () => gateway.counters.slowConsumerCloses);
   countersBy(registry, 'tickfan_gateway_client_errors_total', 'Error events sent to clients, by code.', ['code'], function* () {
-    for (const [code, count] of gateway.counters.errorsByCode) yield [{ code }, count];
+    for (const [code, count] of withZeros(ERROR_CODES, gateway.counters.errorsByCode)) yield [{ code }, count];
   });
   gaugeOf(registry, 'tickfan_gateway_upstream_prefixes', 'Prefixes the gateway follows on the proxy (client interest, plus lingering ones).', () => gateway.upstreamPrefixes.length);
   gaugeOf(registry, 'tickfan_gateway_cached_topics', 'Topics in the gateway\'s event cache.', () => gateway.cachedTopics);

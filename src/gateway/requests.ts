@@ -21,7 +21,8 @@ export type ClientRequest =
   | { readonly op: 'list'; readonly id: RequestId | undefined; readonly prefix: string }
   | { readonly op: 'ping'; readonly id: RequestId | undefined };
 
-export type ErrorCode = 'BAD_REQUEST' | 'BAD_TOPIC' | 'FORBIDDEN' | 'RATE_LIMITED' | 'TOO_MANY_SUBSCRIPTIONS';
+export const ERROR_CODES = ['BAD_REQUEST', 'BAD_TOPIC', 'FORBIDDEN', 'RATE_LIMITED', 'TOO_MANY_SUBSCRIPTIONS'] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** A refused request: the error event's code and message, and the id to echo when one was readable. */
 export class RequestError extends Error {

@@ -48,3 +48,12 @@ export function gaugesBy(registry: Registry, name: string, help: string, labelNa
     },
   });
 }
+
+/**
+ * The counts of a bounded set with every known value present (0 when never counted), so each
+ * series exists from the first scrape and rate() and alerts see it start at zero.
+ */
+export function* withZeros<K>(known: readonly K[], counts: ReadonlyMap<K, number>): IterableIterator<[K, number]> {
+  for (const key of known) yield [key, counts.get(key) ?? 0];
+  for (const [key, count] of counts) if (!known.includes(key)) yield [key, count];
+}

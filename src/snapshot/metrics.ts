@@ -1,11 +1,15 @@
 import type { Registry } from 'prom-client';
-import { counterOf, countersBy, gaugeOf } from '../metrics/index.js';
+import { counterOf, countersBy, gaugeOf, gaugesBy, withZeros } from '../metrics/index.js';
+import { nowMicros, REJECT_REASONS } from '../wire/index.js';
 import type { SnapshotRole } from './role.js';
+
+/** Every answer the service can give, as `command result` keys of SnapshotService.requests. */
+const ANSWERS = ['PING ok', 'SNAPSHOT ok', 'SNAPSHOT too_large', 'SNAPSHOT bad_request', 'REPLAY ok', 'REPLAY gone', 'REPLAY bad_request', '? bad_request'];
 
 export function registerSnapshotMetrics(registry: Registry, role: SnapshotRole): void {
   const { store, service } = role;
   countersBy(registry, 'tickfan_snapshot_requests_total', 'Snapshot service requests answered, by command (SNAPSHOT, REPLAY, PING, ? when unparseable) and result.', ['command', 'result'], function* () {
-    for (const [key, count] of service.requests) {
+    for (const [key, count] of withZeros(ANSWERS, service.requests)) {
       const [command, result] = key.split(' ');
       yield [{ command: command!, result: result! }, count];
     }
@@ -17,8 +21,22 @@ export function registerSnapshotMetrics(registry: Registry, role: SnapshotRole):
     for (const [outcome, count] of Object.entries(store.counts)) yield [{ outcome }, count];
   });
   countersBy(registry, 'tickfan_snapshot_messages_rejected_total', 'Messages from the proxy that failed to decode, by reason.', ['reason'], function* () {
-    for (const [reason, count] of role.rejected) yield [{ reason }, count];
+    for (const [reason, count] of withZeros<string>(REJECT_REASONS, role.rejected)) yield [{ reason }, count];
   });
+  gaugesBy(registry, 'tickfan_snapshot_venue_last_tick_age_seconds', 'Seconds since the newest tick of each venue (by its header ts) that this snapshot service holds: how fresh the fabric is, whatever happened to the feed process.', ['venue'], () => venueAges(role));
   gaugeOf(registry, 'tickfan_snapshot_topics', 'Topics the snapshot service holds.', () => store.topicCount);
   gaugeOf(registry, 'tickfan_snapshot_history_bytes', 'Bytes of history retained over all topics.', () => store.historyBytes);
+}
+
+/** Per venue, the age of its newest tick; computed at scrape time from the held state, nothing on the hot path. */
+function venueAges(role: SnapshotRole): [{ venue: string }, number][] {
+  const newest = new Map<string, number>();
+  for (const message of role.store.latestMessages()) {
+    const topic = message.frames[0].toString('latin1');
+    if (!topic.startsWith('tick.')) continue;
+    const venue = topic.slice(5, topic.indexOf('.', 5));
+    if (message.ts > (newest.get(venue) ?? 0)) newest.set(venue, message.ts);
+  }
+  const now = nowMicros();
+  return [...newest].map(([venue, ts]) => [{ venue }, Math.max(0, (now - ts) / 1e6)]);
 }

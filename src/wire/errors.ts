@@ -2,19 +2,8 @@
  * Why a message or record was refused. The set is closed on purpose: it becomes a metric
  * label, and a label must never take unbounded values.
  */
-export type RejectReason =
-  | 'frame_count'
-  | 'topic'
-  | 'header'
-  | 'version'
-  | 'flags'
-  | 'reserved'
-  | 'epoch'
-  | 'seq'
-  | 'ts'
-  | 'json'
-  | 'record'
-  | 'mismatch';
+export const REJECT_REASONS = ['frame_count', 'topic', 'header', 'version', 'flags', 'reserved', 'epoch', 'seq', 'ts', 'json', 'record', 'mismatch'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export class WireError extends Error {
   override readonly name = 'WireError';

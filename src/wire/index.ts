@@ -1,5 +1,5 @@
 /** The wire contract of PROTOCOL.md sections 1-3: topics, header, records, 3-frame messages. */
-export { WireError, type RejectReason } from './errors.js';
+export { WireError, REJECT_REASONS, type RejectReason } from './errors.js';
 export { TOPIC_MAX_BYTES, topicProblem, parseTopic, isSegment, tickTopic, statusTopic, type ParsedTopic, type TopicClass } from './topic.js';
 export { HEADER_BYTES, WIRE_VERSION, FLAG_SNAPSHOT, encodeHeader, writeHeader, decodeHeader, type Header } from './header.js';
 export {
