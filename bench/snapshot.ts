@@ -14,7 +14,7 @@ import type { ClientMethods, Series } from './snapshot/client.js';
 import type { ProxyMethods } from './snapshot/proxy.js';
 import type { PublisherMethods } from './snapshot/publisher.js';
 import {
-  CATCH_UP_LIMIT_MS, CATCH_UP_WAIT_MS, count, ingestTable, mergeSeries, ms, requestTable, stats, sustainedRate, verdict,
+  CATCH_UP_LIMIT_MS, CATCH_UP_WAIT_MS, ingestTable, mergeSeries, ms, requestTable, stats, sustainedRate, verdict,
   type IngestCheck, type RequestRow,
 } from './snapshot/report.js';
 import type { ServiceMethods } from './snapshot/service.js';
@@ -22,6 +22,7 @@ import { Child, childDied } from './common/spawn.js';
 import { topicName } from './snapshot/ticks.js';
 import { awaitQuietOthers, BUSY_OTHER_PERCENT, mergeSegments, otherPercent, UsageMeter, type Segment } from './snapshot/usage.js';
 import { optionsOrUsage } from './common/cli.js';
+import { count } from './common/format.js';
 
 /** The shipped defaults of proxy.*Hwm and feeds.sendHwm (config/default.json). */
 const HWM = 200_000;
