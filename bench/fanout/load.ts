@@ -34,21 +34,28 @@ export interface ConnectParams {
 }
 
 export interface LoadReport {
-  /** Events received inside the window. */
+  /** Events of the window (see MeasureParams). */
   readonly events: number;
   /** Whole window, its first and its last second: encoded latency histograms (µs). */
   readonly latency: string;
   readonly firstSecond: string;
   readonly lastSecond: string;
-  /** % of one core this process used over the window. */
+  /** % of one core this process used over the window (grace not included). */
   readonly cpuPercent: number;
   /** Clients whose socket closed since connecting. */
   readonly closed: number;
 }
 
-interface Window {
+export interface MeasureParams {
   readonly startMicros: number;
   readonly endMicros: number;
+  /**
+   * 'published': the events stamped (ts) inside the window that arrive by its end + graceMicros,
+   * so every offered tick is counted once, delivered or not. 'received': the events that
+   * arrive inside the window, whenever they were stamped (slow readers get stale events).
+   */
+  readonly count: 'published' | 'received';
+  readonly graceMicros: number;
 }
 
 class Recorder {
@@ -56,20 +63,22 @@ class Recorder {
   latency = latencyHistogram();
   firstSecond = latencyHistogram();
   lastSecond = latencyHistogram();
-  window: Window | undefined;
+  window: MeasureParams | undefined;
 
   /** One event that arrived at `arrived` and was stamped `ts` at its source. */
   event(arrived: number, ts: number): void {
     const window = this.window;
-    if (window === undefined || arrived < window.startMicros || arrived >= window.endMicros) return;
+    if (window === undefined) return;
+    const at = window.count === 'published' ? ts : arrived;
+    if (at < window.startMicros || at >= window.endMicros || arrived >= window.endMicros + window.graceMicros) return;
     this.events++;
     const micros = arrived - ts;
     recordLatency(this.latency, micros);
-    if (arrived < window.startMicros + EDGE_MICROS) recordLatency(this.firstSecond, micros);
-    if (arrived >= window.endMicros - EDGE_MICROS) recordLatency(this.lastSecond, micros);
+    if (at < window.startMicros + EDGE_MICROS) recordLatency(this.firstSecond, micros);
+    if (at >= window.endMicros - EDGE_MICROS) recordLatency(this.lastSecond, micros);
   }
 
-  reset(window: Window): void {
+  reset(window: MeasureParams): void {
     this.window = window;
     this.events = 0;
     for (const histogram of [this.latency, this.firstSecond, this.lastSecond] as Histogram[]) histogram.reset();
@@ -167,8 +176,8 @@ const methods = {
     return { clients: clients.length };
   },
 
-  /** Records the events that arrive inside the window and reports once it has passed. */
-  async measure(window: Window): Promise<LoadReport> {
+  /** Records the window's events (see MeasureParams) and reports once the window and its grace have passed. */
+  async measure(window: MeasureParams): Promise<LoadReport> {
     recorder.reset(window);
     await sleepUntil(window.startMicros);
     const cpu = process.cpuUsage();
@@ -176,6 +185,7 @@ const methods = {
     await sleepUntil(window.endMicros);
     const used = process.cpuUsage(cpu);
     const cpuPercent = (100 * (used.user + used.system)) / (nowMicros() - wall);
+    await sleepUntil(window.endMicros + window.graceMicros);
     recorder.window = undefined;
     return {
       events: recorder.events,

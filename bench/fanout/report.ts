@@ -1,7 +1,8 @@
 /** Verdicts and the plain-text tables of bench/fanout.ts (also valid Markdown, for docs/performance.md). */
+import os from 'node:os';
 import { count, cpu, markdownTable, micros } from '../common/format.js';
 import type { CaseName } from './cases.js';
-import type { StepResult } from './step.js';
+import { GRACE_MICROS, type StepResult } from './step.js';
 
 /** A step is sustained with p99 below this... */
 export const P99_LIMIT_MICROS = 100_000;
@@ -56,7 +57,7 @@ function backlogGrowing({ firstSecondP50: first, lastSecondP50: last }: StepResu
 
 const COLUMNS = [
   'case', 'clients', 'interest', 'asked ticks/s', 'offered ticks/s', 'delivered events/s', 'delivered %',
-  'p50', 'p99', 'p99.9', 'max', 'p50 1st s → last s', 'server CPU', 'server RSS start → end', 'load CPU max', 'verdict',
+  'p50', 'p99', 'p99.9', 'max', 'p50 1st s → last s', 'server CPU', 'server RSS start → end', 'load CPU max', 'machine CPU', 'verdict',
 ] as const;
 
 export function resultsTable(steps: readonly StepResult[]): string {
@@ -86,6 +87,7 @@ function row(step: StepResult): string[] {
     cpu(step.serverCpu),
     `${mb(step.serverRssStart)} → ${mb(step.serverRssEnd)}`,
     cpu(Math.max(...step.loadCpus)),
+    cpu(step.machineCpu),
     verdictCell(step),
   ];
 }
@@ -100,14 +102,15 @@ function verdictCell(step: StepResult): string {
 
 export function legend(): string {
   return [
-    'offered = ticks/s the feed published during the window; delivered = events the clients received inside it, and',
-    '% of the events expected (offered x clients x share of topics). Latency = client receipt - the event\'s ts',
-    `(the feed's publish time), over every event received in the window. CPU = % of one core over the window;`,
+    `offered = ticks/s the feed published during the window; delivered = events stamped inside the window that reached a client`,
+    `within ${micros(GRACE_MICROS)} after it, and % of those expected (offered x clients x share of topics). Latency = client receipt - the`,
+    `event's ts (the feed's publish time), over those events. CPU = % of one core over the window (machine: of all ${os.cpus().length} cores together);`,
     `load CPU max = the busiest load process, LOAD-BOUND above ${LOAD_SATURATED_PERCENT}% (then the load side, not the server, was the limit).`,
     `Sustained = p99 < ${micros(P99_LIMIT_MICROS)}, >= ${DELIVERED_SHARE * 100}% delivered, no growing backlog (the last second's p50 more than`,
     `${BACKLOG_FACTOR}x and ${micros(BACKLOG_MICROS)} above the first second's), the feed offering >= ${OFFERED_SHARE * 100}% of the asked rate.`,
-    `Conflation: clients read at most their budget; judged by the gateway's RSS (<= ${RSS_GROWTH}x over the window), no client closed,`,
-    `and the readers getting >= ${READ_SHARE * 100}% of their budget. Its latency includes the time an event waits in the paused socket.`,
+    `Conflation: clients read at most their budget; delivered = events read inside the window, however old; judged by the gateway's`,
+    `RSS (<= ${RSS_GROWTH}x over the window), no client closed, the readers getting >= ${READ_SHARE * 100}% of their budget. Its latency includes`,
+    `the time an event waits in the paused client's socket buffers.`,
   ].join('\n');
 }
 
@@ -173,10 +176,12 @@ function targetLines(steps: readonly StepResult[]): string[] {
 /** What most likely limited a failed step, from who was out of CPU. */
 function limitedBy(step: StepResult): string {
   const load = Math.max(...step.loadCpus);
+  const cores = os.cpus().length;
+  const machine = step.machineCpu >= (SERVER_SATURATED_PERCENT / 100) * cores * 100 ? `; the machine was out of CPU (${cpu(step.machineCpu)} of ${cores} cores)` : '';
   const server = `${step.case.server === 'tickfan' ? 'gateway' : 'baseline server'} at ${cpu(step.serverCpu)} of a core`;
-  if (step.serverCpu >= SERVER_SATURATED_PERCENT) return `the server (${server})${load > LOAD_SATURATED_PERCENT ? `, and a load process at ${cpu(load)}` : ''}`;
-  if (load > LOAD_SATURATED_PERCENT) return `the load side (a load process at ${cpu(load)}; ${server})`;
-  return `no process saturated (${server}, load at most ${cpu(load)}): the machine's other load or scheduling`;
+  if (step.serverCpu >= SERVER_SATURATED_PERCENT) return `the server (${server})${load > LOAD_SATURATED_PERCENT ? `, and a load process at ${cpu(load)}` : ''}${machine}`;
+  if (load > LOAD_SATURATED_PERCENT) return `the load side (a load process at ${cpu(load)}; ${server})${machine}`;
+  return `no process saturated (${server}, load at most ${cpu(load)})${machine || ': queueing or scheduling'}`;
 }
 
 function deliveredPerSecond(step: StepResult): number {

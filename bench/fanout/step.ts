@@ -7,12 +7,13 @@ import { nowMicros } from '../../src/wire/index.js';
 import { processCpuMs, processRssBytes } from '../common/proc.js';
 import { Child } from '../common/spawn.js';
 import { sleepUntil } from '../pipeline/clock.js';
+import { machineCpuPercent } from '../pipeline/machine.js';
 import type { FanoutOptions } from './args.js';
 import type { Case } from './cases.js';
 import type { Fabric, Server } from './fabric.js';
 import { interestPatterns, selectedShare } from './instruments.js';
 import { mergeHistograms, percentiles, type Percentiles } from './latency.js';
-import type { ClientSpec, LoadMethods, LoadReport } from './load.js';
+import type { ClientSpec, LoadMethods, LoadReport, MeasureParams } from './load.js';
 
 const CALL_MS = 15_000;
 const STOP_MS = 5_000;
@@ -20,6 +21,8 @@ const STOP_MS = 5_000;
 const CONNECT_MS = 60_000;
 /** Beyond the window, how long the parent waits for the load processes' reports. */
 const REPORT_SLACK_MS = 15_000;
+/** How late after the window an event stamped inside it still counts as delivered. */
+export const GRACE_MICROS = 1_000_000;
 
 export interface StepResult {
   readonly case: Case;
@@ -37,6 +40,8 @@ export interface StepResult {
   readonly lastSecondP50: number | undefined;
   /** % of one core over the window. */
   readonly serverCpu: number;
+  /** The whole machine's CPU over the window, % of one core (up to 100 x cores): others' load included. */
+  readonly machineCpu: number;
   readonly serverRssStart: number;
   readonly serverRssEnd: number;
   readonly loadCpus: readonly number[];
@@ -89,12 +94,16 @@ export class CaseRun {
     await feed.call('rate', { ticksPerSecond: rate }, CALL_MS);
     const startMicros = nowMicros() + options.warmupSeconds * 1e6;
     const endMicros = startMicros + options.seconds * 1e6;
-    const reports = Promise.all(this.loads.map((load) => load.call('measure', { startMicros, endMicros }, options.warmupSeconds * 1000 + options.seconds * 1000 + REPORT_SLACK_MS)));
+    // Slow readers are judged by what they read while the window lasts, however stale.
+    const window: MeasureParams = { startMicros, endMicros, count: this.spec.readPerSecond > 0 ? 'received' : 'published', graceMicros: GRACE_MICROS };
+    const reportMs = (endMicros + GRACE_MICROS - nowMicros()) / 1000 + REPORT_SLACK_MS;
+    const reports = Promise.all(this.loads.map((load) => load.call('measure', window, reportMs)));
+    const machineCpu = machineCpuPercent({ startMicros, endMicros });
     await sleepUntil(startMicros);
     const start = await this.sample();
     await sleepUntil(endMicros);
     const end = await this.sample();
-    return this.result(rate, options.seconds, start, end, await reports);
+    return this.result(rate, options.seconds, start, end, await reports, await machineCpu);
   }
 
   async stop(): Promise<void> {
@@ -113,7 +122,7 @@ export class CaseRun {
     };
   }
 
-  private result(rate: number, seconds: number, start: Sample, end: Sample, reports: readonly LoadReport[]): StepResult {
+  private result(rate: number, seconds: number, start: Sample, end: Sample, reports: readonly LoadReport[], machineCpu: number): StepResult {
     // The feed is sampled a little after the load processes open and close their window: a rate, not a count, carries over.
     const offeredPerSecond = (end.published - start.published) / ((end.atMicros - start.atMicros) / 1e6);
     const p50 = (encoded: readonly string[]): number | undefined => percentiles(mergeHistograms(encoded))?.p50;
@@ -128,6 +137,7 @@ export class CaseRun {
       firstSecondP50: p50(reports.map((r) => r.firstSecond)),
       lastSecondP50: p50(reports.map((r) => r.lastSecond)),
       serverCpu: (100 * (end.cpuMs - start.cpuMs)) / ((end.atMicros - start.atMicros) / 1000),
+      machineCpu,
       serverRssStart: start.rss,
       serverRssEnd: end.rss,
       loadCpus: reports.map((r) => r.cpuPercent),
