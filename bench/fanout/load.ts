@@ -91,13 +91,21 @@ let slotTimer: NodeJS.Timeout | undefined;
 
 class Client {
   private verified = false;
-  private readInSlot = 0;
+  /**
+   * Events this client may still read before it pauses: a token bucket refilled every slot.
+   * One frame can hold many events (and a paused socket still hands over what it had already
+   * received), so the credit goes negative and the debt is paid off in later slots.
+   */
+  private credit: number;
   closed = false;
 
   constructor(
     readonly ws: WebSocket,
+    /** Events per slot; 0 reads without limit. */
     private readonly readBudget: number,
-  ) {}
+  ) {
+    this.credit = readBudget;
+  }
 
   /** Before 'subscribed', every frame is parsed and checked to be an array of events, so the scanner is not fooled. */
   verify(data: Buffer): 'subscribed' | 'waiting' {
@@ -128,8 +136,9 @@ class Client {
       events++;
       at = data.indexOf(TS_KEY, i);
     }
-    this.readInSlot += events;
-    if (this.readBudget > 0 && this.readInSlot >= this.readBudget) this.ws.pause();
+    if (this.readBudget === 0) return;
+    this.credit -= events;
+    if (this.credit <= 0) this.ws.pause();
   }
 
   get isVerified(): boolean {
@@ -137,8 +146,8 @@ class Client {
   }
 
   newSlot(): void {
-    this.readInSlot = 0;
-    if (this.ws.isPaused) this.ws.resume();
+    this.credit = Math.min(this.readBudget, this.credit + this.readBudget);
+    if (this.credit > 0 && this.ws.isPaused) this.ws.resume();
   }
 }
 

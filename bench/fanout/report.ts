@@ -166,11 +166,22 @@ function targetLines(steps: readonly StepResult[]): string[] {
   if (all1000 !== undefined && base1000 !== undefined) {
     lines.push(base1000 > 0
       ? `- 1,000 clients, tickfan/baseline: ${ratio(all1000 / base1000)}, target >= ${TARGET_RATIO_1000}x: ${met(all1000 / base1000 >= TARGET_RATIO_1000)}`
-      : '- 1,000 clients, tickfan/baseline: no ratio (the baseline sustained no step)');
+      : `- 1,000 clients, tickfan/baseline: no ratio (the baseline sustained no step)${peakRatio(steps, 'all-1000', 'baseline-1000')}`);
   }
   if (all100 !== undefined) lines.push(`- 100 clients: ${count(all100)} events/s, target >= ${count(TARGET_100)}: ${met(all100 >= TARGET_100)}`);
-  if (all100 !== undefined && base100 !== undefined && base100 > 0) lines.push(`- 100 clients, tickfan/baseline: ${ratio(all100 / base100)}`);
+  if (all100 !== undefined && base100 !== undefined) {
+    lines.push(base100 > 0
+      ? `- 100 clients, tickfan/baseline: ${ratio(all100 / base100)}`
+      : `- 100 clients, tickfan/baseline: no ratio (the baseline sustained no step)${peakRatio(steps, 'all-100', 'baseline-100')}`);
+  }
   return lines.length > 1 ? lines : [];
+}
+
+/** When the baseline sustained nothing, the ratio of what each delivered at its best, as a hint. */
+function peakRatio(steps: readonly StepResult[], tickfan: CaseName, baseline: CaseName): string {
+  const ours = summarize(steps, tickfan)?.peakDelivered ?? 0;
+  const theirs = summarize(steps, baseline)?.peakDelivered ?? 0;
+  return theirs > 0 ? `; peak delivered events/s, sustained or not: ${ratio(ours / theirs)}` : '';
 }
 
 /** What most likely limited a failed step, from who was out of CPU. */
