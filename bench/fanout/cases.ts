@@ -24,9 +24,9 @@ const RATES_100_QUICK = [5_000, 20_000, 40_000];
 /** Each client gets a tenth of the ticks, so the ramp goes ten times higher for the same events/s per client. */
 const RATES_PARTIAL = [5_000, 10_000, 20_000, 40_000];
 const RATES_PARTIAL_QUICK = [5_000, 20_000];
-/** Far above what the slow readers take: 1,000 clients x 3,000 ticks/s = 3,000,000 events/s wanted, 200,000 read. */
-const CONFLATION_RATE = 3_000;
-const CONFLATION_READ_PER_SECOND = 200;
+/** Far above what the slow readers take: 1,000 clients x 4,000 ticks/s = 4,000,000 events/s wanted, 500,000 read at most. */
+const CONFLATION_RATE = 4_000;
+const CONFLATION_READ_PER_SECOND = 500;
 
 export function caseOf(name: CaseName, quick: boolean): Case {
   switch (name) {

