@@ -13,10 +13,12 @@ const CALL_MS = 15_000;
 const STARTUP_MS = 30_000;
 const STOP_MS = 5_000;
 
-/** Every tickfan process started, so that none outlives the benchmark whatever happens to it. */
+/** Every tickfan process started and ipc directory made, so that none outlives the benchmark whatever happens to it. */
 const everyTickfan = new Set<TickfanProcess>();
+const everyDir = new Set<ReturnType<typeof ipcDir>>();
 process.on('exit', () => {
   for (const proc of everyTickfan) proc.kill();
+  for (const dir of everyDir) dir.cleanup();
 });
 
 function tickfan(role: string, env: Record<string, string>): TickfanProcess {
@@ -52,6 +54,7 @@ export class Fabric {
   /** Proxy, snapshot role and feed, the feed having published one tick of every instrument. */
   static async start(): Promise<Fabric> {
     const dir = ipcDir();
+    everyDir.add(dir);
     const env = privateFabricEnv(dir);
     const proxy = tickfan('proxy', env);
     const snapshot = tickfan('snapshot', env);
@@ -82,6 +85,7 @@ export class Fabric {
     await this.feed.stop(STOP_MS);
     await Promise.all(this.roles.map(stopTickfan));
     this.dir.cleanup();
+    everyDir.delete(this.dir);
   }
 
   private async startGateway(): Promise<Server> {
