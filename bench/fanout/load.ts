@@ -36,6 +36,8 @@ export interface ConnectParams {
 export interface LoadReport {
   /** Events of the window (see MeasureParams). */
   readonly events: number;
+  /** Events that arrived inside the window, however old. */
+  readonly received: number;
   /** Whole window, its first and its last second: encoded latency histograms (µs). */
   readonly latency: string;
   readonly firstSecond: string;
@@ -60,6 +62,8 @@ export interface MeasureParams {
 
 class Recorder {
   events = 0;
+  /** Events that arrived inside the window, however old: the throughput a server managed even when it lags. */
+  received = 0;
   latency = latencyHistogram();
   firstSecond = latencyHistogram();
   lastSecond = latencyHistogram();
@@ -69,6 +73,7 @@ class Recorder {
   event(arrived: number, ts: number): void {
     const window = this.window;
     if (window === undefined) return;
+    if (arrived >= window.startMicros && arrived < window.endMicros) this.received++;
     const at = window.count === 'published' ? ts : arrived;
     if (at < window.startMicros || at >= window.endMicros || arrived >= window.endMicros + window.graceMicros) return;
     this.events++;
@@ -81,6 +86,7 @@ class Recorder {
   reset(window: MeasureParams): void {
     this.window = window;
     this.events = 0;
+    this.received = 0;
     for (const histogram of [this.latency, this.firstSecond, this.lastSecond] as Histogram[]) histogram.reset();
   }
 }
@@ -198,6 +204,7 @@ const methods = {
     recorder.window = undefined;
     return {
       events: recorder.events,
+      received: recorder.received,
       latency: encodeHistogram(recorder.latency),
       firstSecond: encodeHistogram(recorder.firstSecond),
       lastSecond: encodeHistogram(recorder.lastSecond),

@@ -60,7 +60,7 @@ function backlogGrowing({ firstSecondP50: first, lastSecondP50: last }: StepResu
 }
 
 const COLUMNS = [
-  'case', 'clients', 'interest', 'asked ticks/s', 'offered ticks/s', 'delivered events/s', 'delivered %',
+  'case', 'clients', 'interest', 'asked ticks/s', 'offered ticks/s', 'delivered events/s', 'delivered %', 'received events/s',
   'p50', 'p99', 'p99.9', 'max', 'p50 1st s → last s', 'server CPU', 'server RSS start → end', 'load CPU max', 'machine CPU', 'verdict',
 ] as const;
 
@@ -83,6 +83,7 @@ function row(step: StepResult): string[] {
     count(step.offeredPerSecond),
     count(deliveredPerSecond(step)),
     share(step),
+    count(step.received / step.seconds),
     micros(latency?.p50),
     micros(latency?.p99),
     micros(latency?.p999),
@@ -108,7 +109,8 @@ export function legend(): string {
   return [
     `offered = ticks/s the feed published during the window; delivered = events stamped inside the window that reached a client`,
     `within ${micros(GRACE_MICROS)} after it, and % of those expected (offered x clients x share of topics). Latency = client receipt - the`,
-    `event's ts (the feed's publish time), over those events. CPU = % of one core over the window (machine: of all ${os.cpus().length} cores together);`,
+    `event's ts (the feed's publish time), over those events. received = events that arrived inside the window, however old:`,
+    `what a lagging server still pushed through. CPU = % of one core over the window (machine: of all ${os.cpus().length} cores together);`,
     `load CPU max = the busiest load process, LOAD-BOUND above ${LOAD_SATURATED_PERCENT}% (then the load side, not the server, was the limit).`,
     `Sustained = p99 < ${micros(P99_LIMIT_MICROS)}, >= ${DELIVERED_SHARE * 100}% delivered, no growing backlog (the last second's p50 more than`,
     `${BACKLOG_FACTOR}x and ${micros(BACKLOG_MICROS)} above the first second's), the feed offering >= ${OFFERED_SHARE * 100}% of the asked rate.`,
@@ -124,6 +126,7 @@ interface CaseSummary {
   /** The first failed step above it. */
   readonly limit: StepResult | undefined;
   readonly peakDelivered: number;
+  readonly peakReceived: number;
 }
 
 function summarize(steps: readonly StepResult[], name: CaseName): CaseSummary | undefined {
@@ -134,6 +137,7 @@ function summarize(steps: readonly StepResult[], name: CaseName): CaseSummary | 
     sustained,
     limit: ramp.find((s) => !judge(s).sustained && s.rate > (sustained?.rate ?? 0)),
     peakDelivered: Math.max(...ramp.map(deliveredPerSecond)),
+    peakReceived: Math.max(...ramp.map((s) => s.received / s.seconds)),
   };
 }
 
@@ -142,9 +146,9 @@ export function summaryText(steps: readonly StepResult[]): string {
   for (const name of ['all-1000', 'baseline-1000', 'all-100', 'baseline-100', 'partial-1000'] as const) {
     const summary = summarize(steps, name);
     if (summary === undefined) continue;
-    const { sustained, limit, peakDelivered } = summary;
+    const { sustained, limit, peakDelivered, peakReceived } = summary;
     lines.push(`- ${name}: sustained ${sustained ? `${count(sustained.rate)} ticks/s = ${count(deliveredPerSecond(sustained))} events/s` : 'no step'}` +
-      `; peak delivered ${count(peakDelivered)} events/s`);
+      `; peak delivered ${count(peakDelivered)} events/s, peak received ${count(peakReceived)} events/s`);
     lines.push(`    ${limit ? `failed at ${count(limit.rate)} ticks/s (${judge(limit).problem}): ${limitedBy(limit)}` : 'never failed: its limit lies above the top step'}`);
   }
   lines.push(...targetLines(steps));
@@ -182,11 +186,11 @@ function targetLines(steps: readonly StepResult[]): string[] {
   return lines.length > 1 ? lines : [];
 }
 
-/** When the baseline sustained nothing, the ratio of what each delivered at its best, as a hint. */
+/** When the baseline sustained nothing, the ratio of the most events/s each pushed through at any step, as a hint. */
 function peakRatio(steps: readonly StepResult[], tickfan: CaseName, baseline: CaseName): string {
-  const ours = summarize(steps, tickfan)?.peakDelivered ?? 0;
-  const theirs = summarize(steps, baseline)?.peakDelivered ?? 0;
-  return theirs > 0 ? `; peak delivered events/s, sustained or not: ${ratio(ours / theirs)}` : '';
+  const ours = summarize(steps, tickfan)?.peakReceived ?? 0;
+  const theirs = summarize(steps, baseline)?.peakReceived ?? 0;
+  return theirs > 0 ? `; peak received events/s, sustained or not: ${ratio(ours / theirs)} (${count(ours)} / ${count(theirs)})` : '';
 }
 
 /** What most likely limited a failed step, from who was out of CPU. */

@@ -34,6 +34,8 @@ export interface StepResult {
   /** Events the clients would have received had every tick reached every interested client. */
   readonly expected: number;
   readonly delivered: number;
+  /** Events that arrived inside the window, however old. */
+  readonly received: number;
   readonly latency: Percentiles | undefined;
   /** p50 of the window's first and last second: a rising p50 means a growing backlog. */
   readonly firstSecondP50: number | undefined;
@@ -133,6 +135,7 @@ export class CaseRun {
       offeredPerSecond,
       expected: offeredPerSecond * seconds * selectedShare(this.spec.interest) * this.spec.clients,
       delivered: reports.reduce((sum, r) => sum + r.events, 0),
+      received: reports.reduce((sum, r) => sum + r.received, 0),
       latency: percentiles(mergeHistograms(reports.map((r) => r.latency))),
       firstSecondP50: p50(reports.map((r) => r.firstSecond)),
       lastSecondP50: p50(reports.map((r) => r.lastSecond)),
