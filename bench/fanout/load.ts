@@ -115,7 +115,12 @@ class Client {
 
   /** Before 'subscribed', every frame is parsed and checked to be an array of events, so the scanner is not fooled. */
   verify(data: Buffer): 'subscribed' | 'waiting' {
-    const frame: unknown = JSON.parse(data.toString('utf8'));
+    let frame: unknown;
+    try {
+      frame = JSON.parse(data.toString('utf8'));
+    } catch {
+      throw new Error(`a server frame is not JSON: ${data.toString('utf8').slice(0, 200)}`);
+    }
     if (!Array.isArray(frame) || !frame.every((event) => typeof event === 'object' && event !== null && typeof event.type === 'string')) {
       throw new Error(`a server frame is not a JSON array of events: ${data.toString('utf8').slice(0, 200)}`);
     }
@@ -172,7 +177,8 @@ function open(index: number, params: ConnectParams): Promise<Client> {
         ws.terminate();
       }
     });
-    ws.once('error', reject);
+    // 'on', not 'once': an error after the subscription must not go unhandled; the close that follows marks the client.
+    ws.on('error', reject);
     ws.once('close', (code) => {
       client.closed = true;
       reject(new Error(`client ${index} closed with ${code} before it was subscribed`));
