@@ -73,6 +73,11 @@ export class Fabric {
     return fabric;
   }
 
+  /** The processes that run in every case: proxy, snapshot role, feed. */
+  get pids(): number[] {
+    return [...this.roles.map((role) => role.child.pid!), this.feed.pid!];
+  }
+
   get backend(): string {
     return this.env.TICKFAN_CONNECT_BACKEND!;
   }

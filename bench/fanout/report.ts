@@ -61,7 +61,7 @@ function backlogGrowing({ firstSecondP50: first, lastSecondP50: last }: StepResu
 
 const COLUMNS = [
   'case', 'clients', 'interest', 'asked ticks/s', 'offered ticks/s', 'delivered events/s', 'delivered %', 'received events/s',
-  'p50', 'p99', 'p99.9', 'max', 'p50 1st s → last s', 'server CPU', 'server RSS start → end', 'load CPU max', 'machine CPU', 'verdict',
+  'p50', 'p99', 'p99.9', 'max', 'p50 1st s → last s', 'server CPU', 'server RSS start → end', 'load CPU max', 'other CPU', 'verdict',
 ] as const;
 
 export function resultsTable(steps: readonly StepResult[]): string {
@@ -92,7 +92,7 @@ function row(step: StepResult): string[] {
     cpu(step.serverCpu),
     `${mb(step.serverRssStart)} → ${mb(step.serverRssEnd)}`,
     cpu(Math.max(...step.loadCpus)),
-    cpu(step.machineCpu),
+    cpu(step.otherCpu),
     verdictCell(step),
   ];
 }
@@ -110,7 +110,8 @@ export function legend(): string {
     `offered = ticks/s the feed published during the window; delivered = events stamped inside the window that reached a client`,
     `within ${micros(GRACE_MICROS)} after it, and % of those expected (offered x clients x share of topics). Latency = client receipt - the`,
     `event's ts (the feed's publish time), over those events. received = events that arrived inside the window, however old:`,
-    `what a lagging server still pushed through. CPU = % of one core over the window (machine: of all ${os.cpus().length} cores together);`,
+    `what a lagging server still pushed through. CPU = % of one core over the window; other CPU = what programs outside the`,
+    `benchmark used of the machine's ${os.cpus().length} cores meanwhile (a row with much of it is suspect on a shared machine);`,
     `load CPU max = the busiest load process, LOAD-BOUND above ${LOAD_SATURATED_PERCENT}% (then the load side, not the server, was the limit).`,
     `Sustained = p99 < ${micros(P99_LIMIT_MICROS)}, >= ${DELIVERED_SHARE * 100}% delivered, no growing backlog (the last second's p50 more than`,
     `${BACKLOG_FACTOR}x and ${micros(BACKLOG_MICROS)} above the first second's), the feed offering >= ${OFFERED_SHARE * 100}% of the asked rate.`,
@@ -197,7 +198,9 @@ function peakRatio(steps: readonly StepResult[], tickfan: CaseName, baseline: Ca
 function limitedBy(step: StepResult): string {
   const load = Math.max(...step.loadCpus);
   const cores = os.cpus().length;
-  const machine = step.machineCpu >= (SERVER_SATURATED_PERCENT / 100) * cores * 100 ? `; the machine was out of CPU (${cpu(step.machineCpu)} of ${cores} cores)` : '';
+  const machine = step.machineCpu >= (SERVER_SATURATED_PERCENT / 100) * cores * 100
+    ? `; the machine was out of CPU (${cpu(step.machineCpu)} of ${cores} cores, ${cpu(step.otherCpu)} of it by programs outside the benchmark)`
+    : '';
   const server = `${step.case.server === 'tickfan' ? 'gateway' : 'baseline server'} at ${cpu(step.serverCpu)} of a core`;
   if (step.serverCpu >= SERVER_SATURATED_PERCENT) return `the server (${server})${load > LOAD_SATURATED_PERCENT ? `, and a load process at ${cpu(load)}` : ''}${machine}`;
   if (load > LOAD_SATURATED_PERCENT) return `the load side (a load process at ${cpu(load)}; ${server})${machine}`;

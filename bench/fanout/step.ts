@@ -42,8 +42,10 @@ export interface StepResult {
   readonly lastSecondP50: number | undefined;
   /** % of one core over the window. */
   readonly serverCpu: number;
-  /** The whole machine's CPU over the window, % of one core (up to 100 x cores): others' load included. */
+  /** The whole machine's CPU over the window, % of one core (up to 100 x cores). */
   readonly machineCpu: number;
+  /** What of it programs outside the benchmark used: on a shared machine, how far to trust the row. */
+  readonly otherCpu: number;
   readonly serverRssStart: number;
   readonly serverRssEnd: number;
   readonly loadCpus: readonly number[];
@@ -54,6 +56,8 @@ export interface StepResult {
 interface Sample {
   readonly atMicros: number;
   readonly cpuMs: number;
+  /** Proxy, snapshot role and feed together. */
+  readonly fabricCpuMs: number;
   readonly rss: number;
   readonly published: number;
   readonly dropped: number;
@@ -118,6 +122,7 @@ export class CaseRun {
     return {
       atMicros: nowMicros(),
       cpuMs: processCpuMs(this.server.pid),
+      fabricCpuMs: this.fabric.pids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
       rss: processRssBytes(this.server.pid),
       published: counts.published,
       dropped: counts.dropped,
@@ -126,7 +131,10 @@ export class CaseRun {
 
   private result(rate: number, seconds: number, start: Sample, end: Sample, reports: readonly LoadReport[], machineCpu: number): StepResult {
     // The feed is sampled a little after the load processes open and close their window: a rate, not a count, carries over.
-    const offeredPerSecond = (end.published - start.published) / ((end.atMicros - start.atMicros) / 1e6);
+    const wallMs = (end.atMicros - start.atMicros) / 1000;
+    const offeredPerSecond = (end.published - start.published) / (wallMs / 1000);
+    const serverCpu = (100 * (end.cpuMs - start.cpuMs)) / wallMs;
+    const ours = serverCpu + (100 * (end.fabricCpuMs - start.fabricCpuMs)) / wallMs + reports.reduce((sum, r) => sum + r.cpuPercent, 0);
     const p50 = (encoded: readonly string[]): number | undefined => percentiles(mergeHistograms(encoded))?.p50;
     return {
       case: this.spec,
@@ -139,8 +147,9 @@ export class CaseRun {
       latency: percentiles(mergeHistograms(reports.map((r) => r.latency))),
       firstSecondP50: p50(reports.map((r) => r.firstSecond)),
       lastSecondP50: p50(reports.map((r) => r.lastSecond)),
-      serverCpu: (100 * (end.cpuMs - start.cpuMs)) / ((end.atMicros - start.atMicros) / 1000),
+      serverCpu,
       machineCpu,
+      otherCpu: Math.max(0, machineCpu - ours),
       serverRssStart: start.rss,
       serverRssEnd: end.rss,
       loadCpus: reports.map((r) => r.cpuPercent),
