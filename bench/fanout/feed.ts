@@ -54,10 +54,8 @@ function burst(): void {
 
 export interface FeedCounts {
   readonly published: number;
+  /** Dropped by TickPublisher's bounded queue: the proxy did not take them fast enough. */
   readonly dropped: number;
-  readonly rejected: number;
-  /** Times the timer fell so far behind that the pacer gave up part of its backlog. */
-  readonly stalls: number;
 }
 
 const methods = {
@@ -82,8 +80,7 @@ const methods = {
 
   async counts(): Promise<FeedCounts> {
     if (publisher === undefined) throw new Error('the feed is not started');
-    const rejected = [...publisher.rejected.values()].reduce((sum, n) => sum + n, 0);
-    return { published: publisher.published, dropped: publisher.dropped, rejected, stalls: pacer?.stalls ?? 0 };
+    return { published: publisher.published, dropped: publisher.dropped };
   },
 };
 
