@@ -14,14 +14,15 @@ import type { ClientMethods, Series } from './snapshot/client.js';
 import type { ProxyMethods } from './snapshot/proxy.js';
 import type { PublisherMethods } from './snapshot/publisher.js';
 import {
-  CATCH_UP_LIMIT_MS, CATCH_UP_WAIT_MS, count, ingestTable, mergeSeries, ms, requestTable, stats, sustainedRate, verdict,
+  CATCH_UP_LIMIT_MS, CATCH_UP_WAIT_MS, ingestTable, mergeSeries, ms, requestTable, stats, sustainedRate, verdict,
   type IngestCheck, type RequestRow,
 } from './snapshot/report.js';
 import type { ServiceMethods } from './snapshot/service.js';
-import { Child, childDied } from './snapshot/spawn.js';
+import { Child, childDied } from './common/spawn.js';
 import { topicName } from './snapshot/ticks.js';
 import { awaitQuietOthers, BUSY_OTHER_PERCENT, mergeSegments, otherPercent, UsageMeter, type Segment } from './snapshot/usage.js';
 import { optionsOrUsage } from './common/cli.js';
+import { count } from './common/format.js';
 
 /** The shipped defaults of proxy.*Hwm and feeds.sendHwm (config/default.json). */
 const HWM = 200_000;
@@ -49,6 +50,10 @@ function quietWaitEachMs(o: SnapshotBenchOptions): number {
 /** Ladder rungs run again because other programs were busy, at most (bounds the run time). */
 function maxRetries(o: SnapshotBenchOptions): number {
   return o.quick ? 0 : 3;
+}
+
+function program(name: string): URL {
+  return new URL(`./snapshot/${name}.ts`, import.meta.url);
 }
 
 interface Processes {
@@ -87,11 +92,11 @@ async function main(): Promise<void> {
   console.log(settingsLine(options));
 
   const procs: Processes = {
-    proxy: new Child<ProxyMethods>('proxy'),
-    service: new Child<ServiceMethods>('service'),
-    publisher: new Child<PublisherMethods>('publisher'),
-    client: new Child<ClientMethods>('client'),
-    pinger: new Child<ClientMethods>('client', 'pinger'),
+    proxy: new Child<ProxyMethods>(program('proxy'), 'proxy'),
+    service: new Child<ServiceMethods>(program('service'), 'service'),
+    publisher: new Child<PublisherMethods>(program('publisher'), 'publisher'),
+    client: new Child<ClientMethods>(program('client'), 'client'),
+    pinger: new Child<ClientMethods>(program('client'), 'pinger'),
   };
   try {
     await Promise.race([measureAll(options, procs, started), childDied]);
@@ -276,7 +281,7 @@ async function freshStore(run: Run, topics: number): Promise<void> {
   const { procs } = run;
   if (run.serviceUsed) {
     await procs.service.stop(STOP_MS);
-    procs.service = new Child<ServiceMethods>('service');
+    procs.service = new Child<ServiceMethods>(program('service'), 'service');
     await procs.service.started();
   }
   run.serviceUsed = true;

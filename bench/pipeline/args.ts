@@ -1,5 +1,6 @@
 /** Command-line options of bench/pipeline.ts. */
 import { parseArgs } from 'node:util';
+import { integer, list, positive } from '../common/args.js';
 import { CONFIGS, type Config, type PointSettings } from './point.js';
 
 export interface BenchOptions extends PointSettings {
@@ -63,24 +64,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     quietBelow: integer(values['quiet-below'], 'quiet-below', 0),
     quietWaitSeconds: integer(values['quiet-wait'], 'quiet-wait', 0),
   };
-}
-
-function list(value: string, name: string): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
-  if (items.length === 0) throw new Error(`--${name} is empty`);
-  return items;
-}
-
-function positive(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-function integer(value: string, name: string, min = 1): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be a whole number >= ${min}, got ${JSON.stringify(value)}`);
-  return n;
 }
 
 function atLeast(n: number, min: number, name: string): number {

@@ -1,5 +1,6 @@
 /** Renders the results as plain-text tables (also valid Markdown, for docs/performance.md). */
 import os from 'node:os';
+import { count, cpu, markdownTable, micros } from '../common/format.js';
 import {
   BUSY_OTHER_PERCENT, DELIVERED_SHARE, OFFERED_SHARE, RATIO_TARGET, bottleneck, judge, otherCpu, ratioToDirect, summarize,
   type ConfigSummary,
@@ -19,7 +20,7 @@ const COLUMNS = [
 
 export function resultsTable(points: readonly PointResult[]): string {
   const ordered = [...points].sort((a, b) => CONFIGS.indexOf(a.config) - CONFIGS.indexOf(b.config) || a.rate - b.rate);
-  return markdownTable(COLUMNS, ordered.map(row));
+  return markdownTable(COLUMNS, ordered.map(row), ['config', 'verdict']);
 }
 
 /** One line per try, on stderr while the ladder runs. */
@@ -112,29 +113,6 @@ function row(point: PointResult): string[] {
   ];
 }
 
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 || i === widths.length - 1 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
-}
-
-function count(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
 function pct(share: number): string {
   return `${+(share * 100).toFixed(1)}%`;
-}
-
-function cpu(percent: number | undefined): string {
-  return percent === undefined ? '-' : `${percent.toFixed(0)}%`;
-}
-
-function micros(value: number | undefined): string {
-  if (value === undefined) return '-';
-  if (value < 1_000) return `${value}µs`;
-  if (value < 1_000_000) return `${(value / 1_000).toFixed(1)}ms`;
-  return `${(value / 1_000_000).toFixed(2)}s`;
 }

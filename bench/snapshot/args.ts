@@ -1,5 +1,6 @@
 /** Command-line options of bench/snapshot.ts. */
 import { parseArgs } from 'node:util';
+import { integer, list } from '../common/args.js';
 
 export interface SnapshotBenchOptions {
   /** Topic counts of the request measurements (SNAPSHOT, REPLAY, PING). */
@@ -75,16 +76,4 @@ export function parseOptions(argv: readonly string[]): SnapshotBenchOptions | 'h
     windowSeconds: integer(value('window'), 'window'),
     quick,
   };
-}
-
-function list(value: string, name: string): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
-  if (items.length === 0) throw new Error(`--${name} is empty`);
-  return items;
-}
-
-function integer(value: string, name: string, min = 1, max = 10_000_000): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  return n;
 }

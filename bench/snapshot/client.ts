@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SnapshotClient } from '../../src/client/zmq/index.js';
-import { serve } from './child.js';
+import { serve } from '../common/child.js';
 
 export interface Series {
   readonly latenciesMs: number[];

@@ -1,7 +1,7 @@
 /** Child program: the proxy, startProxy from src/proxy in native mode, on ephemeral loopback ports. */
 import { createLogger } from '../../src/log/index.js';
 import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
-import { serve } from './child.js';
+import { serve } from '../common/child.js';
 
 const LOOPBACK_ANY_PORT = 'tcp://127.0.0.1:*';
 

@@ -1,4 +1,5 @@
 /** Statistics and the plain-text tables of bench/snapshot.ts (also valid Markdown, for docs/performance.md). */
+import { count, cpu, markdownTable } from '../common/format.js';
 import type { Series } from './client.js';
 import type { FlowReport } from './publisher.js';
 import type { StoppedReport } from './service.js';
@@ -158,19 +159,6 @@ export function sustainedRate(checks: readonly IngestCheck[], load: string): { r
   return { rate: passed.at(-1)?.askedRate, firstFailure: failure < 0 ? undefined : ladder[failure] };
 }
 
-/** Columns are right-aligned (numbers) except those named in `leftAligned`. */
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], leftAligned: readonly string[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const left = (i: number): boolean => leftAligned.includes(header[i]!);
-  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (left(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (left(i) ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
-}
-
-export function count(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
 export function ms(value: number | undefined | null): string {
   if (value === undefined || value === null || !Number.isFinite(value)) return '-';
   if (value < 1) return `${Math.round(value * 1000)}µs`;
@@ -186,8 +174,4 @@ function ratio(value: number): string {
 /** Other programs' CPU, flagged when it makes the row suspect. */
 function busy(percent: number | undefined): string {
   return percent === undefined ? '-' : `${cpu(percent)}${percent >= BUSY_OTHER_PERCENT ? ' (busy)' : ''}`;
-}
-
-function cpu(percent: number | undefined): string {
-  return percent === undefined ? '-' : `${percent.toFixed(0)}%`;
 }

@@ -9,7 +9,7 @@ import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } fr
 import { pino } from 'pino';
 import { startRoles, stopRoles, type RunningRole } from '../../src/cli/roles.js';
 import { loadConfig } from '../../src/config/index.js';
-import { serve } from './child.js';
+import { serve } from '../common/child.js';
 
 export interface StoreCounts {
   readonly applied: number;

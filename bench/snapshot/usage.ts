@@ -2,8 +2,8 @@
  * CPU use of the whole machine and of the benchmark's own processes over a stretch of time.
  * On a shared machine the difference, other programs' CPU, says how much a number can be trusted.
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { processCpuMs } from '../common/proc.js';
 import type { MeterReport } from './service.js';
 
 /** Additive over stretches of time, so that interleaved blocks can be summed. */
@@ -26,9 +26,6 @@ interface Mark {
   readonly machineBusyMs: number;
   readonly oursMs: number | undefined;
 }
-
-/** /proc/<pid>/stat counts in clock ticks; Linux's USER_HZ is 100 everywhere that matters. */
-const MS_PER_TICK = 10;
 
 export class UsageMeter {
   private readonly start: Mark;
@@ -59,10 +56,7 @@ function oursMs(pids: readonly (number | undefined)[]): number | undefined {
   for (const pid of pids) {
     if (pid === undefined) return undefined;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      // Fields after "(comm) ": state is the 1st, utime the 12th, stime the 13th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+      total += processCpuMs(pid);
     } catch {
       return undefined;
     }

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { Methods, ParamsOf, Program, Request, Response, ResultOf } from './rpc.js';
+import type { Methods, ParamsOf, Request, Response, ResultOf } from './rpc.js';
 
 /** How much of a child's output is kept to explain its failure. */
 const OUTPUT_TAIL_BYTES = 2_000;
@@ -54,12 +54,13 @@ export class Child<M extends Methods> {
   private stopping = false;
 
   constructor(
-    readonly program: Program,
-    /** Distinguishes two children of one program in messages. */
-    readonly label: string = program,
+    /** The child program's source file. */
+    program: URL,
+    /** Names the child in messages. */
+    readonly label: string,
   ) {
     hookParentExit();
-    const file = fileURLToPath(new URL(`./${program}.ts`, import.meta.url));
+    const file = fileURLToPath(program);
     this.process = spawn(process.execPath, ['--import=tsx', file], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     everyChild.add(this.process);
     const keepTail = (chunk: Buffer): void => {

@@ -1,7 +1,7 @@
 /**
- * The IPC contract between bench/snapshot.ts and its child programs: the parent calls a
- * child's methods by name, one JSON value in, one out. Each child program exports the type
- * of its method table, so calls are typed end to end.
+ * The IPC contract between a benchmark and its child programs: the parent calls a child's
+ * methods by name, one JSON value in, one out. Each child program exports the type of its
+ * method table, so calls are typed end to end.
  */
 
 /** A child program's methods: each takes one JSON-serialisable value and resolves with one. */
@@ -20,5 +20,3 @@ export type Response =
   | { readonly type: 'hello' }
   | { readonly type: 'result'; readonly id: number; readonly result: unknown }
   | { readonly type: 'error'; readonly id: number; readonly error: string };
-
-export type Program = 'proxy' | 'service' | 'publisher' | 'client';

@@ -1,0 +1,76 @@
+/**
+ * Fan-out benchmark, the project's headline number: the whole pipeline as separate processes
+ * (bench feed -> proxy -> snapshot role and gateway role, `tickfan start --roles <role>`) and
+ * N WebSocket clients driven from separate load processes, over ramps of offered tick rates;
+ * the same clients against a minimal ws baseline server in the same run. See
+ * docs/performance.md for the method and how to read the output.
+ */
+import { optionsOrUsage } from './common/cli.js';
+import { childDied } from './common/spawn.js';
+import { parseOptions, USAGE, type FanoutOptions } from './fanout/args.js';
+import type { Case } from './fanout/cases.js';
+import { Fabric } from './fanout/fabric.js';
+import { INSTRUMENTS } from './fanout/instruments.js';
+import { judge, legend, progressLine, resultsTable, summaryText } from './fanout/report.js';
+import { CaseRun, type StepResult } from './fanout/step.js';
+import { waitForQuiet } from './pipeline/machine.js';
+import { machineLine } from './pipeline/report.js';
+
+/** Other programs' CPU (% of one core) below which the run starts, and how long it waits for that. */
+const QUIET_BELOW = 25;
+const QUIET_WAIT_MS = 15_000;
+
+async function main(): Promise<void> {
+  const options = optionsOrUsage(parseOptions, USAGE);
+  if (options === undefined) return;
+  const started = performance.now();
+  const quiet = await waitForQuiet(QUIET_BELOW, options.quick ? 3_000 : QUIET_WAIT_MS);
+  console.log(machineLine());
+  console.log(`Other programs used ${quiet.percent.toFixed(0)}% of a core just before the start.`);
+  console.log(`${settingsLine(options)}\n`);
+
+  const steps: StepResult[] = [];
+  const errors: string[] = [];
+  const fabric = await Promise.race([Fabric.start(), childDied]);
+  try {
+    for (const spec of options.cases) {
+      try {
+        await Promise.race([runCase(spec, fabric, options, steps), childDied]);
+      } catch (err) {
+        errors.push(`${spec.name}: ${(err as Error).message}`);
+        console.error(`${spec.name}: error: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await fabric.close();
+  }
+  console.log(resultsTable(steps));
+  console.log(`\n${legend()}`);
+  console.log(`\n${summaryText(steps)}`);
+  for (const error of errors) console.log(`Error in ${error}`);
+  console.log(`\nTotal run time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+  if (errors.length > 0) process.exitCode = 1;
+}
+
+async function runCase(spec: Case, fabric: Fabric, options: FanoutOptions, steps: StepResult[]): Promise<void> {
+  console.error(`${spec.name}: connecting ${spec.clients} clients to the ${spec.server === 'tickfan' ? 'gateway' : 'baseline server'}`);
+  const run = await CaseRun.start(spec, fabric, options);
+  try {
+    for (const rate of spec.rates) {
+      const step = await run.step(rate, options);
+      steps.push(step);
+      console.error(`  ${progressLine(step)}`);
+      // Past its limit a ramp only fails again, slowly; the failed step already shows where the limit is.
+      if (!judge(step).sustained) break;
+    }
+  } finally {
+    await run.stop();
+  }
+}
+
+function settingsLine(options: FanoutOptions): string {
+  const perProcess = options.clientsPerProcess === undefined ? '250 clients per load process for 1,000 clients, 50 for 100' : `${options.clientsPerProcess} clients per load process`;
+  return `${INSTRUMENTS} topics, ~150-byte ticks; each step ${options.warmupSeconds} s warm-up, then a ${options.seconds} s window; ${perProcess}${options.quick ? '; --quick' : ''}`;
+}
+
+await main();

@@ -1,0 +1,48 @@
+/** What the fan-out bench measures: each case a server, a number of clients, their interest and a ramp of offered rates. */
+
+export type ServerKind = 'tickfan' | 'baseline';
+
+export interface Case {
+  readonly name: string;
+  readonly server: ServerKind;
+  readonly clients: number;
+  /** The share of the 1,000 topics each client subscribes to. */
+  readonly interest: number;
+  /** Offered ticks/s, low to high; a ramp stops at its first failed step. */
+  readonly rates: readonly number[];
+  /** Events/s each client reads at most; 0 reads as fast as it can. */
+  readonly readPerSecond: number;
+}
+
+export const CASE_NAMES = ['all-1000', 'baseline-1000', 'all-100', 'baseline-100', 'partial-1000', 'conflation-1000'] as const;
+export type CaseName = (typeof CASE_NAMES)[number];
+
+const RATES_1000 = [500, 1_000, 1_500, 2_000, 3_000, 4_000];
+const RATES_1000_QUICK = [500, 1_500, 3_000];
+const RATES_100 = [5_000, 10_000, 20_000, 30_000, 40_000];
+const RATES_100_QUICK = [5_000, 20_000, 40_000];
+/** Each client gets a tenth of the ticks, so the ramp goes ten times higher for the same events/s per client. */
+const RATES_PARTIAL = [5_000, 10_000, 20_000, 40_000];
+const RATES_PARTIAL_QUICK = [5_000, 20_000];
+/** Far above what the slow readers take: 1,000 clients x 4,000 ticks/s = 4,000,000 events/s wanted, 500,000 read at most. */
+const CONFLATION_RATE = 4_000;
+const CONFLATION_READ_PER_SECOND = 500;
+
+export function caseOf(name: CaseName, quick: boolean): Case {
+  switch (name) {
+    case 'all-1000':
+    case 'baseline-1000':
+      return { name, server: server(name), clients: 1_000, interest: 1, rates: quick ? RATES_1000_QUICK : RATES_1000, readPerSecond: 0 };
+    case 'all-100':
+    case 'baseline-100':
+      return { name, server: server(name), clients: 100, interest: 1, rates: quick ? RATES_100_QUICK : RATES_100, readPerSecond: 0 };
+    case 'partial-1000':
+      return { name, server: 'tickfan', clients: 1_000, interest: 0.1, rates: quick ? RATES_PARTIAL_QUICK : RATES_PARTIAL, readPerSecond: 0 };
+    case 'conflation-1000':
+      return { name, server: 'tickfan', clients: 1_000, interest: 1, rates: [CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND };
+  }
+}
+
+function server(name: CaseName): ServerKind {
+  return name.startsWith('baseline') ? 'baseline' : 'tickfan';
+}

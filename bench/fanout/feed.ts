@@ -1,0 +1,92 @@
+/**
+ * Child program: the bench feed. The project's own TickPublisher (validation, seq, ts, encoding:
+ * the work a real feed does) publishes round-robin over the 1,000 instruments at a rate the
+ * parent changes between steps, paced by a timer in bounded bursts.
+ */
+import { TickPublisher } from '../../src/feeds/publisher.js';
+import { createLogger } from '../../src/log/index.js';
+import type { TickRecord } from '../../src/wire/index.js';
+import { Pacer, serve } from '../common/child.js';
+import { INSTRUMENTS, VENUE, symbolOf } from './instruments.js';
+
+/** A burst every BURST_MS: short enough to keep the flow smooth, long enough not to spin. */
+const BURST_MS = 5;
+/** Each instrument cycles through a few prices, so payloads are not all identical. */
+const VARIANTS = 8;
+/** The shipped default of feeds.queueLimit (config/default.json): beyond it TickPublisher drops and counts. */
+const QUEUE_LIMIT = 100_000;
+const SEND_HWM = 200_000;
+/** How long connecting waits for the proxy to pass the snapshot role's subscription up. */
+const SUBSCRIBER_WAIT_MS = 5_000;
+
+/** About 150 bytes each once encoded, like a real L1 record. */
+const records: TickRecord[][] = Array.from({ length: INSTRUMENTS }, (_, i) => {
+  const base = 100 + (i % 900);
+  return Array.from({ length: VARIANTS }, (_, v) => {
+    const bid = base + v * 0.25;
+    return {
+      venue: VENUE, symbol: symbolOf(i), bid, bidSize: 3 + v, ask: bid + 0.25, askSize: 5,
+      last: bid, lastSize: 1, volume: 12_345.5 + v, exchTs: 1_764_070_000_123_456 + v,
+    };
+  });
+});
+
+let publisher: TickPublisher | undefined;
+let pacer: Pacer | undefined;
+let next = 0;
+let round = 0;
+let timer: NodeJS.Timeout | undefined;
+
+function publishNext(): void {
+  publisher!.publish(records[next]![round % VARIANTS]!);
+  if (++next === INSTRUMENTS) {
+    next = 0;
+    round++;
+  }
+}
+
+function burst(): void {
+  if (pacer === undefined) return;
+  const due = pacer.due();
+  for (let i = 0; i < due; i++) publishNext();
+  pacer.count(due);
+}
+
+export interface FeedCounts {
+  readonly published: number;
+  /** Dropped by TickPublisher's bounded queue: the proxy did not take them fast enough. */
+  readonly dropped: number;
+}
+
+const methods = {
+  async start(params: { frontend: string }): Promise<void> {
+    if (publisher !== undefined) throw new Error('the feed is already started');
+    publisher = new TickPublisher(
+      { endpoint: params.frontend, sendHwm: SEND_HWM, queueLimit: QUEUE_LIMIT, lingerMs: 0, subscriberWaitMs: SUBSCRIBER_WAIT_MS },
+      createLogger('warn'),
+    );
+    await publisher.connect();
+    timer = setInterval(burst, BURST_MS);
+  },
+
+  /** One tick of every instrument, so the snapshot role holds them all before any client subscribes. */
+  async prime(): Promise<void> {
+    for (let i = 0; i < INSTRUMENTS; i++) publishNext();
+  },
+
+  async rate(params: { ticksPerSecond: number }): Promise<void> {
+    pacer = params.ticksPerSecond > 0 ? new Pacer(params.ticksPerSecond) : undefined;
+  },
+
+  async counts(): Promise<FeedCounts> {
+    if (publisher === undefined) throw new Error('the feed is not started');
+    return { published: publisher.published, dropped: publisher.dropped };
+  },
+};
+
+export type FeedMethods = typeof methods;
+
+serve(methods, async () => {
+  clearInterval(timer);
+  await publisher?.close();
+});

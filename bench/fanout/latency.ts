@@ -1,0 +1,45 @@
+/**
+ * End-to-end latency histograms (HdrHistogram, 3 significant digits) that the load processes
+ * fill and the parent merges: each crosses the IPC channel as its compressed base64 encoding.
+ */
+import hdr, { type Histogram } from 'hdr-histogram-js';
+
+/** Ten minutes: anything slower is clamped, and a benchmark that slow has failed anyway. */
+const HIGHEST_MICROS = 600_000_000;
+
+export function latencyHistogram(): Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_MICROS, numberOfSignificantValueDigits: 3, autoResize: false });
+}
+
+export function recordLatency(histogram: Histogram, micros: number): void {
+  // Clocks of two processes can disagree by a microsecond or so; clamp instead of failing.
+  histogram.recordValue(Math.min(HIGHEST_MICROS, Math.max(1, micros)));
+}
+
+export function encodeHistogram(histogram: Histogram): string {
+  return hdr.encodeIntoCompressedBase64(histogram);
+}
+
+export function mergeHistograms(encoded: readonly string[]): Histogram {
+  const total = latencyHistogram();
+  for (const one of encoded) total.add(hdr.decodeFromCompressedBase64(one));
+  return total;
+}
+
+export interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+/** Microseconds; undefined when nothing was recorded. */
+export function percentiles(histogram: Histogram): Percentiles | undefined {
+  if (histogram.totalCount === 0) return undefined;
+  return {
+    p50: histogram.getValueAtPercentile(50),
+    p99: histogram.getValueAtPercentile(99),
+    p999: histogram.getValueAtPercentile(99.9),
+    max: histogram.maxValue,
+  };
+}

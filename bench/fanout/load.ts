@@ -1,0 +1,228 @@
+/**
+ * Child program: a load process holding a share of the WebSocket clients. Receiving is kept
+ * cheap so that the load side is not the limit: a frame is never JSON-parsed once a client
+ * has subscribed; its events are counted and their latency taken by scanning the raw bytes
+ * for `"ts":<digits>` (each tick or snapshot event carries exactly one such key, and the
+ * record's own `"exchTs":` never matches).
+ */
+import type { Histogram } from 'hdr-histogram-js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+import { nowMicros } from '../../src/wire/index.js';
+import { serve } from '../common/child.js';
+import { sleepUntil } from '../pipeline/clock.js';
+import { encodeHistogram, latencyHistogram, recordLatency } from './latency.js';
+
+const TS_KEY = Buffer.from('"ts":');
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+/** A slow reader's budget is renewed this often. */
+const READ_SLOT_MS = 100;
+/** Backlog growth compares the window's first and last stretch of this length. */
+const EDGE_MICROS = 1_000_000;
+
+export interface ClientSpec {
+  readonly patterns: readonly string[];
+}
+
+export interface ConnectParams {
+  readonly url: string;
+  readonly clients: readonly ClientSpec[];
+  /** Events per second each client reads at most (pausing its socket in between); 0 reads everything. */
+  readonly readPerSecond: number;
+  readonly timeoutMs: number;
+}
+
+export interface LoadReport {
+  /** Events of the window (see MeasureParams). */
+  readonly events: number;
+  /** Events that arrived inside the window, however old. */
+  readonly received: number;
+  /** Whole window, its first and its last second: encoded latency histograms (µs). */
+  readonly latency: string;
+  readonly firstSecond: string;
+  readonly lastSecond: string;
+  /** % of one core this process used over the window (grace not included). */
+  readonly cpuPercent: number;
+  /** Clients whose socket closed since connecting. */
+  readonly closed: number;
+}
+
+export interface MeasureParams {
+  readonly startMicros: number;
+  readonly endMicros: number;
+  /**
+   * 'published': the events stamped (ts) inside the window that arrive by its end + graceMicros,
+   * so every offered tick is counted once, delivered or not. 'received': the events that
+   * arrive inside the window, whenever they were stamped (slow readers get stale events).
+   */
+  readonly count: 'published' | 'received';
+  readonly graceMicros: number;
+}
+
+class Recorder {
+  events = 0;
+  /** Events that arrived inside the window, however old: the throughput a server managed even when it lags. */
+  received = 0;
+  latency = latencyHistogram();
+  firstSecond = latencyHistogram();
+  lastSecond = latencyHistogram();
+  window: MeasureParams | undefined;
+
+  /** One event that arrived at `arrived` and was stamped `ts` at its source. */
+  event(arrived: number, ts: number): void {
+    const window = this.window;
+    if (window === undefined) return;
+    if (arrived >= window.startMicros && arrived < window.endMicros) this.received++;
+    const at = window.count === 'published' ? ts : arrived;
+    if (at < window.startMicros || at >= window.endMicros || arrived >= window.endMicros + window.graceMicros) return;
+    this.events++;
+    const micros = arrived - ts;
+    recordLatency(this.latency, micros);
+    if (at < window.startMicros + EDGE_MICROS) recordLatency(this.firstSecond, micros);
+    if (at >= window.endMicros - EDGE_MICROS) recordLatency(this.lastSecond, micros);
+  }
+
+  reset(window: MeasureParams): void {
+    this.window = window;
+    this.events = 0;
+    this.received = 0;
+    for (const histogram of [this.latency, this.firstSecond, this.lastSecond] as Histogram[]) histogram.reset();
+  }
+}
+
+const recorder = new Recorder();
+const clients: Client[] = [];
+let slotTimer: NodeJS.Timeout | undefined;
+
+class Client {
+  private verified = false;
+  /**
+   * Events this client may still read before it pauses: a token bucket refilled every slot.
+   * One frame can hold many events (and a paused socket still hands over what it had already
+   * received), so the credit goes negative and the debt is paid off in later slots.
+   */
+  private credit: number;
+  closed = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    /** Events per slot; 0 reads without limit. */
+    private readonly readBudget: number,
+  ) {
+    this.credit = readBudget;
+  }
+
+  /** Before 'subscribed', every frame is parsed and checked to be an array of events, so the scanner is not fooled. */
+  verify(data: Buffer): 'subscribed' | 'waiting' {
+    let frame: unknown;
+    try {
+      frame = JSON.parse(data.toString('utf8'));
+    } catch {
+      throw new Error(`a server frame is not JSON: ${data.toString('utf8').slice(0, 200)}`);
+    }
+    if (!Array.isArray(frame) || !frame.every((event) => typeof event === 'object' && event !== null && typeof event.type === 'string')) {
+      throw new Error(`a server frame is not a JSON array of events: ${data.toString('utf8').slice(0, 200)}`);
+    }
+    const error = frame.find((event) => event.type === 'error');
+    if (error !== undefined) throw new Error(`the server answered the subscribe with ${JSON.stringify(error)}`);
+    if (!frame.some((event) => event.type === 'subscribed')) return 'waiting';
+    this.verified = true;
+    return 'subscribed';
+  }
+
+  scan(data: Buffer): void {
+    const arrived = nowMicros();
+    let events = 0;
+    let at = data.indexOf(TS_KEY);
+    while (at >= 0) {
+      let i = at + TS_KEY.length;
+      let ts = 0;
+      for (; i < data.length; i++) {
+        const c = data[i]!;
+        if (c < DIGIT_0 || c > DIGIT_9) break;
+        ts = ts * 10 + (c - DIGIT_0);
+      }
+      recorder.event(arrived, ts);
+      events++;
+      at = data.indexOf(TS_KEY, i);
+    }
+    if (this.readBudget === 0) return;
+    this.credit -= events;
+    if (this.credit <= 0) this.ws.pause();
+  }
+
+  get isVerified(): boolean {
+    return this.verified;
+  }
+
+  newSlot(): void {
+    this.credit = Math.min(this.readBudget, this.credit + this.readBudget);
+    if (this.credit > 0 && this.ws.isPaused) this.ws.resume();
+  }
+}
+
+/** Opens one client, subscribes it and resolves once the server confirmed the subscription. */
+function open(index: number, params: ConnectParams): Promise<Client> {
+  const ws = new WebSocket(params.url, { perMessageDeflate: false });
+  const client = new Client(ws, Math.ceil((params.readPerSecond * READ_SLOT_MS) / 1000));
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => ws.send(JSON.stringify({ op: 'subscribe', id: index, topics: params.clients[index]!.patterns, snapshot: true, conflate: true })));
+    ws.on('message', (data: Buffer) => {
+      if (client.isVerified) return client.scan(data);
+      try {
+        if (client.verify(data) === 'subscribed') resolve(client);
+      } catch (err) {
+        reject(err as Error);
+        ws.terminate();
+      }
+    });
+    // 'on', not 'once': an error after the subscription must not go unhandled; the close that follows marks the client.
+    ws.on('error', reject);
+    ws.once('close', (code) => {
+      client.closed = true;
+      reject(new Error(`client ${index} closed with ${code} before it was subscribed`));
+    });
+  });
+}
+
+const methods = {
+  async connect(params: ConnectParams): Promise<{ clients: number }> {
+    const deadline = sleep(params.timeoutMs, undefined, { ref: false }).then(() => {
+      throw new Error(`not every one of ${params.clients.length} clients subscribed within ${params.timeoutMs} ms`);
+    });
+    const opened = params.clients.map((_, index) => open(index, params));
+    clients.push(...(await Promise.race([Promise.all(opened), deadline])));
+    if (params.readPerSecond > 0) slotTimer = setInterval(() => clients.forEach((c) => c.newSlot()), READ_SLOT_MS);
+    return { clients: clients.length };
+  },
+
+  /** Records the window's events (see MeasureParams) and reports once the window and its grace have passed. */
+  async measure(window: MeasureParams): Promise<LoadReport> {
+    recorder.reset(window);
+    await sleepUntil(window.startMicros);
+    const cpu = process.cpuUsage();
+    const wall = nowMicros();
+    await sleepUntil(window.endMicros);
+    const used = process.cpuUsage(cpu);
+    const cpuPercent = (100 * (used.user + used.system)) / (nowMicros() - wall);
+    await sleepUntil(window.endMicros + window.graceMicros);
+    recorder.window = undefined;
+    return {
+      events: recorder.events,
+      received: recorder.received,
+      latency: encodeHistogram(recorder.latency),
+      firstSecond: encodeHistogram(recorder.firstSecond),
+      lastSecond: encodeHistogram(recorder.lastSecond),
+      cpuPercent,
+      closed: clients.filter((c) => c.closed).length,
+    };
+  },
+};
+
+export type LoadMethods = typeof methods;
+
+serve(methods, () => {
+  clearInterval(slotTimer);
+  for (const client of clients) client.ws.terminate();
+});

@@ -1,0 +1,228 @@
+/** Verdicts and the plain-text tables of bench/fanout.ts (also valid Markdown, for docs/performance.md). */
+import os from 'node:os';
+import { count, cpu, markdownTable, micros } from '../common/format.js';
+import type { CaseName } from './cases.js';
+import { GRACE_MICROS, type StepResult } from './step.js';
+
+/** A step is sustained with p99 below this... */
+export const P99_LIMIT_MICROS = 100_000;
+/** ...at least this share of the expected events delivered inside the window... */
+export const DELIVERED_SHARE = 0.98;
+/** ...no growing backlog: the last second's p50 above the first second's by both this factor and this much... */
+const BACKLOG_FACTOR = 2;
+const BACKLOG_MICROS = 10_000;
+/** ...and the feed offering (nearly) the asked rate. */
+const OFFERED_SHARE = 0.95;
+/** A load process above this (% of one core) may have been the limit rather than the server. */
+export const LOAD_SATURATED_PERCENT = 85;
+const SERVER_SATURATED_PERCENT = 90;
+/** Conflation: the gateway's RSS may grow this much over the window at most... */
+const RSS_GROWTH = 1.25;
+/**
+ * ...and the slow readers must get at least this share of what they are willing to read. Loose:
+ * a paused ws client still reads the chunk its socket already holds, so over a few seconds a
+ * client's read rate is only roughly its budget.
+ */
+const READ_SHARE = 0.5;
+
+/** The issue's targets, in events/s delivered, and against the baseline at 1,000 clients. */
+const TARGET_1000 = 1_500_000;
+const TARGET_100 = 2_000_000;
+const TARGET_RATIO_1000 = 8;
+
+export interface Verdict {
+  readonly sustained: boolean;
+  /** Why not, in a few words; empty when sustained. */
+  readonly problem: string;
+  /** A load process was near a full core: the load side, not the server, may have been the limit. */
+  readonly loadBound: boolean;
+}
+
+export function judge(step: StepResult): Verdict {
+  const problems: string[] = [];
+  const conflation = step.case.readPerSecond > 0;
+  if (step.offeredPerSecond < OFFERED_SHARE * step.rate) problems.push('feed short');
+  if (step.closedClients > 0) problems.push(`${step.closedClients} clients closed`);
+  if (conflation) {
+    if (step.serverRssEnd > RSS_GROWTH * step.serverRssStart) problems.push('RSS growing');
+    if (step.delivered < READ_SHARE * step.case.clients * step.case.readPerSecond * step.seconds) problems.push('readers starved');
+  } else {
+    if (step.delivered < DELIVERED_SHARE * step.expected) problems.push('lost/late');
+    if (step.latency === undefined || step.latency.p99 >= P99_LIMIT_MICROS) problems.push('p99 too high');
+    if (backlogGrowing(step)) problems.push('backlog growing');
+  }
+  return { sustained: problems.length === 0, problem: problems.join(', '), loadBound: Math.max(...step.loadCpus) > LOAD_SATURATED_PERCENT };
+}
+
+function backlogGrowing({ firstSecondP50: first, lastSecondP50: last }: StepResult): boolean {
+  if (first === undefined || last === undefined) return false;
+  return last > BACKLOG_FACTOR * first && last - first > BACKLOG_MICROS;
+}
+
+const COLUMNS = [
+  'case', 'clients', 'interest', 'asked ticks/s', 'offered ticks/s', 'delivered events/s', 'delivered %', 'received events/s',
+  'p50', 'p99', 'p99.9', 'max', 'p50 1st s → last s', 'server CPU', 'server RSS start → end', 'load CPU max', 'other CPU', 'verdict',
+] as const;
+
+export function resultsTable(steps: readonly StepResult[]): string {
+  return markdownTable(COLUMNS, steps.map(row), ['case', 'verdict']);
+}
+
+/** One line per step, on stderr while the ramps run. */
+export function progressLine(step: StepResult): string {
+  return `${step.case.name} at ${count(step.rate)} ticks/s: ${verdictCell(step)} (${count(deliveredPerSecond(step))} events/s, ${share(step)} delivered, p99 ${micros(step.latency?.p99)})`;
+}
+
+function row(step: StepResult): string[] {
+  const { latency } = step;
+  return [
+    step.case.name,
+    count(step.case.clients),
+    step.case.interest >= 1 ? 'all' : `${Math.round(step.case.interest * 100)}%`,
+    count(step.rate),
+    count(step.offeredPerSecond),
+    count(deliveredPerSecond(step)),
+    share(step),
+    count(step.received / step.seconds),
+    micros(latency?.p50),
+    micros(latency?.p99),
+    micros(latency?.p999),
+    micros(latency?.max),
+    `${micros(step.firstSecondP50)} → ${micros(step.lastSecondP50)}`,
+    cpu(step.serverCpu),
+    `${mb(step.serverRssStart)} → ${mb(step.serverRssEnd)}`,
+    cpu(Math.max(...step.loadCpus)),
+    cpu(step.otherCpu),
+    verdictCell(step),
+  ];
+}
+
+function verdictCell(step: StepResult): string {
+  const verdict = judge(step);
+  const parts = [verdict.sustained ? 'ok' : verdict.problem];
+  if (verdict.loadBound) parts.push('LOAD-BOUND');
+  if (step.feedDropped > 0) parts.push(`feed dropped ${count(step.feedDropped)}`);
+  return parts.join('; ');
+}
+
+export function legend(): string {
+  return [
+    `offered = ticks/s the feed published during the window; delivered = events stamped inside the window that reached a client`,
+    `within ${micros(GRACE_MICROS)} after it, and % of those expected (offered x clients x share of topics). Latency = client receipt - the`,
+    `event's ts (the feed's publish time), over those events. received = events that arrived inside the window, however old:`,
+    `what a lagging server still pushed through. CPU = % of one core over the window; other CPU = what programs outside the`,
+    `benchmark used of the machine's ${os.cpus().length} cores meanwhile (a row with much of it is suspect on a shared machine);`,
+    `load CPU max = the busiest load process, LOAD-BOUND above ${LOAD_SATURATED_PERCENT}% (then the load side, not the server, was the limit).`,
+    `Sustained = p99 < ${micros(P99_LIMIT_MICROS)}, >= ${DELIVERED_SHARE * 100}% delivered, no growing backlog (the last second's p50 more than`,
+    `${BACKLOG_FACTOR}x and ${micros(BACKLOG_MICROS)} above the first second's), the feed offering >= ${OFFERED_SHARE * 100}% of the asked rate.`,
+    `Conflation: clients read at most their budget; delivered = events read inside the window, however old; judged by the gateway's`,
+    `RSS (<= ${RSS_GROWTH}x over the window), no client closed, the readers getting >= ${READ_SHARE * 100}% of their budget. Its latency includes`,
+    `the time an event waits in the paused client's socket buffers.`,
+  ].join('\n');
+}
+
+interface CaseSummary {
+  /** The highest sustained step. */
+  readonly sustained: StepResult | undefined;
+  /** The first failed step above it. */
+  readonly limit: StepResult | undefined;
+  readonly peakDelivered: number;
+  readonly peakReceived: number;
+}
+
+function summarize(steps: readonly StepResult[], name: CaseName): CaseSummary | undefined {
+  const ramp = steps.filter((s) => s.case.name === name);
+  if (ramp.length === 0) return undefined;
+  const sustained = ramp.filter((s) => judge(s).sustained).at(-1);
+  return {
+    sustained,
+    limit: ramp.find((s) => !judge(s).sustained && s.rate > (sustained?.rate ?? 0)),
+    peakDelivered: Math.max(...ramp.map(deliveredPerSecond)),
+    peakReceived: Math.max(...ramp.map((s) => s.received / s.seconds)),
+  };
+}
+
+export function summaryText(steps: readonly StepResult[]): string {
+  const lines: string[] = [];
+  for (const name of ['all-1000', 'baseline-1000', 'all-100', 'baseline-100', 'partial-1000'] as const) {
+    const summary = summarize(steps, name);
+    if (summary === undefined) continue;
+    const { sustained, limit, peakDelivered, peakReceived } = summary;
+    lines.push(`- ${name}: sustained ${sustained ? `${count(sustained.rate)} ticks/s = ${count(deliveredPerSecond(sustained))} events/s` : 'no step'}` +
+      `; peak delivered ${count(peakDelivered)} events/s, peak received ${count(peakReceived)} events/s`);
+    lines.push(`    ${limit ? `failed at ${count(limit.rate)} ticks/s (${judge(limit).problem}): ${limitedBy(limit)}` : 'never failed: its limit lies above the top step'}`);
+  }
+  lines.push(...targetLines(steps));
+  const conflation = steps.find((s) => s.case.name === 'conflation-1000');
+  if (conflation) {
+    const budget = conflation.case.clients * conflation.case.readPerSecond;
+    lines.push(`- conflation-1000: ${count(conflation.case.clients)} clients reading <= ${count(conflation.case.readPerSecond)} events/s each at ${count(conflation.rate)} ticks/s offered: ` +
+      `${count(deliveredPerSecond(conflation))} events/s read (budget ${count(budget)}), gateway RSS ${mb(conflation.serverRssStart)} → ${mb(conflation.serverRssEnd)}: ${verdictCell(conflation)}`);
+  }
+  return lines.join('\n');
+}
+
+function targetLines(steps: readonly StepResult[]): string[] {
+  const sustainedEvents = (name: CaseName): number | undefined => {
+    const summary = summarize(steps, name);
+    return summary && (summary.sustained ? deliveredPerSecond(summary.sustained) : 0);
+  };
+  const lines: string[] = ['Targets (sustained delivered events/s):'];
+  const all1000 = sustainedEvents('all-1000');
+  const base1000 = sustainedEvents('baseline-1000');
+  const all100 = sustainedEvents('all-100');
+  const base100 = sustainedEvents('baseline-100');
+  if (all1000 !== undefined) lines.push(`- 1,000 clients: ${count(all1000)} events/s, target >= ${count(TARGET_1000)}: ${met(all1000 >= TARGET_1000)}`);
+  if (all1000 !== undefined && base1000 !== undefined) {
+    lines.push(base1000 > 0
+      ? `- 1,000 clients, tickfan/baseline: ${ratio(all1000 / base1000)}, target >= ${TARGET_RATIO_1000}x: ${met(all1000 / base1000 >= TARGET_RATIO_1000)}`
+      : `- 1,000 clients, tickfan/baseline: no ratio (the baseline sustained no step)${peakRatio(steps, 'all-1000', 'baseline-1000')}`);
+  }
+  if (all100 !== undefined) lines.push(`- 100 clients: ${count(all100)} events/s, target >= ${count(TARGET_100)}: ${met(all100 >= TARGET_100)}`);
+  if (all100 !== undefined && base100 !== undefined) {
+    lines.push(base100 > 0
+      ? `- 100 clients, tickfan/baseline: ${ratio(all100 / base100)}`
+      : `- 100 clients, tickfan/baseline: no ratio (the baseline sustained no step)${peakRatio(steps, 'all-100', 'baseline-100')}`);
+  }
+  return lines.length > 1 ? lines : [];
+}
+
+/** When the baseline sustained nothing, the ratio of the most events/s each pushed through at any step, as a hint. */
+function peakRatio(steps: readonly StepResult[], tickfan: CaseName, baseline: CaseName): string {
+  const ours = summarize(steps, tickfan)?.peakReceived ?? 0;
+  const theirs = summarize(steps, baseline)?.peakReceived ?? 0;
+  return theirs > 0 ? `; peak received events/s, sustained or not: ${ratio(ours / theirs)} (${count(ours)} / ${count(theirs)})` : '';
+}
+
+/** What most likely limited a failed step, from who was out of CPU. */
+function limitedBy(step: StepResult): string {
+  const load = Math.max(...step.loadCpus);
+  const cores = os.cpus().length;
+  const machine = step.machineCpu >= (SERVER_SATURATED_PERCENT / 100) * cores * 100
+    ? `; the machine was out of CPU (${cpu(step.machineCpu)} of ${cores} cores, ${cpu(step.otherCpu)} of it by programs outside the benchmark)`
+    : '';
+  const server = `${step.case.server === 'tickfan' ? 'gateway' : 'baseline server'} at ${cpu(step.serverCpu)} of a core`;
+  if (step.serverCpu >= SERVER_SATURATED_PERCENT) return `the server (${server})${load > LOAD_SATURATED_PERCENT ? `, and a load process at ${cpu(load)}` : ''}${machine}`;
+  if (load > LOAD_SATURATED_PERCENT) return `the load side (a load process at ${cpu(load)}; ${server})${machine}`;
+  return `no process saturated (${server}, load at most ${cpu(load)})${machine || ': queueing or scheduling'}`;
+}
+
+function deliveredPerSecond(step: StepResult): number {
+  return step.delivered / step.seconds;
+}
+
+function share(step: StepResult): string {
+  return step.expected > 0 ? `${((100 * step.delivered) / step.expected).toFixed(1)}%` : '-';
+}
+
+function met(yes: boolean): string {
+  return yes ? 'met' : 'NOT met';
+}
+
+function ratio(value: number): string {
+  return `${value.toFixed(1)}x`;
+}
+
+function mb(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20)} MB`;
+}
