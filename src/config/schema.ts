@@ -39,6 +39,7 @@ export interface TickfanConfig {
     maxQueuedEvents: number;
     historyPerTopic: number;
     upstreamLingerMs: number;
+    flushIntervalMs: number;
     auth: { mode: 'none' | 'hs256' | 'rs256' | 'es256'; key: string };
     tls: { certFile: string; keyFile: string };
   };
@@ -162,6 +163,10 @@ export const schema: convict.Schema<TickfanConfig> = {
       format: integerIn(1, 10_000_000), default: 10_000,
     },
     historyPerTopic: { doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory.', format: integerIn(1, 100_000), default: 256 },
+    flushIntervalMs: {
+      doc: 'Least time between two flushes of queued events to clients; 0: every event-loop turn. Under load flushes are spaced further by their own cost, so frames grow instead of the write count.',
+      format: integerIn(0, 1000), default: 0,
+    },
     upstreamLingerMs: {
       doc: 'How long the gateway keeps following a prefix after its last client left, so a client that reconnects within it resumes from history instead of a snapshot.',
       format: integerIn(0, 3_600_000), default: 30_000,

@@ -31,12 +31,16 @@ export interface GatewayOptions {
   /** PEM certificate and key: serve wss:// instead of ws://. */
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly version: string;
+  /** Least time between two flush passes (0: every event-loop turn, spaced further under load). */
+  readonly flushIntervalMs: number;
   /** Sample each frame's latency into `latency` (off only to measure what it costs). */
   readonly measureLatency: boolean;
 }
 
 export const WS_PATH = '/v1/ws';
 const STATUS_PREFIX = 'status.';
+/** The next flush pass waits this many times as long as the last one took (flushDirty). */
+const FLUSH_SPACING = 3;
 /** 50 microseconds to 5 s (issue: latency buckets), seconds. */
 const LATENCY_BUCKETS_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -94,6 +98,9 @@ export class Gateway {
   /** Clients with events queued since the last flush pass (each once: Client.dirty). */
   private dirty: Client[] = [];
   private flushScheduled = false;
+  /** performance.now() before which the next flush pass should not start (flush pacing). */
+  private nextFlushAt = 0;
+  private readonly flushDirtyNow = (): void => this.flushDirty();
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private timers: NodeJS.Timeout[] = [];
@@ -445,14 +452,22 @@ export class Gateway {
     if (client.dirty) return;
     client.dirty = true;
     this.dirty.push(client);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flushDirty());
-    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    const wait = this.nextFlushAt - performance.now();
+    if (wait <= 0) setImmediate(this.flushDirtyNow);
+    else setTimeout(this.flushDirtyNow, wait);
   }
 
+  /**
+   * One flush pass over the clients with something queued. A pass costs about one socket write
+   * per client whatever the frames carry, so the next pass waits FLUSH_SPACING times as long as
+   * this one took (and at least gateway.flushIntervalMs): under load flushing keeps to a bounded
+   * share of the time and frames grow instead; when quiet, a pass follows every turn.
+   */
   private flushDirty(): void {
     this.flushScheduled = false;
+    const started = performance.now();
     const dirty = this.dirty;
     this.dirty = [];
     const frames = new FrameBuilder();
@@ -460,6 +475,7 @@ export class Gateway {
       client.dirty = false;
       this.flush(client, frames);
     }
+    this.nextFlushAt = started + Math.max(this.options.flushIntervalMs, (performance.now() - started) * FLUSH_SPACING);
   }
 
   private flushAll(): void {
