@@ -14,6 +14,7 @@ DEBIAN_PYTHON=/usr/bin/python3
 REQUIRED=(
   "python3-zmq:py:zmq"                 # test/interop/late_join.py, run by test/integration/interop-python.test.ts
   "python3-websockets:py:websockets"   # test/interop/ws_resume.py, run by test/integration/interop-ws-python.test.ts
+  "chromium:/usr/bin/chromium"         # the live ticker page's tests (test/browser/), driven by playwright-core
 )
 
 # Succeeds when the probe shows its package is there.

@@ -8,6 +8,7 @@ import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Gra
 import { EventCache } from './cache.js';
 import { parseRequest, RequestError, type ClientRequest, type ErrorCode, type RequestId } from './requests.js';
 import { patternMatches, SubscriptionIndex, upstreamPrefix } from './routing.js';
+import { pageHandler } from './page.js';
 import { Session } from './session.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
 
@@ -25,6 +26,8 @@ export interface GatewayOptions {
   readonly upstream: UpstreamOptions;
   readonly auth: AuthOptions;
   readonly version: string;
+  /** gateway.publicBaseUrl, for the ticker page at `/` (default: relative to the page's address). */
+  readonly publicBaseUrl?: string;
 }
 
 export const WS_PATH = '/v1/ws';
@@ -86,9 +89,7 @@ export class Gateway {
     this.cache = new EventCache(options.historyPerTopic);
     this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
-    this.http = createServer((_req, res) => {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-    });
+    this.http = createServer(pageHandler({ publicBaseUrl: options.publicBaseUrl ?? '' }));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
     this.http.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) {
