@@ -54,7 +54,7 @@ class Row {
   private readonly rate: HTMLTableCellElement;
   private readonly age: HTMLTableCellElement;
 
-  constructor(readonly topic: string, venue: string, symbol: string) {
+  constructor(readonly topic: string, readonly venue: string, symbol: string) {
     this.element = document.createElement('tr');
     this.element.dataset.topic = topic;
     const cell = (className: string, text = '') => {
@@ -113,6 +113,8 @@ export class Board {
   private readonly rows = new Map<string, Row>();
   private readonly order: string[] = [];
   private readonly dirty = new Set<Row>();
+  /** Rows shown per venue. */
+  private readonly venueRows = new Map<string, number>();
 
   constructor(private readonly body: HTMLTableSectionElement) {}
 
@@ -120,9 +122,9 @@ export class Board {
     return this.rows.size;
   }
 
-  /** Venues of the rows shown. */
-  venues(): Set<string> {
-    return new Set([...this.rows.values()].map((row) => row.record!.venue));
+  /** Whether a row of `venue` is shown. */
+  showsVenue(venue: string): boolean {
+    return this.venueRows.has(venue);
   }
 
   apply(update: Update): void {
@@ -152,6 +154,9 @@ export class Board {
       this.dirty.delete(row);
       this.order.splice(this.order.indexOf(topic), 1);
       row.element.remove();
+      const left = this.venueRows.get(row.venue)! - 1;
+      if (left === 0) this.venueRows.delete(row.venue);
+      else this.venueRows.set(row.venue, left);
     }
   }
 
@@ -183,5 +188,6 @@ export class Board {
     this.body.insertBefore(row.element, this.rows.get(this.order[low] ?? '')?.element ?? null);
     this.order.splice(low, 0, row.topic);
     this.rows.set(row.topic, row);
+    this.venueRows.set(row.venue, (this.venueRows.get(row.venue) ?? 0) + 1);
   }
 }

@@ -26,8 +26,8 @@ export class ConnectionView {
     else this.venueStates.set(event.venue, event);
   }
 
-  /** The indicator's state and text, given the venues on the board. */
-  view(shownVenues: ReadonlySet<string>, nowMs: number): { state: IndicatorState; text: string; title: string } {
+  /** The indicator's state and text, given which venues are on the board. */
+  view(shown: (venue: string) => boolean, nowMs: number): { state: IndicatorState; text: string; title: string } {
     const { state, attempt, code, reason, error } = this.change;
     switch (state) {
       case 'connecting':
@@ -41,7 +41,7 @@ export class ConnectionView {
       case 'closed':
         return { state, text: 'closed', title: error?.message ?? '' };
       case 'live': {
-        const stale = [...this.venueStates.values()].filter((event) => shownVenues.has(event.venue));
+        const stale = [...this.venueStates.values()].filter((event) => shown(event.venue));
         if (stale.length === 0) return { state, text: 'live', title: '' };
         return {
           state: 'stale',

@@ -90,6 +90,7 @@ function drawFrame(): void {
     lastClockAt = now;
     drawClock(now);
   }
+  drawConnection();
   table.dataset.updates = String(board.updates);
   table.dataset.seqViolations = String(board.seqViolations);
 }
@@ -106,7 +107,12 @@ function drawClock(now: number): void {
   rowsText.textContent = `${board.size} instruments`;
   const { p50, p99, count } = latency.summary(Date.now());
   latencyText.textContent = p50 === undefined ? 'latency: no ticks in 10 s' : `latency p50 ${formatMs(p50 / 1000)} · p99 ${formatMs(p99! / 1000)} (${count} ticks, 10 s)`;
-  const view = connection.view(board.venues(), Date.now());
+}
+
+/** Every frame, so a state change shows at once; the DOM is written only when the text changes. */
+function drawConnection(): void {
+  const view = connection.view((venue) => board.showsVenue(venue), Date.now());
+  if (connectionBadge.textContent === view.text && connectionBadge.dataset.state === view.state) return;
   connectionBadge.dataset.state = view.state;
   connectionBadge.textContent = view.text;
   connectionBadge.title = view.title;
