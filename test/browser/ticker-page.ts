@@ -23,6 +23,8 @@ export interface TickerPage {
   readonly page: Page;
   readonly errors: string[];
   readonly requests: string[];
+  /** URLs of the WebSockets the page opened. */
+  readonly sockets: string[];
   readonly framesSent: string[];
   readonly framesReceived: string[];
 }
@@ -34,7 +36,9 @@ export async function openTicker(browser: Browser, url: string): Promise<TickerP
   const requests: string[] = [];
   const framesSent: string[] = [];
   const framesReceived: string[] = [];
+  const sockets: string[] = [];
   page.on('websocket', (socket) => {
+    sockets.push(socket.url());
     socket.on('framesent', ({ payload }) => framesSent.push(String(payload)));
     socket.on('framereceived', ({ payload }) => framesReceived.push(String(payload)));
   });
@@ -44,7 +48,7 @@ export async function openTicker(browser: Browser, url: string): Promise<TickerP
   page.on('pageerror', (err) => errors.push(`exception: ${err.message}`));
   page.on('request', (request) => requests.push(request.url()));
   await page.goto(url);
-  return { page, errors, requests, framesSent, framesReceived };
+  return { page, errors, requests, sockets, framesSent, framesReceived };
 }
 
 export interface RowState {
