@@ -113,6 +113,8 @@ export class Board {
   private readonly rows = new Map<string, Row>();
   private readonly order: string[] = [];
   private readonly dirty = new Set<Row>();
+  /** Elements of removed rows, still in the table until the next frame. */
+  private detached: HTMLTableRowElement[] = [];
   /** Rows shown per venue. */
   private readonly venueRows = new Map<string, number>();
 
@@ -146,23 +148,28 @@ export class Board {
     this.dirty.add(row);
   }
 
-  /** Removes the rows of topics the filter no longer wants. */
+  /** Removes the rows of topics the filter no longer wants (from the table in the next frame). */
   retain(wanted: (topic: string) => boolean): void {
     for (const [topic, row] of this.rows) {
       if (wanted(topic)) continue;
       this.rows.delete(topic);
       this.dirty.delete(row);
-      this.order.splice(this.order.indexOf(topic), 1);
-      row.element.remove();
+      this.order.splice(this.positionOf(topic), 1);
+      this.detached.push(row.element);
       const left = this.venueRows.get(row.venue)! - 1;
       if (left === 0) this.venueRows.delete(row.venue);
       else this.venueRows.set(row.venue, left);
     }
   }
 
-  /** Writes the rows that changed since the last frame. */
+  /** Writes what changed since the last frame: rows removed, added and updated. */
   render(): void {
-    for (const row of this.dirty) row.render();
+    for (const element of this.detached) element.remove();
+    this.detached = [];
+    for (const row of this.dirty) {
+      if (!row.element.isConnected) this.attach(row);
+      row.render();
+    }
     this.dirty.clear();
   }
 
@@ -177,17 +184,33 @@ export class Board {
     }
   }
 
+  /** Takes a new row into the model; its element joins the table in the next frame (attach). */
   private insert(row: Row): void {
+    const position = this.positionOf(row.topic);
+    this.order.splice(position, 0, row.topic);
+    this.rows.set(row.topic, row);
+    this.venueRows.set(row.venue, (this.venueRows.get(row.venue) ?? 0) + 1);
+  }
+
+  /** Puts a new row's element before the next row (in topic order) already in the table. */
+  private attach(row: Row): void {
+    let next: Row | undefined;
+    for (let index = this.positionOf(row.topic) + 1; index < this.order.length && next === undefined; index++) {
+      const candidate = this.rows.get(this.order[index]!)!;
+      if (candidate.element.isConnected) next = candidate;
+    }
+    this.body.insertBefore(row.element, next?.element ?? null);
+  }
+
+  /** Where `topic` is, or would go, in the sorted order. */
+  private positionOf(topic: string): number {
     let low = 0;
     let high = this.order.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (this.order[middle]! < row.topic) low = middle + 1;
+      if (this.order[middle]! < topic) low = middle + 1;
       else high = middle;
     }
-    this.body.insertBefore(row.element, this.rows.get(this.order[low] ?? '')?.element ?? null);
-    this.order.splice(low, 0, row.topic);
-    this.rows.set(row.topic, row);
-    this.venueRows.set(row.venue, (this.venueRows.get(row.venue) ?? 0) + 1);
+    return low;
   }
 }

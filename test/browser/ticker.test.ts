@@ -89,3 +89,45 @@ test.serial('the filter tick.SIM.BTC* shows only matching rows and replaces the 
   t.deepEqual(errors, []);
   await page.context().close();
 });
+
+/**
+ * Counts, in the page, its animation-frame callbacks and every write to the board's DOM
+ * (cell text, rows added) made outside one: wraps requestAnimationFrame, the textContent
+ * setter and insertBefore before the page's script runs.
+ */
+const COUNT_DOM_WRITES = `(() => {
+  const probe = window.__probe = { frames: 0, writesInFrames: 0, writesOutsideFrames: 0 };
+  let inFrame = false;
+  const raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (callback) => raf((time) => {
+    probe.frames++;
+    inFrame = true;
+    try { callback(time); } finally { inFrame = false; }
+  });
+  const count = (node) => {
+    const element = node.nodeType === 1 ? node : node.parentElement;
+    if (element && element.closest('#board')) inFrame ? probe.writesInFrames++ : probe.writesOutsideFrames++;
+  };
+  const text = Object.getOwnPropertyDescriptor(Node.prototype, 'textContent');
+  Object.defineProperty(Node.prototype, 'textContent', { ...text, set(value) { count(this); text.set.call(this, value); } });
+  const insertBefore = Node.prototype.insertBefore;
+  Node.prototype.insertBefore = function (node, child) { count(this); return insertBefore.call(this, node, child); };
+})()`;
+
+test.serial('at thousands of ticks per second the page writes the board only in animation frames, many ticks per frame', async (t) => {
+  const { page, errors } = await openTicker(browser, `${origin}/`, COUNT_DOM_WRITES);
+  await waitForRows(page, DEFAULT_INSTRUMENTS.length, 5_000);
+  const probe = () => page.evaluate('({ ...window.__probe, updates: Number(document.querySelector("#board").dataset.updates) })') as Promise<{ frames: number; writesInFrames: number; writesOutsideFrames: number; updates: number }>;
+  const start = await probe();
+  await page.waitForTimeout(2_000);
+  const end = await probe();
+  const frames = end.frames - start.frames;
+  const updates = end.updates - start.updates;
+  t.log(`2 s: ${updates} updates drawn in ${frames} frames, ${end.writesInFrames - start.writesInFrames} DOM writes`);
+  t.true(updates >= 2_000 / 2, `the page kept up with the feed (conflation aside): ${updates} updates in 2 s at 2,000 ticks/s`);
+  t.true(frames >= 20, `it kept drawing: ${frames} frames in 2 s`);
+  t.true(updates > 5 * frames, 'ticks are drawn in batches, not one by one');
+  t.is(end.writesOutsideFrames, 0, 'no DOM write to the board outside an animation frame');
+  t.deepEqual(errors, []);
+  await page.context().close();
+});
