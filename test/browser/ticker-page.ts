@@ -29,11 +29,11 @@ export interface TickerPage {
   readonly framesReceived: string[];
 }
 
-/** Opens the page at `url`; `initScript` runs in it before any of the page's own scripts. */
-export async function openTicker(browser: Browser, url: string, initScript?: string): Promise<TickerPage> {
+/** Opens the page at `url`; `prepare` runs before it loads (init scripts, routes). */
+export async function openTicker(browser: Browser, url: string, prepare?: (page: Page) => Promise<unknown>): Promise<TickerPage> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1500 } });
   const page = await context.newPage();
-  if (initScript !== undefined) await page.addInitScript(initScript);
+  await prepare?.(page);
   const errors: string[] = [];
   const requests: string[] = [];
   const framesSent: string[] = [];

@@ -115,7 +115,7 @@ const COUNT_DOM_WRITES = `(() => {
 })()`;
 
 test.serial('at thousands of ticks per second the page writes the board only in animation frames, many ticks per frame', async (t) => {
-  const { page, errors } = await openTicker(browser, `${origin}/`, COUNT_DOM_WRITES);
+  const { page, errors } = await openTicker(browser, `${origin}/`, (page) => page.addInitScript(COUNT_DOM_WRITES));
   await waitForRows(page, DEFAULT_INSTRUMENTS.length, 5_000);
   const probe = () => page.evaluate('({ ...window.__probe, updates: Number(document.querySelector("#board").dataset.updates) })') as Promise<{ frames: number; writesInFrames: number; writesOutsideFrames: number; updates: number }>;
   const start = await probe();
