@@ -16,6 +16,7 @@ REQUIRED=(
   "python3-websockets:py:websockets"   # test/interop/ws_resume.py, run by test/integration/interop-ws-python.test.ts
   "openssl:openssl"                    # the wss certificate of test/gateway/tls.test.ts
   "prometheus:promtool"                # a real Prometheus and promtool for test/observability/
+  "chromium:/usr/bin/chromium"         # the live ticker page's tests (test/browser/), driven by playwright-core
 )
 
 # Succeeds when the probe shows its package is there.

@@ -40,6 +40,7 @@ export interface TickfanConfig {
     historyPerTopic: number;
     upstreamLingerMs: number;
     flushIntervalMs: number;
+    publicBaseUrl: string;
     auth: { mode: 'none' | 'hs256' | 'rs256' | 'es256'; key: string };
     tls: { certFile: string; keyFile: string };
   };
@@ -69,6 +70,13 @@ function endpointListProblem(value: unknown): string | undefined {
 function prefixListProblem(value: unknown): string | undefined {
   const ok = Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && /^[A-Za-z0-9_\-/:+=^.]{0,200}$/.test(v));
   return ok ? undefined : 'must be a non-empty list of topic prefixes (topic characters and dots, at most 200 bytes; "" for everything)';
+}
+
+const PUBLIC_BASE_URL = 'empty, or an http(s) URL or absolute path ending in /';
+
+function publicBaseUrlProblem(value: unknown): string | undefined {
+  const ok = value === '' || (typeof value === 'string' && value.endsWith('/') && (/^\/(?!\/)/.test(value) || URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)));
+  return ok ? undefined : `must be ${PUBLIC_BASE_URL}`;
 }
 
 const HWM_DOC = 'messages; ZeroMQ drops beyond it (0, unlimited, is not allowed: every queue is bounded)';
@@ -170,6 +178,11 @@ export const schema: convict.Schema<TickfanConfig> = {
     upstreamLingerMs: {
       doc: 'How long the gateway keeps following a prefix after its last client left, so a client that reconnects within it resumes from history instead of a snapshot.',
       format: integerIn(0, 3_600_000), default: 30_000,
+    },
+    publicBaseUrl: {
+      doc: 'Where browsers reach the gateway when a reverse proxy puts it under a path the ticker page cannot infer (e.g. https://example.com/market/ or /market/): the page loads its files and opens v1/ws relative to it. Empty: relative to the page\'s own address, which is right for a proxy prefix that ends in /.',
+      format: checkedFormat(PUBLIC_BASE_URL, publicBaseUrlProblem, (value) => value.trim()),
+      default: '',
     },
     auth: {
       mode: {

@@ -10,6 +10,7 @@ import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Gra
 import { EventCache } from './cache.js';
 import { parseRequest, RequestError, type ClientRequest, type ErrorCode, type RequestId } from './requests.js';
 import { coversVenue, patternMatches, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
+import { pageHandler } from './page.js';
 import { FrameBuilder, type OutboundEvent } from './frames.js';
 import { Session, type SessionCounters } from './session.js';
 import { VenueStatusBoard } from './status.js';
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   readonly flushIntervalMs: number;
   /** Sample each frame's latency into `latency` (off only to measure what it costs). */
   readonly measureLatency: boolean;
+  /** gateway.publicBaseUrl, for the ticker page at `/` (default: relative to the page's address). */
+  readonly publicBaseUrl?: string;
 }
 
 export const WS_PATH = '/v1/ws';
@@ -114,9 +117,7 @@ export class Gateway {
     this.cache = new EventCache(options.historyPerTopic);
     this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
-    this.http = serverFor(options.tls, (_req, res) => {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-    });
+    this.http = serverFor(options.tls, pageHandler({ publicBaseUrl: options.publicBaseUrl ?? '' }));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
     this.http.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) {
