@@ -113,11 +113,12 @@ export class Gateway {
     private readonly options: GatewayOptions,
     private readonly log: Logger,
   ) {
+    // What can refuse the options comes before any socket is opened.
     this.auth = options.auth.mode === 'none' ? undefined : new Authenticator({ ...options.auth, mode: options.auth.mode });
+    this.http = serverFor(options.tls, pageHandler({ publicBaseUrl: options.publicBaseUrl ?? '' }));
     this.cache = new EventCache(options.historyPerTopic);
     this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
-    this.http = serverFor(options.tls, pageHandler({ publicBaseUrl: options.publicBaseUrl ?? '' }));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
     this.http.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) {

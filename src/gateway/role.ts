@@ -19,7 +19,12 @@ export async function startGatewayRole(config: TickfanConfig, log: Logger, versi
       lingerMs: config.gateway.upstreamLingerMs,
     },
   }, log);
-  await gateway.listen();
+  try {
+    await gateway.listen();
+  } catch (err) {
+    await gateway.close();
+    throw err;
+  }
   return gateway;
 }
 
