@@ -73,9 +73,12 @@ export class AdapterSupervisor {
     }
   }
 
-  /** Starts the adapter; rejects when its first start fails (a configuration problem, not a crash). */
+  /**
+   * Starts the adapter. A failed start (an ingest port in use, an unreadable replay file) is a
+   * crash like any other: logged and retried with backoff, never the end of the other feeds.
+   */
   async start(): Promise<void> {
-    await this.startRun();
+    await this.startRun().catch((err: Error) => this.crash(this.run, `start failed: ${err.message}`));
     const checkMs = this.options.stallMs > 0 ? this.options.stallMs / STALL_CHECKS_PER_PERIOD : IDLE_CHECK_MS;
     this.stallTimer = setInterval(() => this.checkStall(), checkMs);
   }
