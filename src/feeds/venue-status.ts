@@ -15,6 +15,8 @@ export interface VenueStatusView {
   readonly lastTickAt: number | undefined;
 }
 
+const UP_REASON = 'ticking';
+
 interface Venue {
   readonly name: string;
   state: VenueState;
@@ -53,12 +55,12 @@ export class VenueStatus {
 
   /** The hot path: one map lookup and a counter, a publish only when the venue was not up. */
   ticked(name: string): void {
-    const venue = this.venues.get(name) ?? this.add(name, 'down', 'no tick yet');
+    const venue = this.venues.get(name) ?? this.add(name, 'up', UP_REASON);
     venue.ticks++;
     if (venue.state !== 'up') {
       venue.lastTickAt = Date.now();
       venue.ticksAtCheck = venue.ticks;
-      this.change(venue, 'up', 'ticking');
+      this.change(venue, 'up', UP_REASON);
     }
   }
 

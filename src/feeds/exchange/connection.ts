@@ -33,6 +33,8 @@ export class ExchangeConnection {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private plannedTimer: NodeJS.Timeout | undefined;
   private stopped = true;
+  /** The loss is reported once; failed reconnect attempts after it are not new losses. */
+  private reportedDown = false;
 
   constructor(private readonly options: ConnectionOptions) {}
 
@@ -78,6 +80,7 @@ export class ExchangeConnection {
       this.replacement = undefined;
       old?.close(NORMAL_CLOSURE, 'replaced');
     } else {
+      this.reportedDown = false;
       this.options.monitor.connected();
     }
     if (this.options.plannedReconnectMs > 0) {
@@ -103,7 +106,10 @@ export class ExchangeConnection {
     clearTimeout(this.plannedTimer);
     this.replacement?.terminate();
     this.replacement = undefined;
-    this.options.monitor.disconnected(reason);
+    if (!this.reportedDown) {
+      this.reportedDown = true;
+      this.options.monitor.disconnected(reason);
+    }
     this.attempt++;
     this.reconnectTimer = setTimeout(() => {
       if (this.stopped) return;
