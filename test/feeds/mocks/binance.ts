@@ -8,6 +8,17 @@ import { MockExchange } from './mock-server.js';
 export class MockBinance extends MockExchange {
   private updateId = 400900217;
 
+  /** Cuts every connection `maxConnectionAgeMs` after it opened, as Binance does at 24 h. */
+  constructor(maxConnectionAgeMs = 0) {
+    super();
+    if (maxConnectionAgeMs > 0) {
+      this.onConnection = (connection) => {
+        const timer = setTimeout(() => connection.socket.terminate(), maxConnectionAgeMs);
+        connection.socket.on('close', () => clearTimeout(timer));
+      };
+    }
+  }
+
   /** The stream names the newest connection asked for. */
   streams(index = this.connections.length - 1): string[] {
     const url = new URL(this.connections[index]!.url, 'ws://mock');

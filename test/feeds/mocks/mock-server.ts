@@ -24,6 +24,8 @@ export class MockExchange {
   readonly conditions = new Conditions();
   private readonly server: WebSocketServer;
   readonly listening: Promise<void>;
+  /** Called for each accepted connection, for mocks that act on their own schedule. */
+  protected onConnection: (connection: MockConnection) => void = () => {};
 
   constructor(private readonly onMessage: (connection: MockConnection, message: unknown) => void = () => {}) {
     this.server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -76,6 +78,7 @@ export class MockExchange {
   private accept(socket: WebSocket, request: IncomingMessage): void {
     const connection: MockConnection = { socket, url: request.url ?? '', received: [], closed: false, pongs: 0 };
     this.connections.push(connection);
+    this.onConnection(connection);
     socket.on('message', (data) => {
       const text = data.toString();
       let message: unknown = text;
