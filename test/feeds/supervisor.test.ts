@@ -177,6 +177,7 @@ test.serial('a second source publishing a topic another owns is refused, named w
 });
 
 test('adapters declaring one venue are refused before start, naming both', (t) => {
-  const err = t.throws(() => refuseSharedVenues([simulated('V', 1), new ThrowingFeed(), { ...new SilentFeed(), name: 'other', venues: ['V'] } as FeedAdapter]));
+  const other: FeedAdapter = { name: 'other', venues: ['V'], start: async () => {}, stop: async () => {} };
+  const err = t.throws(() => refuseSharedVenues([simulated('V', 1), new ThrowingFeed(), other]));
   t.regex(err!.message, /simulated and other both publish venue V/);
 });
