@@ -1,5 +1,6 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Publisher, Pull, Push } from 'zeromq';
 import { IngestAdapter } from '../../src/feeds/ingest/index.js';
@@ -13,6 +14,12 @@ const EXAMPLE = fileURLToPath(new URL('../interop/ingest_push.py', import.meta.u
 function valid(n: number): Buffer[] {
   return [Buffer.from('tick.EXT.A'), Buffer.from(JSON.stringify({ venue: 'EXT', symbol: 'A', bid: n, exchTs: 1_764_070_000_000_000 + n }))];
 }
+
+test('docs/feeds.md shows exactly the Python example the tests run', (t) => {
+  const docs = readFileSync(fileURLToPath(new URL('../../docs/feeds.md', import.meta.url)), 'utf8');
+  const shown = /```python\n([\s\S]*?)```/.exec(docs)?.[1];
+  t.is(shown, readFileSync(EXAMPLE, 'utf8'));
+});
 
 test('the Python example from docs/feeds.md pushes ticks that come out with epoch and seq 1..10', async (t) => {
   const fabric = await new FeedFabric().start(['tick.PY.'], {});
