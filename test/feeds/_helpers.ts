@@ -1,4 +1,5 @@
 import type { AdapterMonitor, FeedAdapter } from '../../src/feeds/adapter.js';
+import type { MockExchange } from './mocks/mock-server.js';
 import type { TickRecord } from '../../src/wire/index.js';
 import { Conditions } from '../helpers/conditions.js';
 
@@ -78,3 +79,22 @@ export class AdapterProbe {
 
 /** Short reconnect delays, so tests see several attempts quickly. */
 export const FAST_BACKOFF = { minDelayMs: 20, maxDelayMs: 200, jitter: 0.5 };
+
+/**
+ * An exchange adapter made by `adapter(url)` for the mock `exchange`, started and connected.
+ * `ready` says when the connection counts as up (Coinbase: subscribed).
+ */
+export async function onMockExchange<E extends MockExchange>(exchange: E, adapter: (url: string) => FeedAdapter, ready: () => Promise<void>) {
+  await exchange.listening;
+  const probe = new AdapterProbe(adapter(exchange.url));
+  await probe.start();
+  await ready();
+  await probe.until(() => probe.count('connected') === 1, 'connected');
+  return {
+    exchange, probe,
+    async tearDown() {
+      await probe.stop();
+      await exchange.close();
+    },
+  };
+}

@@ -1,28 +1,19 @@
 import test from 'ava';
 import { binanceFeed } from '../../src/feeds/binance/index.js';
 import { encodeTickRecord } from '../../src/wire/index.js';
-import { AdapterProbe, FAST_BACKOFF } from './_helpers.js';
+import { FAST_BACKOFF, onMockExchange } from './_helpers.js';
 import { MockBinance } from './mocks/binance.js';
 
 const DAY_MS = 24 * 3_600_000;
 
 /** A Binance adapter connected to its own mock exchange. */
-async function setUp(plannedReconnectMs = DAY_MS, maxConnectionAgeMs = 0) {
+function setUp(plannedReconnectMs = DAY_MS, maxConnectionAgeMs = 0) {
   const exchange = new MockBinance(maxConnectionAgeMs);
-  await exchange.listening;
-  const probe = new AdapterProbe(binanceFeed({
-    url: exchange.url, venue: 'BN', symbols: ['btcusdt', 'ETHUSDT'], backoff: FAST_BACKOFF, maxMessageBytes: 1024 * 1024, plannedReconnectMs,
-  }));
-  await probe.start();
-  await exchange.connected(1);
-  await probe.until(() => probe.count('connected') === 1, 'connected');
-  return {
-    exchange, probe,
-    async tearDown() {
-      await probe.stop();
-      await exchange.close();
-    },
-  };
+  return onMockExchange(
+    exchange,
+    (url) => binanceFeed({ url, venue: 'BN', symbols: ['btcusdt', 'ETHUSDT'], backoff: FAST_BACKOFF, maxMessageBytes: 1024 * 1024, plannedReconnectMs }),
+    () => exchange.connected(1),
+  );
 }
 
 test('subscribes through the combined-stream URL, bookTicker and aggTrade per symbol', async (t) => {

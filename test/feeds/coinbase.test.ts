@@ -1,23 +1,17 @@
 import test from 'ava';
 import { coinbaseFeed } from '../../src/feeds/coinbase/index.js';
 import { encodeTickRecord } from '../../src/wire/index.js';
-import { AdapterProbe, FAST_BACKOFF } from './_helpers.js';
+import { AdapterProbe, FAST_BACKOFF, onMockExchange } from './_helpers.js';
 import { MockCoinbase } from './mocks/coinbase.js';
 
 /** A Coinbase adapter on its own mock exchange, started and subscribed. */
-async function setUp(products = ['BTC-USD', 'ETH-USD']) {
+function setUp(products = ['BTC-USD', 'ETH-USD']) {
   const exchange = new MockCoinbase();
-  await exchange.listening;
-  const probe = new AdapterProbe(coinbaseFeed({ url: exchange.url, venue: 'CB', symbols: products, backoff: FAST_BACKOFF, maxMessageBytes: 1024 * 1024 }));
-  await probe.start();
-  await exchange.subscribed();
-  return {
-    exchange, probe,
-    async tearDown() {
-      await probe.stop();
-      await exchange.close();
-    },
-  };
+  return onMockExchange(
+    exchange,
+    (url) => coinbaseFeed({ url, venue: 'CB', symbols: products, backoff: FAST_BACKOFF, maxMessageBytes: 1024 * 1024 }),
+    () => exchange.subscribed(),
+  );
 }
 
 test('subscribes as Coinbase documents and reports connected', async (t) => {

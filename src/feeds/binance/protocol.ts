@@ -9,17 +9,10 @@ export interface BinanceOptions extends ExchangeOptions {
 }
 
 /** One symbol's L1 state, merged from bookTicker (quotes) and aggTrade (trades). */
-interface SymbolState {
+interface SymbolState extends Pick<TickRecord, 'bid' | 'bidSize' | 'ask' | 'askSize' | 'last' | 'lastSize' | 'exchTs'> {
   readonly symbol: string;
-  bid?: number;
-  bidSize?: number;
-  ask?: number;
-  askSize?: number;
-  last?: number;
-  lastSize?: number;
   /** Traded quantity since the adapter started, summed exactly. */
   readonly volume: DecimalSum;
-  exchTs?: number;
   /** The newest order book update id (`u`); older bookTickers are stale and dropped. */
   updateId: number;
   /** The newest aggregate trade id (`a`); ids are consecutive, so a jump is a gap. */
