@@ -35,6 +35,12 @@ export interface FeedAdapter {
   /** The venues this adapter publishes, when known in advance (exchanges); empty when they come with the data. */
   readonly venues: readonly string[];
   /**
+   * True when silence while connected means the upstream is stuck (an exchange, the simulator),
+   * so the supervisor restarts the adapter after feeds.restart.stallMs without a tick. False for
+   * sources that may pause legitimately: a replay's recorded gaps, programs pushing to ingest.
+   */
+  readonly expectsTicks: boolean;
+  /**
    * Starts emitting. `monitor` is given by the supervisor; an adapter run without one (a unit
    * test) reports nowhere. Rejects when the adapter cannot start at all.
    */

@@ -202,7 +202,8 @@ export class AdapterSupervisor {
       this.lastTickAt = this.quietSince = now;
       return;
     }
-    if (this.options.stallMs > 0 && this.running && this.connected && now - this.quietSince >= this.options.stallMs) {
+    const stalled = this.options.stallMs > 0 && this.adapter.expectsTicks && now - this.quietSince >= this.options.stallMs;
+    if (stalled && this.running && this.connected) {
       this.crash(this.run, `stalled: no tick for ${this.options.stallMs} ms while connected`);
     }
   }

@@ -18,6 +18,7 @@ const silent = pino({ level: 'silent' });
 class ThrowingFeed implements FeedAdapter {
   readonly name = 'throwing';
   readonly venues = ['BAD'];
+  readonly expectsTicks = true;
   starts: number[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -39,6 +40,7 @@ class ThrowingFeed implements FeedAdapter {
 class SilentFeed implements FeedAdapter {
   readonly name = 'silent';
   readonly venues = ['QUIET'];
+  readonly expectsTicks = true;
   starts = 0;
   constructor(private readonly onStart: () => void = () => {}) {}
   async start(_sink: RecordSink, monitor: AdapterMonitor): Promise<void> {
@@ -122,9 +124,15 @@ test.serial('a feed connected upstream that sends no tick for stallMs is restart
   const counter = new Counter();
   const feed = new SilentFeed(() => counter.conditions.check());
   const supervisor = counter.supervise(feed, 200);
-  await supervisor.start();
+  const pausing = new SilentFeed();
+  Object.defineProperty(pausing, 'expectsTicks', { value: false });
+  Object.defineProperty(pausing, 'venues', { value: ['PAUSING'] });
+  const exempt = counter.supervise(pausing, 200);
+  await Promise.all([supervisor.start(), exempt.start()]);
   await counter.conditions.until(() => feed.starts >= 3, 5000, () => `3 starts, have ${feed.starts}`);
   t.is(supervisor.state().restarts, feed.starts - 1);
+  t.is(pausing.starts, 1, 'a source that may pause (expectsTicks false) is never taken for stalled');
+  await exempt.stop();
   t.true(counter.statuses.some((s) => s.venue === 'QUIET' && s.state === 'down' && /stalled: no tick for 200 ms/.test(s.reason!)));
   await supervisor.stop();
 });
@@ -134,7 +142,7 @@ test.serial('a start that fails is retried, and the adapter runs once it succeed
   let attempts = 0;
   const inner = simulated('C', 200);
   const flaky: FeedAdapter = {
-    name: 'flaky', venues: ['C'],
+    name: 'flaky', venues: ['C'], expectsTicks: true,
     async start(sink, monitor) {
       if (++attempts < 3) throw new Error('port in use');
       await inner.start(sink, monitor);
@@ -177,7 +185,7 @@ test.serial('a second source publishing a topic another owns is refused, named w
 });
 
 test('adapters declaring one venue are refused before start, naming both', (t) => {
-  const other: FeedAdapter = { name: 'other', venues: ['V'], start: async () => {}, stop: async () => {} };
+  const other: FeedAdapter = { name: 'other', venues: ['V'], expectsTicks: true, start: async () => {}, stop: async () => {} };
   const err = t.throws(() => refuseSharedVenues([simulated('V', 1), new ThrowingFeed(), other]));
   t.regex(err!.message, /simulated and other both publish venue V/);
 });

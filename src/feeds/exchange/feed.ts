@@ -41,6 +41,7 @@ export interface ExchangeProtocol {
  */
 export class ExchangeFeed implements FeedAdapter {
   readonly venues: readonly string[];
+  readonly expectsTicks = true;
   private connection: ExchangeConnection | undefined;
   private sink: RecordSink | undefined;
 

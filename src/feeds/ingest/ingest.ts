@@ -28,6 +28,7 @@ const TRANSPORT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export class IngestAdapter implements FeedAdapter {
   readonly name = 'ingest';
   readonly venues: readonly string[] = [];
+  readonly expectsTicks = false;
   private sockets: Socket[] = [];
   private sink: RecordSink | undefined;
 
@@ -53,6 +54,7 @@ export class IngestAdapter implements FeedAdapter {
       throw new Error(`ingest cannot bind: ${(err as Error).message}`);
     }
     for (const socket of this.sockets) void this.receive(socket as Pull | Subscriber, monitor);
+    monitor.connected();
   }
 
   async stop(): Promise<void> {

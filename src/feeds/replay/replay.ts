@@ -27,6 +27,7 @@ const MAX_LINE_CHARS = 1024 * 1024;
 export class ReplayFeed implements FeedAdapter {
   readonly name = 'replay';
   readonly venues: readonly string[] = [];
+  readonly expectsTicks = false;
   private abort: AbortController | undefined;
   private running: Promise<void> | undefined;
   /** Records handed to the sink since construction. */

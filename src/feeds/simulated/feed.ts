@@ -27,6 +27,7 @@ const MAX_BACKLOG_MS = 100;
 export class SimulatedFeed implements FeedAdapter {
   readonly name = 'simulated';
   readonly venues: readonly string[];
+  readonly expectsTicks = true;
   readonly rate: number;
   private readonly market: MarketSimulator;
   private readonly burstCap: number;
