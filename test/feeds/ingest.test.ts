@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Publisher, Pull, Push } from 'zeromq';
 import { IngestAdapter } from '../../src/feeds/ingest/index.js';
+import { encodeHeader } from '../../src/wire/index.js';
 import { ipcDir, withTimeout } from '../helpers/tickfan-process.js';
 import { AdapterProbe } from './_helpers.js';
 import { FeedFabric } from './_fabric.js';
@@ -70,7 +71,7 @@ test('malformed pushes are refused and counted by reason; the valid ones around 
   dir.cleanup();
 });
 
-test('programs with a PUB socket can publish to the SUB edge when it is configured', async (t) => {
+test('programs with a PUB socket can publish to the SUB edge, 2-frame or as they would to the proxy frontend (header ignored)', async (t) => {
   const dir = ipcDir();
   const probe = new AdapterProbe(new IngestAdapter({ endpoint: dir.endpoint('pull'), subEndpoint: dir.endpoint('sub'), maxRecordBytes: 65536, receiveHwm: 1000 }));
   await probe.start();
@@ -83,6 +84,12 @@ test('programs with a PUB socket can publish to the SUB edge when it is configur
   }
   t.true(probe.records.length > 0);
   t.is(probe.records[0]!.venue, 'EXT');
+  const [topic, record] = valid(1000);
+  await pub.send([topic!, encodeHeader({ flags: 0, epoch: 99, seq: 5, ts: 1 }), record!]);
+  await pub.send(valid(1001));
+  await probe.until(() => probe.records.some((r) => r.bid === 1001), 'the messages after the subscription');
+  t.deepEqual(probe.records.slice(-2).map((r) => r.bid), [1000, 1001]);
+  t.deepEqual(probe.rejectReasons(), []);
   pub.close();
   await probe.stop();
   dir.cleanup();

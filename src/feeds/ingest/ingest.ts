@@ -6,7 +6,11 @@ import { WireError, parseTopic, validateTickRecord, type TickRecord } from '../.
 export interface IngestOptions {
   /** Where the PULL socket binds; other programs' PUSH sockets connect. */
   readonly endpoint: string;
-  /** Where a SUB socket subscribed to everything binds for programs with a PUB socket; "" for none. */
+  /**
+   * Where a SUB socket subscribed to everything binds for programs with a PUB socket; "" for
+   * none. It also takes the 3-frame messages a publisher sends to the proxy frontend (XSUB),
+   * so such a program can be pointed here unchanged; their header is ignored.
+   */
   readonly subEndpoint: string;
   /** A record frame larger than this is refused and counted. */
   readonly maxRecordBytes: number;
@@ -53,7 +57,8 @@ export class IngestAdapter implements FeedAdapter {
       this.sink = undefined;
       throw new Error(`ingest cannot bind: ${(err as Error).message}`);
     }
-    for (const socket of this.sockets) void this.receive(socket as Pull | Subscriber, monitor);
+    void this.receive(pull, monitor, false);
+    if (this.sockets[1]) void this.receive(this.sockets[1] as Subscriber, monitor, true);
     monitor.connected();
   }
 
@@ -67,13 +72,13 @@ export class IngestAdapter implements FeedAdapter {
     this.sockets = [];
   }
 
-  private async receive(socket: Pull | Subscriber, monitor: AdapterMonitor): Promise<void> {
+  private async receive(socket: Pull | Subscriber, monitor: AdapterMonitor, headerFrameAllowed: boolean): Promise<void> {
     try {
       for await (const frames of socket) {
         const sink = this.sink;
         if (!sink) return;
         monitor.guard(() => {
-          const record = this.decode(frames, monitor);
+          const record = this.decode(headerFrameAllowed && frames.length === 3 ? [frames[0]!, frames[2]!] : frames, monitor);
           if (record) sink(record);
         });
       }
