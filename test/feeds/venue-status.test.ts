@@ -3,7 +3,6 @@ import { recordedLine } from '../../src/feeds/replay/index.js';
 import type { StatusRecord } from '../../src/wire/index.js';
 import { FeedFabric } from './_fabric.js';
 import { fileWith, T0, tick } from './_recordings.js';
-import { MockCoinbase } from './mocks/coinbase.js';
 
 /** Consecutive equal states collapsed: the transitions a subscriber saw. */
 function transitions(statuses: readonly StatusRecord[]): string[] {
@@ -36,30 +35,4 @@ test('a plain SUB sees status.<venue> go up, stale while the feed pauses, up aga
   t.like(replay, { name: 'replay', ticks: 8, restarts: 0, venues: ['RP'] });
   await fabric.close();
   cleanup();
-});
-
-test('an exchange adapter\'s venue is down while it is disconnected and up again once it ticks after the reconnect', async (t) => {
-  const exchange = new MockCoinbase(['BTC-USD']);
-  await exchange.listening;
-  const fabric = await new FeedFabric().start(['status.CB', 'tick.CB.'], {
-    TICKFAN_FEEDS_COINBASE_ENABLED: 'true', TICKFAN_FEEDS_COINBASE_URL: exchange.url, TICKFAN_FEEDS_COINBASE_VENUE: 'CB', TICKFAN_FEEDS_COINBASE_PRODUCT_IDS: 'BTC-USD',
-    TICKFAN_FEEDS_RECONNECT_MIN_DELAY_MS: '20', TICKFAN_FEEDS_RECONNECT_MAX_DELAY_MS: '100',
-  });
-  const statuses = () => fabric.of('status.CB').map((m) => m.record as StatusRecord);
-  await exchange.subscribed();
-  exchange.ticker('BTC-USD', {});
-  await fabric.until(() => statuses().at(-1)?.state === 'up', 'CB up');
-  exchange.drop();
-  await fabric.until(() => statuses().at(-1)?.state === 'down', 'CB down');
-  t.regex(statuses().at(-1)!.reason!, /^disconnected: /);
-  await exchange.subscribed(2);
-  exchange.ticker('BTC-USD', {});
-  await fabric.until(() => statuses().at(-1)?.state === 'up', 'CB up again');
-  t.deepEqual(transitions(statuses()), ['down', 'up', 'down', 'up'], 'declared down before the first tick');
-  t.deepEqual(fabric.of('tick.CB.').map((m) => m.header.seq), [1, 2]);
-  const coinbase = fabric.role.adapters().find((a) => a.name === 'coinbase');
-  t.like(coinbase, { up: true, ticks: 2, reconnects: 1, restarts: 0, venues: ['CB'] });
-  await fabric.stop();
-  await fabric.close();
-  await exchange.close();
 });
