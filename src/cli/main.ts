@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../log/index.js';
 import { ProcessMetrics } from './metrics.js';
 import { startRoles, stopRoles } from './roles.js';
 import { EXIT_FAILURE, onShutdownSignal } from './shutdown.js';
+import { record } from './record.js';
 import { tail } from './tail.js';
 import { VERSION } from './version.js';
 
@@ -15,6 +16,9 @@ Usage:
   tickfan tail PREFIX [--snapshot] [--count N] [--json] [--config FILE]
                                                        print decoded ticks whose topic starts with PREFIX;
                                                        --snapshot: the current state first, then changes
+  tickfan record PREFIX FILE [--count N] [--config FILE]
+                                                       write ticks whose topic starts with PREFIX to FILE as
+                                                       NDJSON, for replay (feeds.replay.file); see docs/feeds.md
   tickfan config [--config FILE]                       print the effective configuration as JSON
   tickfan --help | --version
 
@@ -55,6 +59,10 @@ async function run(argv: readonly string[]): Promise<void> {
     case 'tail': {
       const [prefix] = expectArguments(command, rest, 1);
       return tail(config, { prefix: prefix!, count: parseCount(values.count), json: values.json ?? false, snapshot: values.snapshot ?? false });
+    }
+    case 'record': {
+      const [prefix, file] = expectArguments(command, rest, 2);
+      return record(config, { prefix: prefix!, file: file!, count: parseCount(values.count) });
     }
     case 'config':
       expectArguments(command, rest, 0);
@@ -118,7 +126,7 @@ function parseCommandLine(argv: readonly string[]) {
 
 function expectArguments(command: string, args: string[], count: number): string[] {
   if (args.length !== count) {
-    throw new UsageError(`${command} takes ${count === 0 ? 'no arguments' : `${count} argument`}, got ${args.length}: ${args.join(' ')}; run tickfan --help`);
+    throw new UsageError(`${command} takes ${count === 0 ? 'no arguments' : `${count} argument${count > 1 ? 's' : ''}`}, got ${args.length}: ${args.join(' ')}; run tickfan --help`);
   }
   return args;
 }

@@ -68,8 +68,12 @@ function checkCombinations(config: TickfanConfig): void {
   if (proxy.frontend === proxy.backend && !proxy.frontend.endsWith(':*')) {
     throw new ConfigError(`proxy.frontend and proxy.backend are both ${proxy.frontend}: they must differ`);
   }
-  if (roles.includes('feed') && !feeds.simulated.enabled) {
-    throw new ConfigError('roles includes feed but no feed is enabled: set feeds.simulated.enabled to true or drop feed from roles');
+  const anyFeed = feeds.simulated.enabled || feeds.coinbase.enabled || feeds.binance.enabled || feeds.replay.file !== '' || feeds.ingest.enabled;
+  if (roles.includes('feed') && !anyFeed) {
+    throw new ConfigError('roles includes feed but no feed is enabled: set feeds.simulated.enabled (or feeds.coinbase.enabled, feeds.binance.enabled, feeds.replay.file, feeds.ingest.enabled) or drop feed from roles');
+  }
+  if (feeds.coinbase.enabled && feeds.binance.enabled && feeds.coinbase.venue === feeds.binance.venue) {
+    throw new ConfigError(`feeds.coinbase.venue and feeds.binance.venue are both ${feeds.coinbase.venue}: two sources cannot own one venue's topics`);
   }
   const { tls } = config.gateway;
   if ((tls.certFile === '') !== (tls.keyFile === '')) {

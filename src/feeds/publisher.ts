@@ -3,8 +3,8 @@ import { XPublisher } from 'zeromq';
 import type { Logger } from '../log/index.js';
 import { ThrottledWarning } from '../log/index.js';
 import {
-  WireError, encodeTickRecord, nowMicros, parseTopic, tickTopic, validateTickRecord, writeHeader,
-  HEADER_BYTES, type ParsedTopic, type RejectReason, type TickRecord,
+  WireError, encodeStatusRecord, encodeTickRecord, nowMicros, parseTopic, statusTopic, tickTopic, validateStatusRecord,
+  validateTickRecord, writeHeader, HEADER_BYTES, type ParsedTopic, type RejectReason, type StatusRecord, type TickRecord,
 } from '../wire/index.js';
 import { SendQueue } from '../wire/send-queue.js';
 
@@ -22,8 +22,13 @@ export interface PublisherOptions {
 interface TopicState {
   readonly parsed: ParsedTopic;
   readonly topicFrame: Buffer;
+  /** The source that published the topic first; PROTOCOL.md: one owning source per topic. */
+  readonly owner: string;
   seq: number;
 }
+
+/** Why a record did not go out: a wire rule it broke, a topic another source owns, or a full queue. */
+export type PublishRefusal = RejectReason | 'owner' | 'dropped';
 
 /**
  * The owning source of every topic its adapters produce: validates each record once at this
@@ -37,8 +42,10 @@ export class TickPublisher {
   /** Random per run, so subscribers can tell that this source restarted. */
   readonly epoch = randomInt(1, 0x1_0000_0000);
   published = 0;
-  readonly rejected = new Map<RejectReason, number>();
+  readonly rejected = new Map<RejectReason | 'owner', number>();
   private readonly topics = new Map<string, TopicState>();
+  /** Owner conflicts already logged, as "topic source", so each pair is reported once. */
+  private readonly ownerConflicts = new Set<string>();
   private readonly socket = new XPublisher();
   private readonly queue: SendQueue;
   private readonly warnings: ThrottledWarning;
@@ -72,21 +79,63 @@ export class TickPublisher {
 
   /** Validates, sequences and queues one record; false when it was rejected or dropped. */
   publish(record: TickRecord): boolean {
-    let state: TopicState | undefined;
+    return this.offer(record, '') === undefined;
+  }
+
+  /**
+   * Publishes one record for `source` (an adapter's name); undefined when it went out, else why
+   * not. A topic belongs to the first source that published it; another source is refused.
+   */
+  offer(record: TickRecord, source: string): PublishRefusal | undefined {
+    let state: TopicState;
     try {
-      state = this.topicState(record);
+      state = this.topicState(record, source);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
-      this.rejected.set(err.reason, (this.rejected.get(err.reason) ?? 0) + 1);
+      this.countRejected(err.reason);
       this.warnings.warn(err.reason, { venue: record.venue, symbol: record.symbol }, `record rejected: ${err.message}`);
-      return false;
+      return err.reason;
     }
+    if (state.owner !== source) return this.refuseForeign(state, source);
+    return this.send(state, encodeTickRecord(record));
+  }
+
+  /** Publishes a venue's feed status on `status.<venue>`, with that topic's own seq. */
+  publishStatus(status: StatusRecord): boolean {
+    const topic = statusTopic(status.venue);
+    let state = this.topics.get(topic);
+    if (!state) {
+      const parsed = parseTopic(topic);
+      validateStatusRecord(parsed, status);
+      state = { parsed, topicFrame: Buffer.from(topic), owner: '', seq: 0 };
+      this.topics.set(topic, state);
+    }
+    return this.send(state, encodeStatusRecord(status)) === undefined;
+  }
+
+  private send(state: TopicState, payload: Buffer): 'dropped' | undefined {
     const header = Buffer.allocUnsafe(HEADER_BYTES);
     writeHeader(header, { flags: 0, epoch: this.epoch, seq: state.seq + 1, ts: nowMicros() });
-    if (!this.queue.push([state.topicFrame, header, encodeTickRecord(record)])) return false;
+    if (!this.queue.push([state.topicFrame, header, payload])) return 'dropped';
     state.seq++;
     this.published++;
-    return true;
+    return undefined;
+  }
+
+  private refuseForeign(state: TopicState, source: string): 'owner' {
+    this.countRejected('owner');
+    const topic = state.topicFrame.toString();
+    const pair = `${topic} ${source}`;
+    if (!this.ownerConflicts.has(pair)) {
+      this.ownerConflicts.add(pair);
+      this.log.error({ topic, owner: state.owner, refused: source },
+        `two sources claim ${topic}: it belongs to ${JSON.stringify(state.owner)}, so ${JSON.stringify(source)}'s records for it are refused`);
+    }
+    return 'owner';
+  }
+
+  private countRejected(reason: RejectReason | 'owner'): void {
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
   }
 
   async close(): Promise<void> {
@@ -95,12 +144,12 @@ export class TickPublisher {
   }
 
   /** Validates the record against its topic; creates the topic's state only for a valid record. */
-  private topicState(record: TickRecord): TopicState {
+  private topicState(record: TickRecord, source: string): TopicState {
     const topic = tickTopic(String(record.venue), String(record.symbol));
     const known = this.topics.get(topic);
     validateTickRecord(known?.parsed ?? parseTopic(topic), record);
     if (known) return known;
-    const state = { parsed: parseTopic(topic), topicFrame: Buffer.from(topic), seq: 0 };
+    const state = { parsed: parseTopic(topic), topicFrame: Buffer.from(topic), owner: source, seq: 0 };
     this.topics.set(topic, state);
     return state;
   }

@@ -1,23 +1,57 @@
 import { randomInt } from 'node:crypto';
 import type { TickfanConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import type { FeedAdapter, RecordSink } from './adapter.js';
+import type { FeedAdapter } from './adapter.js';
+import { binanceFeed } from './binance/index.js';
+import { coinbaseFeed } from './coinbase/index.js';
+import type { ExchangeOptions } from './exchange/feed.js';
+import { IngestAdapter } from './ingest/index.js';
 import { TickPublisher } from './publisher.js';
+import { ReplayFeed } from './replay/index.js';
 import { DEFAULT_INSTRUMENTS, SimulatedFeed } from './simulated/index.js';
+import { AdapterSupervisor, type AdapterState } from './supervisor.js';
+import { VenueStatus, type VenueStatusView } from './venue-status.js';
 
 export interface FeedRole {
   readonly publisher: TickPublisher;
+  /** Per-adapter state for metrics: plain numbers, a fresh copy each call. */
+  adapters(): AdapterState[];
+  /** Every known venue's status as published on status.<venue>. */
+  venues(): VenueStatusView[];
   stop(): Promise<void>;
 }
 
-/** The feed role: the configured adapters behind one publisher connected to the proxy frontend. */
+/** The configured adapters, each under its own supervisor, behind one publisher connected to the proxy frontend. */
 export async function startFeedRole(config: TickfanConfig, log: Logger): Promise<FeedRole> {
   const { feeds, connect, zmq } = config;
+  const adapters = configuredAdapters(config, log);
+  refuseSharedVenues(adapters);
   const publisher = new TickPublisher(
     { endpoint: connect.frontend, sendHwm: feeds.sendHwm, queueLimit: feeds.queueLimit, lingerMs: zmq.lingerMs, subscriberWaitMs: feeds.subscriberWaitMs },
     log,
   );
   await publisher.connect();
+  const status = new VenueStatus({ staleAfterMs: feeds.staleAfterMs, repeatMs: feeds.statusRepeatMs }, (record) => publisher.publishStatus(record));
+  const deliver = (record: Parameters<TickPublisher['offer']>[0], source: string) => publisher.offer(record, source);
+  const supervisorOptions = { backoff: { minDelayMs: feeds.restart.minDelayMs, maxDelayMs: feeds.restart.maxDelayMs, jitter: 0.5 }, stallMs: feeds.restart.stallMs };
+  const supervisors = adapters.map((adapter) => new AdapterSupervisor(adapter, supervisorOptions, deliver, status, log.child({ adapter: adapter.name })));
+  status.start();
+  await Promise.all(supervisors.map((supervisor) => supervisor.start()));
+  return {
+    publisher,
+    adapters: () => supervisors.map((supervisor) => supervisor.state()),
+    venues: () => status.view(),
+    async stop() {
+      await Promise.all(supervisors.map((supervisor) => supervisor.stop()));
+      status.stop('shutdown');
+      await publisher.close();
+      log.info({ published: publisher.published, dropped: publisher.dropped, epoch: publisher.epoch }, 'feed stopped');
+    },
+  };
+}
+
+function configuredAdapters(config: TickfanConfig, log: Logger): FeedAdapter[] {
+  const { feeds } = config;
   const adapters: FeedAdapter[] = [];
   if (feeds.simulated.enabled) {
     const { rate, instruments } = feeds.simulated;
@@ -25,16 +59,40 @@ export async function startFeedRole(config: TickfanConfig, log: Logger): Promise
     adapters.push(new SimulatedFeed({ instruments: instruments.length > 0 ? instruments : DEFAULT_INSTRUMENTS, rate, seed }));
     log.info({ adapter: 'simulated', rate, seed, instruments: instruments.length || DEFAULT_INSTRUMENTS.length }, 'feed starting');
   }
-  const sink: RecordSink = (record) => {
-    publisher.publish(record);
-  };
-  await Promise.all(adapters.map((adapter) => adapter.start(sink)));
-  return {
-    publisher,
-    async stop() {
-      await Promise.all(adapters.map((adapter) => adapter.stop()));
-      await publisher.close();
-      log.info({ published: publisher.published, dropped: publisher.dropped, epoch: publisher.epoch }, 'feed stopped');
-    },
-  };
+  const exchange = (url: string, venue: string, symbols: string[]): ExchangeOptions => ({
+    url, venue, symbols,
+    backoff: { minDelayMs: feeds.reconnect.minDelayMs, maxDelayMs: feeds.reconnect.maxDelayMs, jitter: 0.5 },
+    maxMessageBytes: feeds.reconnect.maxMessageBytes,
+  });
+  if (feeds.coinbase.enabled) {
+    const { url, venue, productIds } = feeds.coinbase;
+    adapters.push(coinbaseFeed(exchange(url, venue, productIds)));
+    log.info({ adapter: 'coinbase', url, venue, productIds }, 'feed starting');
+  }
+  if (feeds.binance.enabled) {
+    const { url, venue, symbols, plannedReconnectMs } = feeds.binance;
+    adapters.push(binanceFeed({ ...exchange(url, venue, symbols), plannedReconnectMs }));
+    log.info({ adapter: 'binance', url, venue, symbols }, 'feed starting');
+  }
+  if (feeds.replay.file !== '') {
+    adapters.push(new ReplayFeed(feeds.replay));
+    log.info({ adapter: 'replay', ...feeds.replay }, 'feed starting');
+  }
+  if (feeds.ingest.enabled) {
+    adapters.push(new IngestAdapter(feeds.ingest));
+    log.info({ adapter: 'ingest', endpoint: feeds.ingest.endpoint, subEndpoint: feeds.ingest.subEndpoint }, 'feed starting');
+  }
+  return adapters;
+}
+
+/** Two adapters declaring one venue would fight over its topics: refused before anything starts, naming both. */
+export function refuseSharedVenues(adapters: readonly FeedAdapter[]): void {
+  const owners = new Map<string, string>();
+  for (const adapter of adapters) {
+    for (const venue of adapter.venues) {
+      const owner = owners.get(venue);
+      if (owner !== undefined) throw new Error(`feed adapters ${owner} and ${adapter.name} both publish venue ${venue}: one venue's topics can have only one source`);
+      owners.set(venue, adapter.name);
+    }
+  }
 }

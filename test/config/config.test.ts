@@ -84,7 +84,7 @@ const refusals: [title: string, options: Parameters<typeof loadConfig>[0], mustS
   ['a duplicated instrument', { env: { TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: JSON.stringify([1, 2].map(() => ({ venue: 'V', symbol: 'X', tickSize: 1, startPrice: 1, lotSize: 1 }))) } }, ['feeds.simulated.instruments', 'unique (venue, symbol)']],
   ['a zero tick size', { env: { TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: '[{"venue":"V","symbol":"X","tickSize":0,"startPrice":1,"lotSize":1}]' } }, ['instrument 0', 'tickSize 0', '> 0']],
   ['frontend and backend on one endpoint', { env: { TICKFAN_PROXY_BACKEND: 'tcp://127.0.0.1:5555' } }, ['proxy.frontend', 'proxy.backend', 'must differ']],
-  ['the feed role with every feed disabled', { env: { TICKFAN_FEEDS_SIMULATED_ENABLED: 'false' } }, ['roles includes feed', 'feeds.simulated.enabled']],
+  ['the feed role with every feed disabled', { env: { TICKFAN_FEEDS_SIMULATED_ENABLED: 'false', TICKFAN_FEEDS_INGEST_ENABLED: 'false' } }, ['roles includes feed', 'feeds.simulated.enabled']],
   ['a missing config file', { file: '/nonexistent/tickfan.json' }, ['/nonexistent/tickfan.json', 'cannot read']],
   ['a config file that is not JSON', { file: tempJson('{"proxy": ') }, ['not valid JSON']],
 ];

@@ -163,12 +163,12 @@ export class Witness {
 
   /** Resolves once messages of `count` topics have been seen. */
   topics(count: number, timeoutMs = 15_000): Promise<void> {
-    return this.conditions.until(() => this.latest.size >= count, timeoutMs, () => `the witness to see ${count} topics (has ${this.latest.size})`);
+    return this.conditions.until(() => this.tickTopics().length >= count, timeoutMs, () => `the witness to see ${count} topics (has ${this.tickTopics().length})`);
   }
 
   /** Resolves once each of the `count` topics has had a message after this call. */
   everyTopicTicks(count: number, timeoutMs = 15_000): Promise<void> {
-    const unticked = new Set(this.latest.keys());
+    const unticked = new Set(this.tickTopics());
     if (unticked.size !== count) return Promise.reject(new Error(`the witness knows ${unticked.size} topics, not ${count}`));
     this.untickedSets.add(unticked);
     return this.conditions.until(() => unticked.size === 0, timeoutMs, () => `every topic to tick again (${unticked.size} have not)`).finally(() => this.untickedSets.delete(unticked));
@@ -179,6 +179,10 @@ export class Witness {
   close(): Promise<void> {
     this.socket.close();
     return this.reading;
+  }
+
+  private tickTopics(): string[] {
+    return [...this.latest.keys()].filter((topic) => topic.startsWith('tick.'));
   }
 
   private async read(): Promise<void> {
@@ -194,8 +198,11 @@ export class Witness {
     const { epoch, seq } = decodeHeader(frames[1]!);
     const topic = frames[0]!.toString('latin1');
     const before = this.latest.get(topic);
-    if (before !== undefined) this.adjust(before.epoch, -1, -before.seq);
-    this.adjust(epoch, 1, seq);
+    // Callers count instruments: status.<venue> topics add to the seq sum (the feed counts
+    // them as published) but not to the number of topics.
+    const counted = topic.startsWith('tick.') ? 1 : 0;
+    if (before !== undefined) this.adjust(before.epoch, -counted, -before.seq);
+    this.adjust(epoch, counted, seq);
     this.latest.set(topic, { epoch, seq, frames });
     for (const unticked of this.untickedSets) unticked.delete(topic);
     this.lastMessageAt = performance.now();

@@ -125,5 +125,6 @@ export function privateFabricEnv(dir: ReturnType<typeof ipcDir>) {
     TICKFAN_CONNECT_SNAPSHOT: dir.endpoint('snapshot'),
     TICKFAN_SNAPSHOT_PERSIST_FILE: '',
     TICKFAN_GATEWAY_PORT: '0',
+    TICKFAN_FEEDS_INGEST_ENDPOINT: dir.endpoint('ingest'),
   };
 }

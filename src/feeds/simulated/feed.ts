@@ -1,4 +1,4 @@
-import type { FeedAdapter, RecordSink } from '../adapter.js';
+import { UNMONITORED, type AdapterMonitor, type FeedAdapter, type RecordSink } from '../adapter.js';
 import { nowMicros } from '../../wire/index.js';
 import type { Instrument } from './instruments.js';
 import { MarketSimulator } from './market.js';
@@ -26,6 +26,8 @@ const MAX_BACKLOG_MS = 100;
 /** Emits MarketSimulator records at a steady rate, paced against the clock rather than counted timer turns. */
 export class SimulatedFeed implements FeedAdapter {
   readonly name = 'simulated';
+  readonly venues: readonly string[];
+  readonly expectsTicks = true;
   readonly rate: number;
   private readonly market: MarketSimulator;
   private readonly burstCap: number;
@@ -44,6 +46,7 @@ export class SimulatedFeed implements FeedAdapter {
     }
     this.rate = options.rate;
     this.market = new MarketSimulator(options.instruments, options.seed);
+    this.venues = [...new Set(options.instruments.map((instrument) => instrument.venue))];
     this.burstCap = Math.max(1, Math.ceil((options.rate * MAX_BURST_MS) / 1000));
     this.backlogCap = Math.max(1, Math.ceil((options.rate * MAX_BACKLOG_MS) / 1000));
   }
@@ -58,12 +61,13 @@ export class SimulatedFeed implements FeedAdapter {
     return this.behindCount;
   }
 
-  async start(sink: RecordSink): Promise<void> {
+  async start(sink: RecordSink, monitor: AdapterMonitor = UNMONITORED): Promise<void> {
     if (this.sink !== undefined) throw new Error('simulated feed is already started');
     this.sink = sink;
     this.startedAtMicros = nowMicros();
     this.accounted = 0;
-    this.timer = setInterval(() => this.turn(), TIMER_MS);
+    this.timer = setInterval(() => monitor.guard(() => this.turn()), TIMER_MS);
+    monitor.connected();
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,127 @@
+import { isUtf8 } from 'node:buffer';
+import { Pull, Subscriber, type Socket } from 'zeromq';
+import { UNMONITORED, type AdapterMonitor, type FeedAdapter, type RecordSink } from '../adapter.js';
+import { WireError, parseTopic, validateTickRecord, type TickRecord } from '../../wire/index.js';
+
+export interface IngestOptions {
+  /** Where the PULL socket binds; other programs' PUSH sockets connect. */
+  readonly endpoint: string;
+  /**
+   * Where a SUB socket subscribed to everything binds for programs with a PUB socket; "" for
+   * none. It also takes the 3-frame messages a publisher sends to the proxy frontend (XSUB),
+   * so such a program can be pointed here unchanged; their header is ignored.
+   */
+  readonly subEndpoint: string;
+  /** A record frame larger than this is refused and counted. */
+  readonly maxRecordBytes: number;
+  readonly receiveHwm: number;
+}
+
+/**
+ * libzmq's own limit on one message, far above maxRecordBytes: a larger one makes libzmq drop
+ * the sender's connection instead of handing the message over, so memory stays bounded even
+ * against a hostile peer. Up to it, oversized records are counted like any other reject.
+ */
+const TRANSPORT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The ZeroMQ ingest edge (PROTOCOL.md section 3): 2-frame messages [topic, JSON record] from
+ * programs in any language. Each is validated here; a valid one becomes a tick with tickfan's
+ * epoch and seq, an invalid one is counted by reason and the stream goes on.
+ */
+export class IngestAdapter implements FeedAdapter {
+  readonly name = 'ingest';
+  readonly venues: readonly string[] = [];
+  readonly expectsTicks = false;
+  private sockets: Socket[] = [];
+  private sink: RecordSink | undefined;
+
+  constructor(private readonly options: IngestOptions) {}
+
+  async start(sink: RecordSink, monitor: AdapterMonitor = UNMONITORED): Promise<void> {
+    if (this.sink) throw new Error('ingest is already started');
+    this.sink = sink;
+    const options = { receiveHighWaterMark: this.options.receiveHwm, maxMessageSize: TRANSPORT_MAX_MESSAGE_BYTES, linger: 0 };
+    const pull = new Pull(options);
+    this.sockets = [pull];
+    if (this.options.subEndpoint !== '') {
+      const sub = new Subscriber(options);
+      sub.subscribe();
+      this.sockets.push(sub);
+    }
+    try {
+      await pull.bind(this.options.endpoint);
+      if (this.sockets[1]) await this.sockets[1].bind(this.options.subEndpoint);
+    } catch (err) {
+      this.closeSockets();
+      this.sink = undefined;
+      throw new Error(`ingest cannot bind: ${(err as Error).message}`);
+    }
+    void this.receive(pull, monitor, false);
+    if (this.sockets[1]) void this.receive(this.sockets[1] as Subscriber, monitor, true);
+    monitor.connected();
+  }
+
+  async stop(): Promise<void> {
+    this.sink = undefined;
+    this.closeSockets();
+  }
+
+  private closeSockets(): void {
+    for (const socket of this.sockets) socket.close();
+    this.sockets = [];
+  }
+
+  private async receive(socket: Pull | Subscriber, monitor: AdapterMonitor, headerFrameAllowed: boolean): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        const sink = this.sink;
+        if (!sink) return;
+        monitor.guard(() => {
+          const record = this.decode(headerFrameAllowed && frames.length === 3 ? [frames[0]!, frames[2]!] : frames, monitor);
+          if (record) sink(record);
+        });
+      }
+    } catch (err) {
+      // Closing the socket ends the loop; anything else is the adapter's failure.
+      if (!socket.closed) monitor.guard(() => { throw err; });
+    }
+  }
+
+  private decode(frames: Buffer[], monitor: AdapterMonitor): TickRecord | undefined {
+    try {
+      return decodePush(frames, this.options.maxRecordBytes);
+    } catch (err) {
+      if (!(err instanceof IngestReject || err instanceof WireError)) throw err;
+      monitor.rejected(err.reason, err.message);
+      return undefined;
+    }
+  }
+}
+
+class IngestReject extends Error {
+  constructor(
+    readonly reason: 'frame_count' | 'too_large',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One pushed message as a validated tick record; throws an IngestReject or WireError naming what was wrong. */
+export function decodePush(frames: readonly Buffer[], maxRecordBytes: number): TickRecord {
+  if (frames.length !== 2) throw new IngestReject('frame_count', `message has ${frames.length} frames, expected 2: topic, JSON record`);
+  const [topicFrame, payload] = frames as [Buffer, Buffer];
+  if (payload.length > maxRecordBytes) throw new IngestReject('too_large', `record is ${payload.length} bytes, at most ${maxRecordBytes} allowed`);
+  const topic = topicFrame.toString('latin1');
+  const parsed = parseTopic(topic);
+  if (parsed.kind !== 'tick') throw new WireError('topic', `${topic}: only tick.<venue>.<symbol> topics can be pushed; status topics are tickfan's own`);
+  if (!isUtf8(payload)) throw new WireError('json', 'record is not valid UTF-8');
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    throw new WireError('json', `record is not JSON: ${(err as Error).message}`);
+  }
+  return validateTickRecord(parsed, json);
+}
