@@ -58,6 +58,15 @@ export const ROWS: readonly Row[] = [
         queries: [{ expr: rate('tickfan_gateway_sent_bytes_total'), legend: 'bytes/s' }],
       },
       {
+        title: 'Feed adapters', unit: 'short', description: 'Each adapter: up (1) or not, and its restarts, upstream reconnects and upstream sequence gaps over 5 minutes.',
+        queries: [
+          { expr: `max by (feed) (tickfan_feed_adapter_up{${JOB}})`, legend: '{{feed}} up' },
+          { expr: `sum by (feed) (increase(tickfan_feed_adapter_restarts_total{${JOB}}[5m]))`, legend: '{{feed}} restarts' },
+          { expr: `sum by (feed) (increase(tickfan_feed_adapter_reconnects_total{${JOB}}[5m]))`, legend: '{{feed}} reconnects' },
+          { expr: `sum by (feed) (increase(tickfan_feed_adapter_upstream_gaps_total{${JOB}}[5m]))`, legend: '{{feed}} upstream gaps' },
+        ],
+      },
+      {
         title: 'Ticks rejected and dropped', unit: 'reqps', description: 'Records a feed refused at ingest (by reason) and ticks dropped on a full publisher queue. Anything above zero needs a look at the feed\'s logs.',
         queries: [
           { expr: rate('tickfan_feed_ticks_rejected_total', 'reason'), legend: 'rejected: {{reason}}' },
@@ -79,7 +88,14 @@ export const ROWS: readonly Row[] = [
       },
       {
         title: 'Last tick age by venue', unit: 's', description: 'Seconds since each venue\'s newest tick reached the snapshot services (what TickfanFeedStale watches). A venue above its usual value is quiet or stale.',
-        queries: [{ expr: `min by (venue) (tickfan_snapshot_venue_last_tick_age_seconds{${JOB},venue=~"$venue"})`, legend: '{{venue}}' }],
+        queries: [
+          { expr: `min by (venue) (tickfan_snapshot_venue_last_tick_age_seconds{${JOB},venue=~"$venue"})`, legend: '{{venue}} at the snapshot service' },
+          { expr: `max by (venue) (tickfan_feed_last_tick_age_seconds{${JOB},venue=~"$venue"})`, legend: '{{venue}} at its feed' },
+        ],
+      },
+      {
+        title: 'Venue status', unit: 'short', description: 'Each venue\'s published status (status.<venue>): the series of its current state is 1.',
+        queries: [{ expr: `max by (venue, state) (tickfan_feed_venue_state{${JOB},venue=~"$venue"}) == 1`, legend: '{{venue}} {{state}}' }],
       },
     ],
   },

@@ -16,7 +16,7 @@ import { TickPublisher } from '../../src/feeds/index.js';
 import { startGatewayRole, type Gateway } from '../../src/gateway/index.js';
 import { createLogger, type LogLevel } from '../../src/log/index.js';
 import { encodeMessage, nowMicros } from '../../src/wire/index.js';
-import { ipcDir, withTimeout } from '../helpers/tickfan-process.js';
+import { ipcDir, privateFabricEnv, withTimeout } from '../helpers/tickfan-process.js';
 
 /** GATEWAY_TEST_LOG=debug shows the roles' logs while debugging a test. */
 export const log = createLogger((process.env.GATEWAY_TEST_LOG as LogLevel | undefined) ?? 'silent');
@@ -228,20 +228,10 @@ export class Fabric {
   private readonly snapshots: SnapshotClient;
 
   private constructor(env: Record<string, string>) {
-    const frontend = this.dir.endpoint('frontend');
-    const backend = this.dir.endpoint('backend');
-    const snapshot = this.dir.endpoint('snapshot');
     this.env = {
       TICKFAN_LOG_LEVEL: 'silent',
       TICKFAN_ZMQ_LINGER_MS: '0',
-      TICKFAN_PROXY_FRONTEND: frontend,
-      TICKFAN_PROXY_BACKEND: backend,
-      TICKFAN_CONNECT_FRONTEND: frontend,
-      TICKFAN_CONNECT_BACKEND: backend,
-      TICKFAN_SNAPSHOT_ENDPOINT: snapshot,
-      TICKFAN_CONNECT_SNAPSHOT: snapshot,
-      TICKFAN_SNAPSHOT_PERSIST_FILE: '',
-      TICKFAN_GATEWAY_PORT: '0',
+      ...privateFabricEnv(this.dir),
       // Release upstream prefixes at once, so tests can watch interest follow clients.
       TICKFAN_GATEWAY_UPSTREAM_LINGER_MS: '0',
       ...env,

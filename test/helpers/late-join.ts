@@ -2,7 +2,7 @@ import { Proxy, Subscriber, XPublisher, XSubscriber } from 'zeromq';
 import type { ExecutionContext } from 'ava';
 import { SnapshotClient, TickSubscriber, type TickSubscriberOptions, type TopicEntry, type Update } from '../../src/client/zmq/index.js';
 import { decodeHeader, decodeMessage, type DecodedMessage } from '../../src/wire/index.js';
-import { ipcDir, TickfanProcess } from './tickfan-process.js';
+import { ipcDir, privateFabricEnv, TickfanProcess } from './tickfan-process.js';
 import { Conditions } from './conditions.js';
 
 /**
@@ -49,16 +49,7 @@ export class Fabric {
 
   constructor(env: Record<string, string> = {}) {
     this.backend = this.dir.endpoint('backend');
-    this.env = {
-      TICKFAN_PROXY_FRONTEND: this.dir.endpoint('frontend'),
-      TICKFAN_PROXY_BACKEND: this.backend,
-      TICKFAN_CONNECT_FRONTEND: this.dir.endpoint('frontend'),
-      TICKFAN_CONNECT_BACKEND: this.backend,
-      TICKFAN_SNAPSHOT_ENDPOINT: this.dir.endpoint('snapshot'),
-      TICKFAN_CONNECT_SNAPSHOT: this.dir.endpoint('snapshot'),
-      TICKFAN_SNAPSHOT_PERSIST_FILE: '',
-      ...env,
-    };
+    this.env = { ...privateFabricEnv(this.dir), ...env };
   }
 
   endpoint(name: string): string {
