@@ -12,12 +12,17 @@ export interface Case {
   readonly rates: readonly number[];
   /** Events/s each client reads at most; 0 reads as fast as it can. */
   readonly readPerSecond: number;
+  /** Settings of this case's gateway (on top of --gateway-env). */
+  readonly gatewayEnv?: Readonly<Record<string, string>>;
 }
 
 export const CASE_NAMES = ['all-1000', 'baseline-1000', 'all-100', 'baseline-100', 'partial-1000', 'conflation-1000'] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
 const RATES_1000 = [500, 1_000, 1_500, 2_000, 3_000, 4_000];
+/** One ws.send per tick per client tops out far lower: its ramps start where it can still keep up. */
+const RATES_BASELINE_1000 = [100, 150, 200, 300, 500];
+const RATES_BASELINE_100 = [1_000, 1_500, 2_000, 3_000, 5_000];
 const RATES_1000_QUICK = [500, 1_500, 3_000];
 const RATES_100 = [5_000, 10_000, 20_000, 30_000, 40_000];
 const RATES_100_QUICK = [5_000, 20_000, 40_000];
@@ -31,11 +36,13 @@ const CONFLATION_READ_PER_SECOND = 500;
 export function caseOf(name: CaseName, quick: boolean): Case {
   switch (name) {
     case 'all-1000':
+      return { name, server: 'tickfan', clients: 1_000, interest: 1, rates: quick ? RATES_1000_QUICK : RATES_1000, readPerSecond: 0 };
     case 'baseline-1000':
-      return { name, server: server(name), clients: 1_000, interest: 1, rates: quick ? RATES_1000_QUICK : RATES_1000, readPerSecond: 0 };
+      return { name, server: 'baseline', clients: 1_000, interest: 1, rates: RATES_BASELINE_1000, readPerSecond: 0 };
     case 'all-100':
+      return { name, server: 'tickfan', clients: 100, interest: 1, rates: quick ? RATES_100_QUICK : RATES_100, readPerSecond: 0 };
     case 'baseline-100':
-      return { name, server: server(name), clients: 100, interest: 1, rates: quick ? RATES_100_QUICK : RATES_100, readPerSecond: 0 };
+      return { name, server: 'baseline', clients: 100, interest: 1, rates: RATES_BASELINE_100, readPerSecond: 0 };
     case 'partial-1000':
       return { name, server: 'tickfan', clients: 1_000, interest: 0.1, rates: quick ? RATES_PARTIAL_QUICK : RATES_PARTIAL, readPerSecond: 0 };
     case 'conflation-1000':
@@ -43,6 +50,3 @@ export function caseOf(name: CaseName, quick: boolean): Case {
   }
 }
 
-function server(name: CaseName): ServerKind {
-  return name.startsWith('baseline') ? 'baseline' : 'tickfan';
-}

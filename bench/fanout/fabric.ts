@@ -82,8 +82,9 @@ export class Fabric {
     return this.env.TICKFAN_CONNECT_BACKEND!;
   }
 
-  async startServer(kind: ServerKind): Promise<Server> {
-    return kind === 'tickfan' ? this.startGateway() : this.startBaseline();
+  /** `gatewayEnv`: settings of a tickfan gateway on top of the fabric's. */
+  async startServer(kind: ServerKind, gatewayEnv: Readonly<Record<string, string>> = {}): Promise<Server> {
+    return kind === 'tickfan' ? this.startGateway(gatewayEnv) : this.startBaseline();
   }
 
   async close(): Promise<void> {
@@ -93,8 +94,8 @@ export class Fabric {
     everyDir.delete(this.dir);
   }
 
-  private async startGateway(): Promise<Server> {
-    const gateway = tickfan('gateway', this.env);
+  private async startGateway(gatewayEnv: Readonly<Record<string, string>>): Promise<Server> {
+    const gateway = tickfan('gateway', { ...this.env, ...gatewayEnv });
     try {
       const listening = await gateway.waitForLog('gateway listening', undefined, STARTUP_MS);
       return {

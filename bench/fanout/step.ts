@@ -73,7 +73,7 @@ export class CaseRun {
 
   static async start(spec: Case, fabric: Fabric, options: FanoutOptions): Promise<CaseRun> {
     await fabric.feed.call('rate', { ticksPerSecond: 0 }, CALL_MS);
-    const server = await fabric.startServer(spec.server);
+    const server = await fabric.startServer(spec.server, { ...options.gatewayEnv, ...spec.gatewayEnv });
     const perProcess = options.clientsPerProcess ?? (spec.clients >= 1_000 ? Math.ceil(spec.clients / 4) : Math.ceil(spec.clients / 2));
     const specs: ClientSpec[] = Array.from({ length: spec.clients }, (_, i) => ({ patterns: interestPatterns(i, spec.interest) }));
     const loads: Child<LoadMethods>[] = [];

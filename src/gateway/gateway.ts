@@ -346,19 +346,25 @@ export class Gateway {
     for (const pattern of request.patterns) client.patterns.set(pattern, request.conflate);
     client.session.conflate = [...client.patterns.values()].every(Boolean);
     this.control(client, { type: 'subscribed', id: request.id, topics: request.patterns });
-    this.sendInitialState(client, request);
+    this.sendInitialState(client, request, added);
     for (const status of this.statuses.notUp()) {
       if (request.patterns.some((pattern) => coversVenue(pattern, status.venue))) client.session.sendControl(status.text);
     }
   }
 
-  private sendInitialState(client: Client, request: Extract<ClientRequest, { op: 'subscribe' }>): void {
+  /**
+   * The snapshot (or the `since` answer) of every cached topic the request's new patterns
+   * match. A topic the client already follows (through a pattern it held before, or an earlier
+   * pattern of this request) goes on as it is: resuming or snapshotting it again would repeat seqs.
+   */
+  private sendInitialState(client: Client, request: Extract<ClientRequest, { op: 'subscribe' }>, added: readonly string[]): void {
     const { session } = client;
-    for (const pattern of request.patterns) {
+    const heldBefore = [...client.patterns.keys()].filter((pattern) => !added.includes(pattern));
+    const started = new Set<string>();
+    for (const pattern of added) {
       for (const topic of this.cache.topicsWithPrefix(upstreamPrefix(pattern))) {
-        // A topic the client already follows (an earlier subscription, or an earlier pattern of
-        // this one) goes on as it is: resuming or snapshotting it again would repeat seqs.
-        if (!patternMatches(pattern, topic) || session.position(topic) !== undefined) continue;
+        if (!patternMatches(pattern, topic) || started.has(topic) || heldBefore.some((held) => patternMatches(held, topic))) continue;
+        started.add(topic);
         const since = request.since.get(topic);
         if (since !== undefined) {
           session.resumeFrom(topic, since.epoch, since.seq);
@@ -383,10 +389,12 @@ export class Gateway {
     }
     client.session.conflate = [...client.patterns.values()].every(Boolean);
     // Topics no remaining pattern matches start afresh (with a snapshot) if subscribed again.
-    // Taken from the session rather than the cache: releasing a prefix drops its topics from the cache.
+    // Taken before releasing the prefixes: that drops their topics from the cache.
     const remaining = [...client.patterns.keys()];
-    for (const topic of [...client.session.topics()]) {
-      if (!remaining.some((p) => patternMatches(p, topic))) client.session.forget(topic);
+    for (const pattern of patterns) {
+      for (const topic of this.cache.topicsWithPrefix(upstreamPrefix(pattern))) {
+        if (patternMatches(pattern, topic) && !remaining.some((p) => patternMatches(p, topic))) client.session.forget(topic);
+      }
     }
     for (const prefix of released) this.unwant(prefix);
     this.control(client, { type: 'unsubscribed', id, topics: patterns });

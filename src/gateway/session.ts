@@ -15,10 +15,10 @@ export interface SessionCounters {
   conflated: number;
 }
 
-/** Where one topic stands for one client: nothing older or equal may follow. */
+/** Where a resuming client stands on one topic: nothing older or equal may follow. */
 interface Position {
-  epoch: number;
-  seq: number;
+  readonly epoch: number;
+  readonly seq: number;
 }
 
 /** Close code for a client that fell behind with conflation off (PROTOCOL.md section 5). */
@@ -29,8 +29,11 @@ export const SLOW_CONSUMER = 4008;
  * once per tick for all clients) and flushed as one array frame per flush; clients whose
  * pending events are the same share the frame's bytes (FrameBuilder).
  *
- * Per topic it remembers the last seq sent, so whatever path an event takes (snapshot,
- * resume, live), the client never gets a duplicate or an older seq after a newer one.
+ * Offering a live tick costs no lookup: the gateway's cache passes each tick on once and only
+ * if it is newer than anything it held, and a subscription starts from the cache's own state,
+ * so live ticks are in order by construction. The one exception is a client resuming with a
+ * `since` the cache has not reached (it saw more elsewhere): its resume point per topic holds
+ * back what it already has until the first newer tick passes.
  *
  * A client that is behind (socket buffer over the high-water mark) keeps queueing; past
  * `maxQueuedEvents` it either switches to conflation (only the newest pending event per
@@ -40,7 +43,10 @@ export const SLOW_CONSUMER = 4008;
 export class Session {
   conflate = true;
   readonly counters: SessionCounters = { eventsSent: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
-  private readonly sent = new Map<string, Position>();
+  /** Resume points not passed yet (usually none). */
+  private readonly resumed = new Map<string, Position>();
+  /** Per topic forgotten since the last flush: the queue length then (its earlier events are of the old subscription). */
+  private readonly forgotten = new Map<string, number>();
   /** Events in arrival order while the client keeps up. */
   private queue: OutboundEvent[] = [];
   /** A hash of the serials in `queue`, so equal queues of different clients are found cheaply. */
@@ -63,19 +69,12 @@ export class Session {
   }
 
   /**
-   * Queues a snapshot or tick event of `topic` if it is newer than what this client has
-   * seen; returns false for an event it must not get (duplicate or older).
+   * Queues a snapshot or tick event of `topic`; returns false when the client is closing or
+   * already has it (at or before its resume point).
    */
   offer(topic: string, epoch: number, seq: number, event: OutboundEvent): boolean {
     if (this.closing) return false;
-    const last = this.sent.get(topic);
-    if (last !== undefined) {
-      if (last.epoch === epoch && seq <= last.seq) return false;
-      last.epoch = epoch;
-      last.seq = seq;
-    } else {
-      this.sent.set(topic, { epoch, seq });
-    }
+    if (this.resumed.size > 0 && !this.pastResumePoint(topic, epoch, seq)) return false;
     if (this.conflated) {
       this.keepNewest(this.conflated, topic, event);
     } else {
@@ -87,22 +86,19 @@ export class Session {
 
   /** Sets where a resuming client stands on a topic (its `since`), so nothing up to there is sent again. */
   resumeFrom(topic: string, epoch: number, seq: number): void {
-    this.sent.set(topic, { epoch, seq });
+    this.resumed.set(topic, { epoch, seq });
   }
 
-  /** Forgets where a topic stood, so a new subscription to it starts from a fresh snapshot. */
+  /** The client no longer follows `topic`: its resume point and pending ticks of it go. */
   forget(topic: string): void {
-    this.sent.delete(topic);
+    this.resumed.delete(topic);
     this.conflated?.delete(topic);
+    this.forgotten.set(topic, this.queue.length);
   }
 
-  /** The topics this client has a position on. */
-  topics(): IterableIterator<string> {
-    return this.sent.keys();
-  }
-
-  position(topic: string): Position | undefined {
-    return this.sent.get(topic);
+  /** Where a resuming client stands on `topic`, until a newer tick passed. */
+  resumePoint(topic: string): Position | undefined {
+    return this.resumed.get(topic);
   }
 
   get pending(): number {
@@ -125,6 +121,7 @@ export class Session {
     const frame = frames !== undefined && !wasConflating ? frames.frameOf(events, this.fingerprint) : encodeFrame(events);
     this.queue = [];
     this.fingerprint = 0;
+    this.forgotten.clear();
     this.socket.send(frame, TEXT_FRAME);
     this.counters.eventsSent += events.length;
     this.counters.framesSent++;
@@ -161,13 +158,22 @@ export class Session {
     // Keep control events in order up front; ticks collapse to the newest per topic.
     const control: OutboundEvent[] = [];
     this.conflated = new Map();
-    for (const event of this.queue) {
+    this.queue.forEach((event, i) => {
       const { topic } = event;
       if (topic === undefined) control.push(event);
-      // A tick of a topic forgotten since (unsubscribed) must not follow the `unsubscribed` event.
-      else if (this.sent.has(topic)) this.keepNewest(this.conflated, topic, event);
-    }
+      // A tick queued before its topic was forgotten (unsubscribed) must not follow the `unsubscribed` event.
+      else if (i >= (this.forgotten.get(topic) ?? 0)) this.keepNewest(this.conflated!, topic, event);
+    });
     this.queue = control;
+  }
+
+  /** Whether a tick of `topic` is newer than the client's resume point there; the point goes once passed. */
+  private pastResumePoint(topic: string, epoch: number, seq: number): boolean {
+    const point = this.resumed.get(topic);
+    if (point === undefined) return true;
+    if (point.epoch === epoch && seq <= point.seq) return false;
+    this.resumed.delete(topic);
+    return true;
   }
 
   private enqueue(event: OutboundEvent): void {

@@ -73,31 +73,30 @@ test('a flush sends everything pending as one JSON array frame, in order', (t) =
   t.deepEqual(s.counters, { eventsSent: 4, framesSent: 1, bytesSent: socket.frames[0]!.length, conflated: 0 });
 });
 
-test('ordering: a duplicate or older seq of the same epoch is refused; a new epoch is taken', (t) => {
+test('a resume point holds back what the client already has, until the first newer tick passes; other topics are not held', (t) => {
   const { s, socket } = session();
-  t.true(offer(s, 'tick.V.A', 7, 5, 'snapshot'));
-  t.false(offer(s, 'tick.V.A', 7, 5), 'the same seq again');
-  t.false(offer(s, 'tick.V.A', 7, 3), 'an older seq');
+  s.resumeFrom('tick.V.A', 7, 5);
+  t.false(offer(s, 'tick.V.A', 7, 5), 'the resume point itself');
+  t.false(offer(s, 'tick.V.A', 7, 3), 'older');
+  t.deepEqual(s.resumePoint('tick.V.A'), { epoch: 7, seq: 5 });
   t.true(offer(s, 'tick.V.A', 7, 6));
-  t.true(offer(s, 'tick.V.A', 7, 9), 'a jump forward is fine');
-  t.false(offer(s, 'tick.V.A', 7, 8));
-  t.true(offer(s, 'tick.V.A', 8, 1), 'a restarted source (new epoch) starts again');
+  t.is(s.resumePoint('tick.V.A'), undefined, 'passed: gone');
   t.true(offer(s, 'tick.V.B', 7, 1), 'topics are independent');
+  s.resumeFrom('tick.V.C', 7, 9);
+  t.true(offer(s, 'tick.V.C', 8, 1), 'a restarted source (new epoch) passes a resume point');
   s.flush();
-  t.deepEqual(socket.events().map((e) => `${e.topic}@${e.epoch}:${e.seq}`), ['tick.V.A@7:5', 'tick.V.A@7:6', 'tick.V.A@7:9', 'tick.V.A@8:1', 'tick.V.B@7:1']);
-  t.deepEqual(s.position('tick.V.A'), { epoch: 8, seq: 1 });
+  t.deepEqual(socket.events().map((e) => `${e.topic}@${e.epoch}:${e.seq}`), ['tick.V.A@7:6', 'tick.V.B@7:1', 'tick.V.C@8:1']);
 });
 
-test('resumeFrom sets where a client stands; forget lets a topic start afresh', (t) => {
+test('forget drops a topic\'s resume point, so a new subscription to it starts afresh', (t) => {
   const { s, socket } = session();
   s.resumeFrom('tick.V.A', 3, 10);
   t.false(offer(s, 'tick.V.A', 3, 10));
-  t.true(offer(s, 'tick.V.A', 3, 11));
   s.forget('tick.V.A');
-  t.is(s.position('tick.V.A'), undefined);
-  t.true(offer(s, 'tick.V.A', 3, 11, 'snapshot'), 'after forget the same seq may come again, as a new subscription snapshot');
+  t.is(s.resumePoint('tick.V.A'), undefined);
+  t.true(offer(s, 'tick.V.A', 3, 10, 'snapshot'), 'after forget the same seq may come again, as a new subscription snapshot');
   s.flush();
-  t.deepEqual(socket.events().map((e) => `${e.type}:${e.seq}`), ['tick:11', 'snapshot:11']);
+  t.deepEqual(socket.events().map((e) => `${e.type}:${e.seq}`), ['snapshot:10']);
 });
 
 test('a client that keeps up is never conflated, however many events one turn queues', (t) => {
@@ -226,10 +225,10 @@ test('conflate:false while keeping up: every tick is delivered, never closed', (
   t.is(socket.events().length, 50);
 });
 
-test('property: whatever the offers and the socket does, per topic no duplicate or older seq is sent, pending stays bounded once conflating, and a drained client ends with the newest of every topic', (t) => {
+test('property: whatever newer ticks the cache offers and the socket does, per topic no duplicate or older seq is sent, pending stays bounded once conflating, and a drained client ends with the newest of every topic', (t) => {
   const topics = ['tick.V.A', 'tick.V.B', 'tick.V.C', 'tick.V.D'];
   const step = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ kind: fc.constant('offer' as const), topic: fc.integer({ min: 0, max: 3 }), back: fc.integer({ min: -1, max: 3 }), restart: fc.integer({ min: 0, max: 9 }).map((n) => n === 0), snapshot: fc.boolean() }) },
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('offer' as const), topic: fc.integer({ min: 0, max: 3 }), jump: fc.integer({ min: 1, max: 3 }), restart: fc.integer({ min: 0, max: 9 }).map((n) => n === 0), snapshot: fc.boolean() }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('control' as const) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('socket' as const), full: fc.boolean() }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('flush' as const) }) },
@@ -237,23 +236,19 @@ test('property: whatever the offers and the socket does, per topic no duplicate 
   t.notThrows(() => fc.assert(fc.property(fc.array(step, { maxLength: 200 }), fc.integer({ min: 1, max: 8 }), (steps, maxQueued) => {
     const { s, socket } = session({ maxQueuedEvents: maxQueued });
     /**
-     * The source's newest (epoch, seq) per topic; offers are that, a repeat, or an older one. A
-     * restarted source has a new epoch (never an earlier one again: the cache drops those by ts).
+     * The source's newest (epoch, seq) per topic. The cache offers each tick once and only when
+     * newer than what it held (seq jumps where upstream conflated); a restarted source has a new
+     * epoch (never an earlier one again: the cache drops those by ts).
      */
     const newest = new Map<string, { epoch: number; seq: number }>();
     let controls = 0;
     for (const st of steps) {
       if (st.kind === 'offer') {
         const topic = topics[st.topic]!;
-        let at = newest.get(topic);
-        if (at === undefined || st.restart) {
-          at = { epoch: (at?.epoch ?? 0) + 1, seq: 1 };
-          newest.set(topic, at);
-        } else if (st.back < 0) {
-          at = { epoch: at.epoch, seq: at.seq + 1 };
-          newest.set(topic, at);
-        }
-        offer(s, topic, at.epoch, Math.max(1, at.seq - Math.max(0, st.back)), st.snapshot ? 'snapshot' : 'tick');
+        const held = newest.get(topic);
+        const at = held === undefined || st.restart ? { epoch: (held?.epoch ?? 0) + 1, seq: 1 } : { epoch: held.epoch, seq: held.seq + st.jump };
+        newest.set(topic, at);
+        offer(s, topic, at.epoch, at.seq, st.snapshot ? 'snapshot' : 'tick');
       } else if (st.kind === 'control') {
         s.sendControl(control(++controls));
       } else if (st.kind === 'socket') {
