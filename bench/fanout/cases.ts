@@ -16,7 +16,7 @@ export interface Case {
   readonly gatewayEnv?: Readonly<Record<string, string>>;
 }
 
-export const CASE_NAMES = ['all-1000', 'baseline-1000', 'all-100', 'baseline-100', 'partial-1000', 'conflation-1000'] as const;
+export const CASE_NAMES = ['all-1000', 'baseline-1000', 'all-100', 'baseline-100', 'partial-1000', 'conflation-1000', 'metrics-on', 'metrics-off'] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
 const RATES_1000 = [500, 1_000, 1_500, 2_000, 3_000, 4_000];
@@ -32,6 +32,11 @@ const RATES_PARTIAL_QUICK = [5_000, 20_000];
 /** Far above what the slow readers take: 1,000 clients x 4,000 ticks/s = 4,000,000 events/s wanted, 500,000 read at most. */
 const CONFLATION_RATE = 4_000;
 const CONFLATION_READ_PER_SECOND = 500;
+/**
+ * The cost of metrics (the gateway's latency sampling and counters; scrapes are rare): one busy
+ * step with them on, then off, compared by gateway CPU per delivered event and events/s.
+ */
+const METRICS_COST_RATE = 1_000;
 
 export function caseOf(name: CaseName, quick: boolean): Case {
   switch (name) {
@@ -45,6 +50,12 @@ export function caseOf(name: CaseName, quick: boolean): Case {
       return { name, server: 'baseline', clients: 100, interest: 1, rates: RATES_BASELINE_100, readPerSecond: 0 };
     case 'partial-1000':
       return { name, server: 'tickfan', clients: 1_000, interest: 0.1, rates: quick ? RATES_PARTIAL_QUICK : RATES_PARTIAL, readPerSecond: 0 };
+    case 'metrics-on':
+    case 'metrics-off':
+      return {
+        name, server: 'tickfan', clients: 1_000, interest: 1, rates: [METRICS_COST_RATE], readPerSecond: 0,
+        gatewayEnv: { TICKFAN_METRICS_ENABLED: String(name === 'metrics-on') },
+      };
     case 'conflation-1000':
       return { name, server: 'tickfan', clients: 1_000, interest: 1, rates: [CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND };
   }

@@ -13,7 +13,7 @@ import { serve } from '../common/child.js';
 import { sleepUntil } from '../pipeline/clock.js';
 import { encodeHistogram, latencyHistogram, recordLatency } from './latency.js';
 
-const TS_KEY = Buffer.from('"ts":');
+const TS_KEY = '"ts":';
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 /** A slow reader's budget is renewed this often. */
@@ -133,19 +133,22 @@ class Client {
 
   scan(data: Buffer): void {
     const arrived = nowMicros();
+    // A one-byte string and String.indexOf: V8 searches it without leaving JavaScript, where
+    // Buffer.indexOf pays a native call per event (the largest cost of this process).
+    const text = data.toString('latin1');
     let events = 0;
-    let at = data.indexOf(TS_KEY);
+    let at = text.indexOf(TS_KEY);
     while (at >= 0) {
       let i = at + TS_KEY.length;
       let ts = 0;
-      for (; i < data.length; i++) {
-        const c = data[i]!;
+      for (; i < text.length; i++) {
+        const c = text.charCodeAt(i);
         if (c < DIGIT_0 || c > DIGIT_9) break;
         ts = ts * 10 + (c - DIGIT_0);
       }
       recorder.event(arrived, ts);
       events++;
-      at = data.indexOf(TS_KEY, i);
+      at = text.indexOf(TS_KEY, i);
     }
     if (this.readBudget === 0) return;
     this.credit -= events;

@@ -159,7 +159,21 @@ export function summaryText(steps: readonly StepResult[]): string {
     lines.push(`- conflation-1000: ${count(conflation.case.clients)} clients reading <= ${count(conflation.case.readPerSecond)} events/s each at ${count(conflation.rate)} ticks/s offered: ` +
       `${count(deliveredPerSecond(conflation))} events/s read (budget ${count(budget)}), gateway RSS ${mb(conflation.serverRssStart)} → ${mb(conflation.serverRssEnd)}: ${verdictCell(conflation)}`);
   }
+  lines.push(...metricsCostLines(steps));
   return lines.join('\n');
+}
+
+/** metrics-on against metrics-off: gateway CPU per delivered event, and events/s. */
+function metricsCostLines(steps: readonly StepResult[]): string[] {
+  const on = steps.find((s) => s.case.name === 'metrics-on');
+  const off = steps.find((s) => s.case.name === 'metrics-off');
+  if (on === undefined || off === undefined) return [];
+  const cpuPerEvent = (s: StepResult): number => (s.serverCpu / 100) * 1e6 / Math.max(1, deliveredPerSecond(s));
+  const cost = cpuPerEvent(on) / cpuPerEvent(off) - 1;
+  return [
+    `- metrics cost at ${count(on.rate)} ticks/s x ${count(on.case.clients)} clients: gateway ${cpuPerEvent(on).toFixed(3)} us CPU per event with metrics, ` +
+      `${cpuPerEvent(off).toFixed(3)} without (${(cost * 100).toFixed(1)}%); delivered ${count(deliveredPerSecond(on))} vs ${count(deliveredPerSecond(off))} events/s; target < 5%: ${met(cost < 0.05)}`,
+  ];
 }
 
 function targetLines(steps: readonly StepResult[]): string[] {
