@@ -19,6 +19,11 @@ interface TopicEvents {
   latest: OutboundEvent;
   /** Tick events of the current epoch, oldest first, contiguous in seq, ending at `seq`. */
   history: OutboundEvent[];
+  /**
+   * The snapshot form of `latest`, made on first demand and shared until the next tick: clients
+   * subscribing together share its text, and so their initial frames too.
+   */
+  snapshot: OutboundEvent | undefined;
 }
 
 /** A ready-made snapshot or tick event with the position it carries. */
@@ -60,7 +65,7 @@ export class EventCache {
     if (held && (held.epoch === epoch ? seq <= held.seq : ts <= held.ts)) return undefined;
     const event = outbound(`${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${update.payload.toString('utf8')}}`, topic, ts);
     if (held === undefined) {
-      this.topics.set(topic, { epoch, seq, ts, latest: event, history: [event] });
+      this.topics.set(topic, { epoch, seq, ts, latest: event, history: [event], snapshot: undefined });
       return event;
     }
     if (held.epoch === epoch && seq === held.seq + 1) {
@@ -73,6 +78,7 @@ export class EventCache {
     held.seq = seq;
     held.ts = ts;
     held.latest = event;
+    held.snapshot = undefined;
     return event;
   }
 
@@ -81,7 +87,8 @@ export class EventCache {
     const held = this.topics.get(topic);
     if (!held) return undefined;
     // No ts on the event: a snapshot's age is how long the topic has been quiet, not a delivery delay to sample as latency.
-    return { epoch: held.epoch, seq: held.seq, event: outbound(SNAPSHOT_PREFIX + held.latest.text.slice(TICK_PREFIX.length), topic) };
+    held.snapshot ??= outbound(SNAPSHOT_PREFIX + held.latest.text.slice(TICK_PREFIX.length), topic);
+    return { epoch: held.epoch, seq: held.seq, event: held.snapshot };
   }
 
   /**

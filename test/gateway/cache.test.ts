@@ -121,3 +121,15 @@ test('property: the history always answers exactly the missed contiguous seqs or
     },
   ), { numRuns: 500 }));
 });
+
+test('snapshot: one shared event per topic until the next tick (clients subscribing together share its text)', (t) => {
+  const cache = new EventCache(10);
+  cache.apply(update(1));
+  const first = cache.snapshot(TOPIC)!.event;
+  t.is(cache.snapshot(TOPIC)!.event, first);
+  cache.apply(update(2));
+  const second = cache.snapshot(TOPIC)!;
+  t.not(second.event, first);
+  t.is(second.seq, 2);
+  t.regex(second.event.text, /^\{"type":"snapshot",.*"seq":2,/);
+});
