@@ -98,7 +98,7 @@ export class CaseRun {
   async step(rate: number, options: FanoutOptions): Promise<StepResult> {
     const { feed } = this.fabric;
     await feed.call('rate', { ticksPerSecond: rate }, CALL_MS);
-    const startMicros = nowMicros() + options.warmupSeconds * 1e6;
+    const startMicros = nowMicros() + Math.max(options.warmupSeconds, this.spec.minWarmupSeconds ?? 0) * 1e6;
     const endMicros = startMicros + options.seconds * 1e6;
     // Slow readers are judged by what they read while the window lasts, however stale.
     const window: MeasureParams = { startMicros, endMicros, count: this.spec.readPerSecond > 0 ? 'received' : 'published', graceMicros: GRACE_MICROS };

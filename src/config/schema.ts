@@ -199,8 +199,8 @@ export const schema: convict.Schema<TickfanConfig> = {
     maxSubscriptions: { doc: 'Subscription patterns per connection at most (TOO_MANY_SUBSCRIPTIONS beyond).', format: integerIn(1, 100_000), default: 1000 },
     subscribeOpsPerSecond: { doc: 'Subscribe requests per connection per second at most (RATE_LIMITED beyond).', format: integerIn(1, 100_000), default: 50 },
     bufferedHighWaterBytes: {
-      doc: 'Bytes a client socket may hold unsent before the client counts as behind and frames wait.',
-      format: integerIn(1024, 1024 ** 3), default: 1024 * 1024,
+      doc: 'Bytes a client socket may hold unsent before the client counts as behind and frames wait. It bounds the gateway\'s memory per slow client, and what a slow client reads late before conflation gives it the newest state.',
+      format: integerIn(1024, 1024 ** 3), default: 256 * 1024,
     },
     maxQueuedEvents: {
       doc: 'Events queued for a client that is behind; beyond it the client is conflated (newest per topic) or, with conflate:false, closed with 4008.',
