@@ -13,8 +13,7 @@ import { Fabric } from './fanout/fabric.js';
 import { INSTRUMENTS } from './fanout/instruments.js';
 import { judge, legend, progressLine, resultsTable, summaryText } from './fanout/report.js';
 import { CaseRun, type StepResult } from './fanout/step.js';
-import { waitForQuiet } from './pipeline/machine.js';
-import { machineLine } from './pipeline/report.js';
+import { announceMachine } from './pipeline/machine.js';
 
 /** Other programs' CPU (% of one core) below which the run starts, and how long it waits for that. */
 const QUIET_BELOW = 25;
@@ -24,9 +23,7 @@ async function main(): Promise<void> {
   const options = optionsOrUsage(parseOptions, USAGE);
   if (options === undefined) return;
   const started = performance.now();
-  const quiet = await waitForQuiet(QUIET_BELOW, options.quick ? 3_000 : QUIET_WAIT_MS);
-  console.log(machineLine());
-  console.log(`Other programs used ${quiet.percent.toFixed(0)}% of a core just before the start.`);
+  await announceMachine(QUIET_BELOW, options.quick ? 3_000 : QUIET_WAIT_MS);
   console.log(`${settingsLine(options)}\n`);
 
   const steps: StepResult[] = [];

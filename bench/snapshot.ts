@@ -7,8 +7,7 @@
  * See docs/performance.md for how to read the output.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitForQuiet } from './pipeline/machine.js';
-import { machineLine } from './pipeline/report.js';
+import { announceMachine } from './pipeline/machine.js';
 import { parseOptions, USAGE, type SnapshotBenchOptions } from './snapshot/args.js';
 import type { ClientMethods, Series } from './snapshot/client.js';
 import type { ProxyMethods } from './snapshot/proxy.js';
@@ -86,9 +85,7 @@ async function main(): Promise<void> {
   const options = optionsOrUsage(parseOptions, USAGE);
   if (options === undefined) return;
   const started = performance.now();
-  const quiet = await waitForQuiet(QUIET_BELOW, options.quick ? 3_000 : QUIET_WAIT_MS);
-  console.log(machineLine());
-  console.log(`Other programs used ${quiet.percent.toFixed(0)}% of a core just before the start.`);
+  await announceMachine(QUIET_BELOW, options.quick ? 3_000 : QUIET_WAIT_MS);
   console.log(settingsLine(options));
 
   const procs: Processes = {

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sleepUntil } from './clock.js';
+import { machineLine } from './report.js';
 import type { Window } from './messages.js';
 
 /** How long one quietness sample lasts. */
@@ -54,4 +55,15 @@ function machineTimes(): Times {
     idle += times.idle;
   }
   return { busy, idle };
+}
+
+/**
+ * The opening of a benchmark run: waits (bounded) for the machine to be quiet, then prints the
+ * machine line and how busy other programs were. Returns their CPU, % of one core.
+ */
+export async function announceMachine(quietBelow: number, maxWaitMs: number): Promise<number> {
+  const quiet = await waitForQuiet(quietBelow, maxWaitMs);
+  console.log(machineLine());
+  console.log(`Other programs used ${quiet.percent.toFixed(0)}% of a core just before the start.`);
+  return quiet.percent;
 }

@@ -38,19 +38,24 @@ export function decodeMessage(frames: readonly Buffer[]): DecodedMessage {
   if (!isAscii(topicFrame)) throw new WireError('topic', 'topic frame is not ASCII');
   const parsed = parseTopic(topic);
   const header = decodeHeader(headerFrame);
-  // PROTOCOL.md section 2: the payload is UTF-8. toString() would silently replace bad bytes, and the
-  // frame is forwarded as received, so a subscriber decoding strictly (Python's json.loads) would fail.
-  if (!isUtf8(payloadFrame)) throw new WireError('json', 'payload is not valid UTF-8');
-  let json: unknown;
-  try {
-    json = JSON.parse(payloadFrame.toString('utf8'));
-  } catch (err) {
-    throw new WireError('json', `payload is not JSON: ${(err as Error).message}`);
-  }
-  const record = validateRecord(parsed, json);
+  const record = validateRecord(parsed, parseJsonPayload(payloadFrame, 'payload'));
   return { kind: parsed.kind, topic, header, record, frames: [topicFrame, headerFrame, payloadFrame] } as DecodedMessage;
 }
 
+
+/**
+ * A payload's JSON value; throws a WireError ('json') naming `what` when it is not UTF-8 JSON.
+ * PROTOCOL.md section 2: the payload is UTF-8. toString() would silently replace bad bytes, and the
+ * frame is forwarded as received, so a subscriber decoding strictly (Python's json.loads) would fail.
+ */
+export function parseJsonPayload(payload: Buffer, what: string): unknown {
+  if (!isUtf8(payload)) throw new WireError('json', `${what} is not valid UTF-8`);
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    throw new WireError('json', `${what} is not JSON: ${(err as Error).message}`);
+  }
+}
 
 function isAscii(buf: Buffer): boolean {
   for (let i = 0; i < buf.length; i++) if (buf[i]! > 0x7f) return false;

@@ -6,5 +6,5 @@ export {
   validateRecord, validateTickRecord, validateStatusRecord, encodeTickRecord, encodeStatusRecord,
   type TickRecord, type StatusRecord, type VenueState,
 } from './record.js';
-export { encodeMessage, decodeMessage, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus } from './codec.js';
+export { encodeMessage, decodeMessage, parseJsonPayload, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus } from './codec.js';
 export { nowMicros } from './time.js';

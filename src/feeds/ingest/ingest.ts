@@ -1,7 +1,6 @@
-import { isUtf8 } from 'node:buffer';
 import { Pull, Subscriber, type Socket } from 'zeromq';
 import { UNMONITORED, type AdapterMonitor, type FeedAdapter, type RecordSink } from '../adapter.js';
-import { WireError, parseTopic, validateTickRecord, type TickRecord } from '../../wire/index.js';
+import { WireError, parseJsonPayload, parseTopic, validateTickRecord, type TickRecord } from '../../wire/index.js';
 
 export interface IngestOptions {
   /** Where the PULL socket binds; other programs' PUSH sockets connect. */
@@ -116,12 +115,5 @@ export function decodePush(frames: readonly Buffer[], maxRecordBytes: number): T
   const topic = topicFrame.toString('latin1');
   const parsed = parseTopic(topic);
   if (parsed.kind !== 'tick') throw new WireError('topic', `${topic}: only tick.<venue>.<symbol> topics can be pushed; status topics are tickfan's own`);
-  if (!isUtf8(payload)) throw new WireError('json', 'record is not valid UTF-8');
-  let json: unknown;
-  try {
-    json = JSON.parse(payload.toString('utf8'));
-  } catch (err) {
-    throw new WireError('json', `record is not JSON: ${(err as Error).message}`);
-  }
-  return validateTickRecord(parsed, json);
+  return validateTickRecord(parsed, parseJsonPayload(payload, 'record'));
 }
