@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { count, cpu, markdownTable, micros } from '../common/format.js';
 import type { CaseName } from './cases.js';
+import { INSTRUMENTS } from './instruments.js';
 import { GRACE_MICROS, type StepResult } from './step.js';
 
 /** A step is sustained with p99 below this... */
@@ -16,8 +17,15 @@ const OFFERED_SHARE = 0.95;
 /** A load process above this (% of one core) may have been the limit rather than the server. */
 export const LOAD_SATURATED_PERCENT = 85;
 const SERVER_SATURATED_PERCENT = 90;
-/** Conflation: the gateway's RSS may grow this much over the window at most... */
-const RSS_GROWTH = 1.25;
+/**
+ * Conflation: the gateway's memory per slow client is bounded by design: its socket's
+ * gateway.bufferedHighWaterBytes (256 KiB), one conflated frame (a 250-byte event per topic)
+ * and its conflation map (about 100 bytes per topic). Its RSS must stay under that for every
+ * client, with 1.5x for the garbage collector's slack, above its RSS before clients came...
+ */
+const HIGH_WATER_BYTES = 256 * 1024;
+const CONFLATED_BYTES_PER_TOPIC = 350;
+const GC_SLACK = 1.5;
 /**
  * ...and the slow readers must get at least this share of what they are willing to read. Loose:
  * a paused ws client still reads the chunk its socket already holds, so over a few seconds a
@@ -38,13 +46,19 @@ export interface Verdict {
   readonly loadBound: boolean;
 }
 
+/** The most RSS a gateway with the case's slow clients may have (see HIGH_WATER_BYTES). */
+export function conflationRssBound(step: StepResult): number {
+  const perClient = HIGH_WATER_BYTES + INSTRUMENTS * CONFLATED_BYTES_PER_TOPIC;
+  return step.serverRssIdle + GC_SLACK * step.case.clients * perClient;
+}
+
 export function judge(step: StepResult): Verdict {
   const problems: string[] = [];
   const conflation = step.case.readPerSecond > 0;
   if (step.offeredPerSecond < OFFERED_SHARE * step.rate) problems.push('feed short');
   if (step.closedClients > 0) problems.push(`${step.closedClients} clients closed`);
   if (conflation) {
-    if (step.serverRssEnd > RSS_GROWTH * step.serverRssStart) problems.push('RSS growing');
+    if (step.serverRssEnd > conflationRssBound(step)) problems.push(`RSS over ${mb(conflationRssBound(step))}`);
     if (step.delivered < READ_SHARE * step.case.clients * step.case.readPerSecond * step.seconds) problems.push('readers starved');
   } else {
     if (step.delivered < DELIVERED_SHARE * step.expected) problems.push('lost/late');
@@ -116,7 +130,7 @@ export function legend(): string {
     `Sustained = p99 < ${micros(P99_LIMIT_MICROS)}, >= ${DELIVERED_SHARE * 100}% delivered, no growing backlog (the last second's p50 more than`,
     `${BACKLOG_FACTOR}x and ${micros(BACKLOG_MICROS)} above the first second's), the feed offering >= ${OFFERED_SHARE * 100}% of the asked rate.`,
     `Conflation: clients read at most their budget; delivered = events read inside the window, however old; judged by the gateway's`,
-    `RSS (<= ${RSS_GROWTH}x over the window), no client closed, the readers getting >= ${READ_SHARE * 100}% of their budget. Its latency includes`,
+    `RSS (under its idle RSS + 1.5 x clients x (256 KiB socket high-water + 350 B per topic)), no client closed, the readers getting >= ${READ_SHARE * 100}% of their budget. Its latency includes`,
     `the time an event waits in the paused client's socket buffers.`,
   ].join('\n');
 }
@@ -157,7 +171,7 @@ export function summaryText(steps: readonly StepResult[]): string {
   if (conflation) {
     const budget = conflation.case.clients * conflation.case.readPerSecond;
     lines.push(`- conflation-1000: ${count(conflation.case.clients)} clients reading <= ${count(conflation.case.readPerSecond)} events/s each at ${count(conflation.rate)} ticks/s offered: ` +
-      `${count(deliveredPerSecond(conflation))} events/s read (budget ${count(budget)}), gateway RSS ${mb(conflation.serverRssStart)} → ${mb(conflation.serverRssEnd)}: ${verdictCell(conflation)}`);
+      `${count(deliveredPerSecond(conflation))} events/s read (budget ${count(budget)}), gateway RSS ${mb(conflation.serverRssIdle)} before its clients, ${mb(conflation.serverRssStart)} → ${mb(conflation.serverRssEnd)} over the window, bound ${mb(conflationRssBound(conflation))}: ${verdictCell(conflation)}`);
   }
   lines.push(...metricsCostLines(steps));
   return lines.join('\n');

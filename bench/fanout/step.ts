@@ -46,6 +46,8 @@ export interface StepResult {
   readonly machineCpu: number;
   /** What of it programs outside the benchmark used: on a shared machine, how far to trust the row. */
   readonly otherCpu: number;
+  /** The server's RSS before its clients connected. */
+  readonly serverRssIdle: number;
   readonly serverRssStart: number;
   readonly serverRssEnd: number;
   readonly loadCpus: readonly number[];
@@ -68,6 +70,7 @@ export class CaseRun {
     readonly spec: Case,
     private readonly fabric: Fabric,
     private readonly server: Server,
+    private readonly serverRssIdle: number,
     private readonly loads: readonly Child<LoadMethods>[],
   ) {}
 
@@ -80,7 +83,7 @@ export class CaseRun {
     for (let first = 0; first < spec.clients; first += perProcess) {
       loads.push(new Child<LoadMethods>(new URL('./load.ts', import.meta.url), `load ${loads.length + 1}`));
     }
-    const run = new CaseRun(spec, fabric, server, loads);
+    const run = new CaseRun(spec, fabric, server, processRssBytes(server.pid), loads);
     try {
       await Promise.all(loads.map((load) => load.started()));
       await Promise.all(loads.map((load, i) => load.call(
@@ -150,6 +153,7 @@ export class CaseRun {
       serverCpu,
       machineCpu,
       otherCpu: Math.max(0, machineCpu - ours),
+      serverRssIdle: this.serverRssIdle,
       serverRssStart: start.rss,
       serverRssEnd: end.rss,
       loadCpus: reports.map((r) => r.cpuPercent),
