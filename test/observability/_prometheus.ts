@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pollUntil } from '../helpers/poll.js';
 
 export interface Sample {
   readonly metric: Record<string, string>;
@@ -25,16 +26,6 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** Resolves when `done()` resolves true; polled (an HTTP API has no event to wait on), bounded by timeoutMs. */
-export async function pollUntil(done: () => Promise<boolean>, what: string, timeoutMs: number, intervalMs = 250): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await done().catch(() => false)) return;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 export class Prometheus {

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import anyTest, { type TestFn } from 'ava';
 import WebSocket from 'ws';
 import { ipcDir, privateFabricEnv, TickfanProcess, withTimeout } from '../helpers/tickfan-process.js';
-import { pollUntil, promtool, Prometheus } from './_prometheus.js';
+import { pollUntil } from '../helpers/poll.js';
+import { promtool, Prometheus } from './_prometheus.js';
 
 const test = anyTest as TestFn;
 
