@@ -9,18 +9,17 @@
  * Nothing here imports a Node module: in Node 20 the `ws` package is loaded on first use
  * when there is no global WebSocket (or pass `options.WebSocket`).
  */
-export {
-  connect,
-  TickfanClient,
-  type ClientCounters,
-  type ClientEvents,
-  type ConnectOptions,
-  type ConnectionState,
-  type StateChange,
-  type SubscribeOptions,
-  type TopicState,
-  type Update,
-} from './client.js';
+export { connect, TickfanClient } from './client.js';
+export type {
+  ClientCounters,
+  ClientEvents,
+  ConnectOptions,
+  ConnectionState,
+  StateChange,
+  SubscribeOptions,
+  TopicState,
+  Update,
+} from './types.js';
 export { TickfanError, type ClientErrorCode, type TickfanErrorCode } from './errors.js';
 export { backoffDelay, baseDelay, type BackoffOptions } from './backoff.js';
 export type { Listener } from './emitter.js';
