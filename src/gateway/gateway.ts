@@ -101,6 +101,8 @@ export class Gateway {
   /** Clients with events queued since the last flush pass (each once: Client.dirty). */
   private dirty: Client[] = [];
   private flushScheduled = false;
+  /** Upgrades whose token is being verified (they count against maxConnections). */
+  private verifying = 0;
   /** performance.now() before which the next flush pass should not start (flush pacing). */
   private nextFlushAt = 0;
   private readonly flushDirtyNow = (): void => this.flushDirty();
@@ -125,7 +127,8 @@ export class Gateway {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
         return;
       }
-      if (this.clients.size >= options.maxConnections) {
+      // Upgrades still checking their token count too, or a burst of them could all pass.
+      if (this.clients.size + this.verifying >= options.maxConnections) {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n');
         return;
       }
@@ -136,7 +139,8 @@ export class Gateway {
       // 4001 is a WebSocket close code: a client without a valid token is upgraded, then closed.
       // A peer that resets while its token is checked must not take the process down.
       socket.on('error', () => {});
-      this.auth.verify(tokenOf(req)).then(
+      this.verifying++;
+      this.auth.verify(tokenOf(req)).finally(() => this.verifying--).then(
         (grant) => this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, grant)),
         (err: Error) => this.wss.handleUpgrade(req, socket, head, (ws) => this.unauthenticated(ws, req, err)),
       );

@@ -232,3 +232,16 @@ test('mode none: no token needed, tokens ignored, every pattern allowed', async 
   const listed = await withBadToken.request({ op: 'list', id: 2, prefix: 'tick.' });
   t.deepEqual([...(listed.topics as string[])].sort(), ['tick.SIM.BTC-USD', 'tick.SIM.ETH-USD', 'tick.SIMEQ.AAPL']);
 });
+
+test('hs256: a burst of authenticated upgrades beyond maxConnections gets 503 for the excess', async (t) => {
+  const gw = await authGateway({ ...HS256, TICKFAN_GATEWAY_MAX_CONNECTIONS: '2' });
+  const jwt = await token(SECRET, 'HS256', ENTITLED);
+  const sockets = Array.from({ length: 5 }, () => new WebSocket(gw.url, { headers: { authorization: `Bearer ${jwt}` } }));
+  const outcomes = await Promise.all(sockets.map((ws) => withTimeout(new Promise<string>((resolve) => {
+    ws.once('open', () => resolve('open'));
+    ws.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+    ws.once('error', (err) => resolve(`error: ${err.message}`));
+  }), 5000, 'every upgrade to be answered')));
+  for (const ws of sockets) ws.terminate();
+  t.deepEqual(outcomes.sort(), ['503', '503', '503', 'open', 'open']);
+});
