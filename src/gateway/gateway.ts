@@ -4,19 +4,20 @@ import { createServer as createTlsServer } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
 import type { Logger } from '../log/index.js';
-import { BucketHistogram } from '../metrics/index.js';
+import type { BucketHistogram } from '../metrics/index.js';
 import { nowMicros } from '../wire/index.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
 import { EventCache } from './cache.js';
 import { parseRequest, RequestError, type ClientRequest, type ErrorCode, type RequestId } from './requests.js';
 import { coversVenue, patternMatches, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
 import { pageHandler } from './page.js';
-import { FrameBuilder, type OutboundEvent } from './frames.js';
+import { Flusher, type FlusherOptions } from './flusher.js';
+import { outbound, type OutboundEvent } from './frames.js';
 import { Session, type SessionCounters } from './session.js';
 import { VenueStatusBoard } from './status.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
 
-export interface GatewayOptions {
+export interface GatewayOptions extends FlusherOptions {
   readonly host: string;
   readonly port: number;
   readonly heartbeatMs: number;
@@ -32,20 +33,14 @@ export interface GatewayOptions {
   /** PEM certificate and key: serve wss:// instead of ws://. */
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly version: string;
-  /** Least time between two flush passes (0: every event-loop turn, spaced further under load). */
-  readonly flushIntervalMs: number;
-  /** Sample each frame's latency into `latency` (off only to measure what it costs). */
-  readonly measureLatency: boolean;
   /** gateway.publicBaseUrl, for the ticker page at `/` (default: relative to the page's address). */
   readonly publicBaseUrl?: string;
 }
 
 export const WS_PATH = '/v1/ws';
 const STATUS_PREFIX = 'status.';
-/** The next flush pass waits this many times as long as the last one took (flushDirty). */
-const FLUSH_SPACING = 3;
-/** 50 microseconds to 5 s (issue: latency buckets), seconds. */
-const LATENCY_BUCKETS_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Distinct control texts remembered for sharing (sharedControl). */
+const CONTROL_EVENTS_KEPT = 1024;
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Errors within one second after which a client is taken to be abusive and closed with 1008. */
 const ABUSE_ERRORS_PER_SECOND = 20;
@@ -88,24 +83,17 @@ interface Client {
  */
 export class Gateway {
   readonly counters: GatewayCounters = { opened: 0, closedByCode: new Map(), errorsByCode: new Map(), slowConsumerCloses: 0, ticksReceived: 0 };
-  /** Header ts to hand-off to the socket, sampled one event per frame (sampleLatency). */
-  readonly latency = new BucketHistogram('tickfan_gateway_tick_latency_seconds', 'Tick latency from the header ts to the hand-off of its frame to the client socket, sampled one event per frame weighted by the frame\'s events.', LATENCY_BUCKETS_SECONDS);
   private readonly retired: SessionCounters = { eventsSent: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
-  private sampleCursor = 0;
   private readonly clients = new Set<Client>();
   private readonly index = new SubscriptionIndex<Client>();
   private readonly cache: EventCache;
   private readonly statuses = new VenueStatusBoard();
   private readonly upstream: Upstream;
   private readonly lister: SnapshotClient;
-  /** Clients with events queued since the last flush pass (each once: Client.dirty). */
-  private dirty: Client[] = [];
-  private flushScheduled = false;
+  private readonly flusher: Flusher<Client>;
+  private readonly controlEvents = new Map<string, OutboundEvent>();
   /** Upgrades whose token is being verified (they count against maxConnections). */
   private verifying = 0;
-  /** performance.now() before which the next flush pass should not start (flush pacing). */
-  private nextFlushAt = 0;
-  private readonly flushDirtyNow = (): void => this.flushDirty();
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private timers: NodeJS.Timeout[] = [];
@@ -119,6 +107,7 @@ export class Gateway {
     this.auth = options.auth.mode === 'none' ? undefined : new Authenticator({ ...options.auth, mode: options.auth.mode });
     this.http = serverFor(options.tls, pageHandler({ publicBaseUrl: options.publicBaseUrl ?? '' }));
     this.cache = new EventCache(options.historyPerTopic);
+    this.flusher = new Flusher(options);
     this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
@@ -192,6 +181,11 @@ export class Gateway {
     }
   }
 
+  /** Header ts to hand-off to the socket, sampled one event per frame. */
+  get latency(): BucketHistogram {
+    return this.flusher.latency;
+  }
+
   /** Traffic counters of every session so far, including closed ones (counters never go down). */
   get traffic(): SessionCounters {
     const total = { ...this.retired };
@@ -221,7 +215,7 @@ export class Gateway {
     this.timers.push(setInterval(() => this.heartbeat(), Math.max(50, Math.floor(this.options.heartbeatMs / 4))));
     this.timers.push(setInterval(() => this.pingClients(), this.options.pingIntervalMs));
     // Clients that were behind get another chance once their socket drains.
-    this.timers.push(setInterval(() => this.flushAll(), 25));
+    this.timers.push(setInterval(() => this.flusher.flushAll(this.clients), 25));
     this.log.info({ host: this.options.host, port, path: WS_PATH, tls: this.options.tls !== undefined }, 'gateway listening');
     return port;
   }
@@ -230,7 +224,7 @@ export class Gateway {
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.http.close();
-    this.flushAll();
+    this.flusher.flushAll(this.clients);
     for (const client of this.clients) client.socket.close(1001, 'server shutting down');
     await Promise.all([...this.clients].map((client) => new Promise((resolve) => {
       client.socket.once('close', resolve);
@@ -280,7 +274,7 @@ export class Gateway {
     client.expiry = setTimeout(() => {
       if (left > MAX_TIMER_MS) return this.expireAt(client, expiresAt);
       client.expiry = undefined;
-      this.flush(client);
+      this.flusher.flush(client);
       client.socket.close(4001, 'token expired');
     }, Math.min(Math.max(left, 0), MAX_TIMER_MS));
   }
@@ -381,7 +375,7 @@ export class Gateway {
         }
       }
     }
-    this.markDirty(client);
+    this.flusher.markDirty(client);
   }
 
   private unsubscribe(client: Client, id: RequestId | undefined, patterns: readonly string[]): void {
@@ -422,7 +416,7 @@ export class Gateway {
     const event = this.cache.apply(update);
     if (event === undefined) return;
     for (const client of this.index.matching(update.topic)) {
-      if (client.session.offer(update.topic, update.epoch, update.seq, event)) this.markDirty(client);
+      if (client.session.offer(update.topic, update.epoch, update.seq, event)) this.flusher.markDirty(client);
     }
   }
 
@@ -452,64 +446,30 @@ export class Gateway {
     this.counters.errorsByCode.set(err.code, (this.counters.errorsByCode.get(err.code) ?? 0) + 1);
     this.control(client, { type: 'error', id: err.id, code: err.code, message: err.message });
     if (withinWindow(client.errors) > ABUSE_ERRORS_PER_SECOND) {
-      this.flush(client);
+      this.flusher.flush(client);
       client.socket.close(1008, 'too many bad requests');
     }
   }
 
-  private control(client: Client, event: Record<string, unknown> | string): void {
-    client.session.sendControl(typeof event === 'string' ? event : JSON.stringify(event));
-    this.markDirty(client);
-  }
-
-  private markDirty(client: Client): void {
-    if (client.dirty) return;
-    client.dirty = true;
-    this.dirty.push(client);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    const wait = this.nextFlushAt - performance.now();
-    if (wait <= 0) setImmediate(this.flushDirtyNow);
-    else setTimeout(this.flushDirtyNow, wait);
-  }
-
   /**
-   * One flush pass over the clients with something queued. A pass costs about one socket write
-   * per client whatever the frames carry, so the next pass waits FLUSH_SPACING times as long as
-   * this one took (and at least gateway.flushIntervalMs): under load flushing keeps to a bounded
-   * share of the time and frames grow instead; when quiet, a pass follows every turn.
+   * One event per distinct control text, for a while: clients that subscribe alike (same id,
+   * same patterns, as a fleet of SDK clients does) then queue the very same events and share
+   * their whole first frame, a `subscribed` and a snapshot of every topic. Bounded: forgotten
+   * past CONTROL_EVENTS_KEPT texts.
    */
-  private flushDirty(): void {
-    this.flushScheduled = false;
-    const started = performance.now();
-    const dirty = this.dirty;
-    this.dirty = [];
-    const frames = new FrameBuilder();
-    for (const client of dirty) {
-      client.dirty = false;
-      this.flush(client, frames);
+  private sharedControl(text: string): OutboundEvent {
+    let event = this.controlEvents.get(text);
+    if (event === undefined) {
+      if (this.controlEvents.size >= CONTROL_EVENTS_KEPT) this.controlEvents.clear();
+      event = outbound(text);
+      this.controlEvents.set(text, event);
     }
-    this.nextFlushAt = started + Math.max(this.options.flushIntervalMs, (performance.now() - started) * FLUSH_SPACING);
+    return event;
   }
 
-  private flushAll(): void {
-    const frames = new FrameBuilder();
-    for (const client of this.clients) if (client.session.pending > 0) this.flush(client, frames);
-  }
-
-  private flush(client: Client, frames?: FrameBuilder): void {
-    if (client.socket.readyState !== client.socket.OPEN) return;
-    const sent = client.session.flush(frames);
-    if (sent !== undefined && this.options.measureLatency) this.sampleLatency(sent);
-  }
-
-  /**
-   * Observes the ts-to-hand-off latency of one event of a frame, weighted by the frame's event
-   * count: an unbiased picture of every event's latency at the cost of one observation per frame.
-   */
-  private sampleLatency(events: readonly OutboundEvent[]): void {
-    const event = events[this.sampleCursor++ % events.length]!;
-    if (event.ts !== undefined) this.latency.observe((nowMicros() - event.ts) / 1e6, events.length);
+  private control(client: Client, event: Record<string, unknown> | string): void {
+    client.session.sendControl(this.sharedControl(typeof event === 'string' ? event : JSON.stringify(event)));
+    this.flusher.markDirty(client);
   }
 
   private heartbeat(): void {

@@ -54,8 +54,6 @@ export class Session {
   /** The newest pending tick per topic once the client has fallen behind with conflation on. */
   private conflated: Map<string, OutboundEvent> | undefined;
   private closing = false;
-  /** A control event is in `queue` (it makes this client's frame its own, see flush). */
-  private controlQueued = false;
   lastFrameAt = Date.now();
 
   constructor(
@@ -66,9 +64,8 @@ export class Session {
   ) {}
 
   /** Control events (welcome, subscribed, error, ...) are never conflated or dropped. */
-  sendControl(text: string): void {
-    this.enqueue(outbound(text));
-    this.controlQueued = true;
+  sendControl(event: string | OutboundEvent): void {
+    this.enqueue(typeof event === 'string' ? outbound(event) : event);
   }
 
   /**
@@ -121,12 +118,11 @@ export class Session {
       events = events.concat([...this.conflated.values()]);
       this.conflated = undefined;
     }
-    if (frames === undefined || wasConflating) this.send(encodeFrame(events), events.length);
-    else if (this.controlQueued && events.length >= SPLIT_FROM_EVENTS) this.sendInRuns(events, frames);
-    else this.send(frames.frameOf(events, this.fingerprint), events.length);
+    // One frame, even for a `subscribed` followed by a thousand snapshots: a client that awaits
+    // `subscribed` then has the state too (the SDK resolves subscribe() after the whole frame).
+    this.send(frames === undefined || wasConflating ? encodeFrame(events) : frames.frameOf(events, this.fingerprint), events.length);
     this.queue = [];
     this.fingerprint = 0;
-    this.controlQueued = false;
     this.forgotten.clear();
     this.lastFrameAt = Date.now();
     // Still behind after this frame: go on keeping only the newest per topic, rather than
@@ -185,26 +181,6 @@ export class Session {
     this.counters.bytesSent += frame.length;
   }
 
-  /**
-   * A large batch with control events in it (a `subscribed` before a thousand snapshots) goes
-   * as runs of control and of data events, one frame each: the data runs of clients that
-   * subscribed alike are then the same, and their bytes are shared.
-   */
-  private sendInRuns(events: readonly OutboundEvent[], frames: FrameBuilder): void {
-    let start = 0;
-    let fingerprint = 0;
-    for (let i = 0; i < events.length; i++) {
-      fingerprint = (Math.imul(fingerprint, 31) + events[i]!.serial) | 0;
-      const next = events[i + 1];
-      if (next === undefined || (next.topic === undefined) !== (events[i]!.topic === undefined)) {
-        const run = events.slice(start, i + 1);
-        this.send(frames.frameOf(run, fingerprint), run.length);
-        start = i + 1;
-        fingerprint = 0;
-      }
-    }
-  }
-
   private enqueue(event: OutboundEvent): void {
     this.queue.push(event);
     this.fingerprint = (Math.imul(this.fingerprint, 31) + event.serial) | 0;
@@ -229,7 +205,5 @@ export class Session {
 
 const TICK_PREFIX = '{"type":"tick",';
 const SNAPSHOT_PREFIX = '{"type":"snapshot",';
-/** From this many pending events, a batch with control events in it is sent in runs (sendInRuns). */
-const SPLIT_FROM_EVENTS = 64;
 /** Frames are UTF-8 JSON text, sent from Buffers. */
 const TEXT_FRAME = { binary: false } as const;
