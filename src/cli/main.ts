@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, CONFIG_FILE_ENV, loadConfig, type Role, type TickfanConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { ProcessMetrics } from './metrics.js';
-import { startRoles, stopRoles } from './roles.js';
+import { startRoles, stopRoles, type RunningRole } from './roles.js';
 import { EXIT_FAILURE, onShutdownSignal } from './shutdown.js';
 import { record } from './record.js';
 import { tail } from './tail.js';
@@ -77,22 +77,30 @@ async function start(config: TickfanConfig): Promise<void> {
   const log = createLogger(config.log.level);
   installCrashHandlers(log);
   const metrics = config.metrics.enabled ? new ProcessMetrics(log) : undefined;
-  let running;
+  // Handlers first: a signal that arrives while the roles start (or just after 'tickfan
+  // started' is logged) must stop them, not kill the process with the default action.
+  const starting = startAll(config, metrics, log);
+  onShutdownSignal(log, async () => {
+    const running = await starting.catch(() => []);
+    await stopRoles(running);
+    await metrics?.close();
+    log.info('tickfan stopped');
+  });
+  await starting;
+  log.info({ roles: config.roles, version: VERSION }, 'tickfan started');
+}
+
+async function startAll(config: TickfanConfig, metrics: ProcessMetrics | undefined, log: Logger): Promise<RunningRole[]> {
   try {
     await metrics?.listen(config.metrics);
-    running = await startRoles(config, config.roles as Role[], log);
+    const running = await startRoles(config, config.roles as Role[], log);
+    metrics?.observe(running);
+    return running;
   } catch (err) {
     await metrics?.close();
     log.fatal({ err: (err as Error).message }, 'start-up failed');
     throw err;
   }
-  metrics?.observe(running);
-  log.info({ roles: config.roles, version: VERSION }, 'tickfan started');
-  onShutdownSignal(log, async () => {
-    await stopRoles(running);
-    await metrics?.close();
-    log.info('tickfan stopped');
-  });
 }
 
 function installCrashHandlers(log: Logger): void {
