@@ -28,11 +28,12 @@ export function encodeFrame(events: readonly OutboundEvent[]): Buffer {
  * form of "encode a tick once and reuse the bytes for every client".
  */
 export class FrameBuilder {
-  private readonly built = new Map<string, { readonly events: readonly OutboundEvent[]; readonly frame: Buffer }>();
+  private readonly built = new Map<number, { readonly events: readonly OutboundEvent[]; readonly frame: Buffer }>();
 
   /** The frame of `events`; `fingerprint` (a hash of their serials) finds an equal earlier one. */
   frameOf(events: readonly OutboundEvent[], fingerprint: number): Buffer {
-    const key = `${events.length}:${fingerprint}`;
+    // A number, not a string: this runs once per client per pass. Collisions are told apart below.
+    const key = (Math.imul(fingerprint, 31) + events.length) | 0;
     const earlier = this.built.get(key);
     if (earlier !== undefined && sameEvents(earlier.events, events)) return earlier.frame;
     const frame = encodeFrame(events);

@@ -3,7 +3,6 @@ import type { Browser } from 'playwright-core';
 import { DEFAULT_INSTRUMENTS } from '../../src/feeds/simulated/index.js';
 import { startGateway } from '../client-ws/helpers.js';
 import { Fabric } from '../helpers/late-join.js';
-import type { TickfanProcess } from '../helpers/tickfan-process.js';
 import { gatewaySubscriptions, metricsEnv } from './metrics.js';
 import { boardAttribute, launchChromium, openTicker, rows, waitForConnection, waitForRows } from './ticker-page.js';
 
@@ -14,7 +13,6 @@ import { boardAttribute, launchChromium, openTicker, rows, waitForConnection, wa
 
 let browser: Browser;
 let fabric: Fabric;
-let tickfan: TickfanProcess;
 let origin: string;
 let metricsPort: number;
 
@@ -22,9 +20,9 @@ test.before(async () => {
   const metrics = await metricsEnv();
   metricsPort = metrics.port;
   fabric = new Fabric({ TICKFAN_FEEDS_SIMULATED_RATE: '2000', ...metrics.env });
-  [browser, { gateway: tickfan, url: origin }] = await Promise.all([
+  [browser, origin] = await Promise.all([
     launchChromium(),
-    startGateway(fabric, 0, 'proxy,snapshot,gateway,feed').then(({ gateway, url }) => ({ gateway, url: url.replace(/^ws:(.*)\/v1\/ws$/, 'http:$1') })),
+    startGateway(fabric, 0, 'proxy,snapshot,gateway,feed').then(({ url }) => url.replace(/^ws:(.*)\/v1\/ws$/, 'http:$1')),
   ]);
 });
 

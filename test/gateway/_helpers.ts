@@ -281,6 +281,17 @@ export class Fabric {
     return { gateway, url, connect, join };
   }
 
+  /** A gateway whose joined clients go into the test's context, for checkEveryFrame. */
+  async gatewayFor(t: { context: { clients: WsClient[] } }, env: Record<string, string> = {}): Promise<GatewayHandle> {
+    const handle = await this.gateway(env);
+    const join = async (): Promise<WsClient> => {
+      const client = await handle.join();
+      t.context.clients.push(client);
+      return client;
+    };
+    return { ...handle, join };
+  }
+
   /** A publisher on the proxy frontend, owning the topics it publishes (its own epoch). */
   async publisher(): Promise<TickPublisher> {
     const publisher = new TickPublisher(

@@ -39,15 +39,7 @@ test.after.always(async () => {
 
 checkEveryFrame(test);
 
-async function gateway(t: { context: { clients: WsClient[] } }, env: Record<string, string> = {}) {
-  const handle = await fabric.gateway(env);
-  const join = async (): Promise<WsClient> => {
-    const client = await handle.join();
-    t.context.clients.push(client);
-    return client;
-  };
-  return { ...handle, join };
-}
+const gateway = (t: { context: { clients: WsClient[] } }, env: Record<string, string> = {}) => fabric.gatewayFor(t, env);
 
 /** Sends a subscribe and waits for its answer; `from` is the index of the first event after the request. */
 async function subscribe(client: WsClient, request: Record<string, unknown>): Promise<{ answer: ServerEvent; from: number }> {

@@ -19,15 +19,7 @@ test.after.always(async () => {
 
 checkEveryFrame(test);
 
-async function gateway(t: ExecutionContext<{ clients: WsClient[] }>, env: Record<string, string> = {}) {
-  const handle = await fabric.gateway(env);
-  const join = async (): Promise<WsClient> => {
-    const client = await handle.join();
-    t.context.clients.push(client);
-    return client;
-  };
-  return { ...handle, join };
-}
+const gateway = (t: { context: { clients: WsClient[] } }, env: Record<string, string> = {}) => fabric.gatewayFor(t, env);
 
 /** Sends a raw frame and returns the error event it causes (the next error after it). */
 async function errorFor(client: WsClient, frame: string | Buffer): Promise<ServerEvent> {

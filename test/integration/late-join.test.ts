@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Router, XPublisher } from 'zeromq';
 import { encodeMessage, nowMicros } from '../../src/wire/index.js';
 import {
@@ -45,18 +45,23 @@ function fabric(): Fabric {
   return new Fabric({ TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: instruments(VENUES, PER_VENUE), TICKFAN_FEEDS_SIMULATED_RATE: String(RATE) });
 }
 
+/** Proxy and snapshot service up and a witness on the proxy, all torn down with the test. */
+async function startFabric(t: ExecutionContext) {
+  const net = fabric();
+  const { clients, watch } = tornDownWith(t, net);
+  await net.start('proxy');
+  await net.startSnapshot();
+  const witness = watch(new Witness(net.backend));
+  return { net, clients, witness };
+}
+
 function summary(clients: readonly TrackedClient[]): string {
   const counters = Object.keys(clients[0]!.subscriber.counters) as (keyof TrackedClient['subscriber']['counters'])[];
   return counters.map((c) => `${c}=${total(clients, c)}`).join(' ');
 }
 
 test.serial('24 clients joining at random moments under 20,000 ticks/s over 500 topics all end equal to the source, nothing applied twice', async (t) => {
-  const net = fabric();
-  const { clients, watch } = tornDownWith(t, net);
-  let witness: Witness | undefined;
-  await net.start('proxy');
-  await net.startSnapshot();
-  witness = watch(new Witness(net.backend));
+  const { net, clients, witness } = await startFabric(t);
   const feed = await net.start('feed');
 
   await joinOverTime(clients, 24, 3000, (i) => new TrackedClient(`client ${i} (${prefixOf(i) || 'everything'})`, {
@@ -77,14 +82,9 @@ test.serial('24 clients joining at random moments under 20,000 ticks/s over 500 
 });
 
 test.serial('with a tiny receive HWM and a lossy hop, ZeroMQ drops messages; clients detect the gaps, repair them and end equal', async (t) => {
-  const net = fabric();
-  const { clients, watch } = tornDownWith(t, net);
-  let witness: Witness | undefined;
+  const { net, clients, witness } = await startFabric(t);
   let hop: { close(): Promise<void> } | undefined;
   t.teardown(() => hop?.close());
-  await net.start('proxy');
-  await net.startSnapshot();
-  witness = watch(new Witness(net.backend));
   // The clients' last hop queues 50 messages per subscriber: a client that stalls for a few
   // milliseconds loses messages there, while the snapshot service and the witness read the
   // proxy itself with its default queues.
@@ -111,12 +111,7 @@ test.serial('with a tiny receive HWM and a lossy hop, ZeroMQ drops messages; cli
 });
 
 test.serial('a feed restarted mid-stream (new epoch) while clients are connected: every client ends equal to the new run', async (t) => {
-  const net = fabric();
-  const { clients, watch } = tornDownWith(t, net);
-  let witness: Witness | undefined;
-  await net.start('proxy');
-  await net.startSnapshot();
-  witness = watch(new Witness(net.backend));
+  const { net, clients, witness } = await startFabric(t);
   const make = (i: number) => new TrackedClient(`client ${i} (${prefixOf(i) || 'everything'})`, {
     endpoint: net.backend,
     prefix: prefixOf(i),

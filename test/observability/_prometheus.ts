@@ -33,7 +33,6 @@ export class Prometheus {
     private readonly child: ChildProcess,
     private readonly dir: string,
     readonly url: string,
-    private readonly output: string[],
   ) {}
 
   /** Starts Prometheus with `config` (prometheus.yml text) and extra files beside it (rule files). */
@@ -51,12 +50,12 @@ export class Prometheus {
     const output: string[] = [];
     child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    const prometheus = new Prometheus(child, dir, `http://127.0.0.1:${port}`, output);
+    const prometheus = new Prometheus(child, dir, `http://127.0.0.1:${port}`);
     try {
-      await pollUntil(async () => (await fetch(`${prometheus.url}/-/ready`)).ok, `Prometheus to be ready; it said: ${output.join('')}`, 20_000);
+      await pollUntil(async () => (await fetch(`${prometheus.url}/-/ready`)).ok, 'Prometheus to be ready', 20_000);
     } catch (err) {
       await prometheus.stop();
-      throw err;
+      throw new Error(`${(err as Error).message}; it said: ${output.join('')}`);
     }
     return prometheus;
   }
