@@ -13,7 +13,7 @@ import { coversVenue, patternMatches, SubscriptionIndex, upstreamPrefix, upstrea
 import { pageHandler } from './page.js';
 import { Flusher, type FlusherOptions } from './flusher.js';
 import { outbound, type OutboundEvent } from './frames.js';
-import { Session, type SessionCounters } from './session.js';
+import { addCounters, Session, type SessionCounters } from './session.js';
 import { VenueStatusBoard } from './status.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
 
@@ -189,13 +189,7 @@ export class Gateway {
   /** Traffic counters of every session so far, including closed ones (counters never go down). */
   get traffic(): SessionCounters {
     const total = { ...this.retired };
-    for (const client of this.clients) {
-      const c = client.session.counters;
-      total.eventsSent += c.eventsSent;
-      total.framesSent += c.framesSent;
-      total.bytesSent += c.bytesSent;
-      total.conflated += c.conflated;
-    }
+    for (const client of this.clients) addCounters(total, client.session.counters);
     return total;
   }
 
@@ -346,7 +340,7 @@ export class Gateway {
     this.control(client, { type: 'subscribed', id: request.id, topics: request.patterns });
     this.sendInitialState(client, request, added);
     for (const status of this.statuses.notUp()) {
-      if (request.patterns.some((pattern) => coversVenue(pattern, status.venue))) client.session.sendControl(status.text);
+      if (request.patterns.some((pattern) => coversVenue(pattern, status.venue))) this.control(client, status.text);
     }
   }
 
@@ -499,11 +493,7 @@ export class Gateway {
       for (const prefix of upstreamPrefixes(pattern)) this.unwant(prefix);
     }
     this.counters.closedByCode.set(code, (this.counters.closedByCode.get(code) ?? 0) + 1);
-    const c = client.session.counters;
-    this.retired.eventsSent += c.eventsSent;
-    this.retired.framesSent += c.framesSent;
-    this.retired.bytesSent += c.bytesSent;
-    this.retired.conflated += c.conflated;
+    addCounters(this.retired, client.session.counters);
     this.log.debug({ session: client.session.id, code }, 'client disconnected');
   }
 }

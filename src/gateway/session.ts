@@ -15,6 +15,14 @@ export interface SessionCounters {
   conflated: number;
 }
 
+/** Adds `from` to `into`, field by field. */
+export function addCounters(into: SessionCounters, from: Readonly<SessionCounters>): void {
+  into.eventsSent += from.eventsSent;
+  into.framesSent += from.framesSent;
+  into.bytesSent += from.bytesSent;
+  into.conflated += from.conflated;
+}
+
 /** Where a resuming client stands on one topic: nothing older or equal may follow. */
 interface Position {
   readonly epoch: number;
