@@ -11,9 +11,11 @@ import WebSocket from 'ws';
 import { nowMicros } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
 import { sleepUntil } from '../pipeline/clock.js';
-import { encodeHistogram, latencyHistogram, recordLatency } from './latency.js';
+import { encodeHistogram, latencyHistogram, prepareRecording, recordLatency } from './latency.js';
 
-const TS_KEY = '"ts":';
+/** The `"ts":` key without its opening quote (see scan). */
+const TS_KEY_TAIL = 'ts":';
+const QUOTE = 0x22;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 /** A slow reader's budget is renewed this often. */
@@ -64,9 +66,9 @@ class Recorder {
   events = 0;
   /** Events that arrived inside the window, however old: the throughput a server managed even when it lags. */
   received = 0;
-  latency = latencyHistogram();
-  firstSecond = latencyHistogram();
-  lastSecond = latencyHistogram();
+  latency = latencyHistogram(true);
+  firstSecond = latencyHistogram(true);
+  lastSecond = latencyHistogram(true);
   window: MeasureParams | undefined;
 
   /** One event that arrived at `arrived` and was stamped `ts` at its source. */
@@ -91,6 +93,7 @@ class Recorder {
   }
 }
 
+await prepareRecording();
 const recorder = new Recorder();
 const clients: Client[] = [];
 let slotTimer: NodeJS.Timeout | undefined;
@@ -134,21 +137,25 @@ class Client {
   scan(data: Buffer): void {
     const arrived = nowMicros();
     // A one-byte string and String.indexOf: V8 searches it without leaving JavaScript, where
-    // Buffer.indexOf pays a native call per event (the largest cost of this process).
+    // Buffer.indexOf pays a native call per event. The search is for `ts":`, not `"ts":`: V8
+    // looks for a pattern's first character and then compares, and a frame holds a quote
+    // every few bytes but a `t` only every few dozen (three times faster as measured).
     const text = data.toString('latin1');
     let events = 0;
-    let at = text.indexOf(TS_KEY);
+    let at = text.indexOf(TS_KEY_TAIL);
     while (at >= 0) {
-      let i = at + TS_KEY.length;
-      let ts = 0;
-      for (; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c < DIGIT_0 || c > DIGIT_9) break;
-        ts = ts * 10 + (c - DIGIT_0);
+      let i = at + TS_KEY_TAIL.length;
+      if (text.charCodeAt(at - 1) === QUOTE) {
+        let ts = 0;
+        for (; i < text.length; i++) {
+          const c = text.charCodeAt(i);
+          if (c < DIGIT_0 || c > DIGIT_9) break;
+          ts = ts * 10 + (c - DIGIT_0);
+        }
+        recorder.event(arrived, ts);
+        events++;
       }
-      recorder.event(arrived, ts);
-      events++;
-      at = text.indexOf(TS_KEY, i);
+      at = text.indexOf(TS_KEY_TAIL, i);
     }
     if (this.readBudget === 0) return;
     this.credit -= events;
