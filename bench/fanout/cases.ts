@@ -14,6 +14,8 @@ export interface Case {
   readonly readPerSecond: number;
   /** A longer warm-up than --warmup, for a case that needs time to reach its steady state. */
   readonly minWarmupSeconds?: number;
+  /** A longer window than --seconds, for a case whose clients read in bursts seconds apart. */
+  readonly minSeconds?: number;
   /** Settings of this case's gateway (on top of --gateway-env). */
   readonly gatewayEnv?: Readonly<Record<string, string>>;
 }
@@ -21,13 +23,13 @@ export interface Case {
 export const CASE_NAMES = ['all-1000', 'baseline-1000', 'all-100', 'baseline-100', 'partial-1000', 'conflation-1000', 'metrics-on', 'metrics-off'] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
-const RATES_1000 = [500, 1_000, 1_250, 1_500, 2_000, 3_000];
+const RATES_1000 = [500, 1_000, 1_500, 2_000, 2_500, 3_000, 4_000];
 /** One ws.send per tick per client tops out far lower: its ramps start where it can still keep up. */
 const RATES_BASELINE_1000 = [100, 150, 200, 300, 500];
 const RATES_BASELINE_100 = [1_000, 1_500, 2_000, 3_000, 5_000];
 const RATES_1000_QUICK = [500, 1_500, 3_000];
-const RATES_100 = [5_000, 10_000, 15_000, 20_000, 30_000];
-const RATES_100_QUICK = [5_000, 20_000, 40_000];
+const RATES_100 = [5_000, 10_000, 15_000, 20_000, 22_500, 25_000, 30_000];
+const RATES_100_QUICK = [5_000, 15_000, 22_500];
 /** Each client gets a tenth of the ticks, so the ramp goes ten times higher for the same events/s per client. */
 const RATES_PARTIAL = [5_000, 10_000, 20_000, 40_000];
 const RATES_PARTIAL_QUICK = [5_000, 20_000];
@@ -60,8 +62,13 @@ export function caseOf(name: CaseName, quick: boolean): Case {
       };
     case 'conflation-1000':
       // Its RSS is judged over the window: the warm-up lets every slow client's pending state and
-      // socket buffers fill first (bounded, but filling takes a few seconds).
-      return { name, server: 'tickfan', clients: 1_000, interest: 1, rates: [CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND, minWarmupSeconds: 6 };
+      // socket buffers fill first (bounded, but filling takes a few seconds). A conflated frame
+      // holds up to one event per topic, two seconds of a reader's budget, so a short window
+      // would see each reader read once or not at all.
+      return {
+        name, server: 'tickfan', clients: 1_000, interest: 1, rates: [CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND,
+        minWarmupSeconds: 6, minSeconds: 8,
+      };
   }
 }
 

@@ -28,8 +28,8 @@ const CONFLATED_BYTES_PER_TOPIC = 350;
 const GC_SLACK = 1.5;
 /**
  * ...and the slow readers must get at least this share of what they are willing to read. Loose:
- * a paused ws client still reads the chunk its socket already holds, so over a few seconds a
- * client's read rate is only roughly its budget.
+ * a paused client still takes the frames it has already read, and a conflated frame holds up to
+ * one event per topic, so over a few seconds a client's read rate is only roughly its budget.
  */
 const READ_SHARE = 0.5;
 

@@ -102,7 +102,8 @@ export class CaseRun {
     const { feed } = this.fabric;
     await feed.call('rate', { ticksPerSecond: rate }, CALL_MS);
     const startMicros = nowMicros() + Math.max(options.warmupSeconds, this.spec.minWarmupSeconds ?? 0) * 1e6;
-    const endMicros = startMicros + options.seconds * 1e6;
+    const seconds = Math.max(options.seconds, this.spec.minSeconds ?? 0);
+    const endMicros = startMicros + seconds * 1e6;
     // Slow readers are judged by what they read while the window lasts, however stale.
     const window: MeasureParams = { startMicros, endMicros, count: this.spec.readPerSecond > 0 ? 'received' : 'published', graceMicros: GRACE_MICROS };
     const reportMs = (endMicros + GRACE_MICROS - nowMicros()) / 1000 + REPORT_SLACK_MS;
@@ -112,7 +113,7 @@ export class CaseRun {
     const start = await this.sample();
     await sleepUntil(endMicros);
     const end = await this.sample();
-    return this.result(rate, options.seconds, start, end, await reports, await machineCpu);
+    return this.result(rate, seconds, start, end, await reports, await machineCpu);
   }
 
   async stop(): Promise<void> {
