@@ -199,10 +199,11 @@ export class Session {
    * replaces passes its type on: the client still gets a snapshot before any tick of the topic.
    */
   private keepNewest(pending: Map<string, OutboundEvent>, topic: string, event: OutboundEvent): void {
+    // Overwritten in place, not deleted and re-added: this runs for every tick a slow client
+    // misses, and each delete leaves a hole the map has to compact away later.
     const replaced = pending.get(topic);
     if (replaced !== undefined) {
       this.counters.conflated++;
-      pending.delete(topic);
       if (replaced.text.startsWith(SNAPSHOT_PREFIX) && event.text.startsWith(TICK_PREFIX)) {
         event = outbound(SNAPSHOT_PREFIX + event.text.slice(TICK_PREFIX.length), topic, event.ts);
       }
