@@ -1,9 +1,7 @@
 /**
  * Child program: a load process holding a share of the WebSocket clients. Receiving is kept
  * cheap so that the load side is not the limit: a frame is never JSON-parsed once a client
- * has subscribed; its events are counted and their latency taken by scanning the raw bytes
- * for `"ts":<digits>` (each tick or snapshot event carries exactly one such key, and the
- * record's own `"exchTs":` never matches).
+ * has subscribed; its events are counted and their latency taken by scanning its bytes (scan.ts).
  */
 import type { Histogram } from 'hdr-histogram-js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,16 +10,8 @@ import { serve } from '../common/child.js';
 import { sleepUntil } from '../pipeline/clock.js';
 import { encodeHistogram, latencyHistogram, prepareRecording, recordLatency } from './latency.js';
 import { RawWebSocket } from './raw-client.js';
+import { scanEvents } from './scan.js';
 
-/** The `"ts":` key without its opening quote (see scan). */
-const TS_KEY_TAIL = 'ts":';
-const QUOTE = 0x22;
-/** Well under V8's 128 KiB limit for a regular (young) string (see scanSlice). */
-const SCAN_SLICE_BYTES = 64 * 1024;
-/** `ts":` and its digits: a key starting in one slice is read whole from the text that slice takes. */
-const KEY_REACH = 32;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
 /** A slow reader's budget is renewed this often. */
 const READ_SLOT_MS = 100;
 /** Backlog growth compares the window's first and last stretch of this length. */
@@ -102,40 +92,6 @@ const recorder = new Recorder();
 const clients: Client[] = [];
 let slotTimer: NodeJS.Timeout | undefined;
 
-/**
- * Records the events whose `"ts":` key starts in data[from, min(from + SCAN_SLICE_BYTES, end)).
- *
- * A one-byte string and String.indexOf: V8 searches it without leaving JavaScript, where
- * Buffer.indexOf pays a native call per event. The search is for `ts":`, not `"ts":`: V8 looks
- * for a pattern's first character and then compares, and a frame holds a quote every few bytes
- * but a `t` only every few dozen (three times faster as measured). Slices, not the whole frame:
- * a string above V8's 128 KiB regular object size costs about 9x more per byte to make
- * (measured), and a lagging client gets exactly such frames, which would make it lag more.
- */
-function scanSlice(data: Buffer, from: number, end: number, arrived: number): number {
-  // One byte before (the quote of a key starting at `from`), some after (a key and its digits crossing the end).
-  const begin = Math.max(0, from - 1);
-  const text = data.toString('latin1', begin, Math.min(end, from + SCAN_SLICE_BYTES + KEY_REACH));
-  const last = from + SCAN_SLICE_BYTES - begin;
-  let events = 0;
-  let at = text.indexOf(TS_KEY_TAIL, from - begin);
-  while (at >= 0 && at < last) {
-    let i = at + TS_KEY_TAIL.length;
-    if (text.charCodeAt(at - 1) === QUOTE) {
-      let ts = 0;
-      for (; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c < DIGIT_0 || c > DIGIT_9) break;
-        ts = ts * 10 + (c - DIGIT_0);
-      }
-      recorder.event(arrived, ts);
-      events++;
-    }
-    at = text.indexOf(TS_KEY_TAIL, i);
-  }
-  return events;
-}
-
 class Client {
   private verified = false;
   /**
@@ -175,8 +131,7 @@ class Client {
 
   scan(data: Buffer, start: number, end: number): void {
     const arrived = nowMicros();
-    let events = 0;
-    for (let from = start; from < end; from += SCAN_SLICE_BYTES) events += scanSlice(data, from, end, arrived);
+    const events = scanEvents(data, start, end, (ts) => recorder.event(arrived, ts));
     if (this.readBudget === 0) return;
     this.credit -= events;
     if (this.credit <= 0) this.ws.pause();
