@@ -1,7 +1,8 @@
 /**
  * Child program: a load process holding a share of the WebSocket clients. Receiving is kept
  * cheap so that the load side is not the limit: a frame is never JSON-parsed once a client
- * has subscribed; its events are counted and their latency taken by scanning its bytes (scan.ts).
+ * has subscribed; its events are counted and their latency taken by scanning its bytes, once
+ * per distinct frame (scan.ts).
  */
 import type { Histogram } from 'hdr-histogram-js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,10 +11,12 @@ import { serve } from '../common/child.js';
 import { sleepUntil } from '../pipeline/clock.js';
 import { encodeHistogram, latencyHistogram, prepareRecording, recordLatency } from './latency.js';
 import { RawWebSocket } from './raw-client.js';
-import { scanEvents } from './scan.js';
+import { ScannedFrames } from './scan.js';
 
 /** A slow reader's budget is renewed this often. */
 const READ_SLOT_MS = 100;
+/** Distinct recent frames whose events are remembered: a few passes' worth of every interest group. */
+const SCANNED_FRAMES_KEPT = 64;
 /** Backlog growth compares the window's first and last stretch of this length. */
 const EDGE_MICROS = 1_000_000;
 
@@ -89,6 +92,7 @@ class Recorder {
 
 await prepareRecording();
 const recorder = new Recorder();
+const scannedFrames = new ScannedFrames(SCANNED_FRAMES_KEPT);
 const clients: Client[] = [];
 let slotTimer: NodeJS.Timeout | undefined;
 
@@ -131,9 +135,10 @@ class Client {
 
   scan(data: Buffer, start: number, end: number): void {
     const arrived = nowMicros();
-    const events = scanEvents(data, start, end, (ts) => recorder.event(arrived, ts));
+    const tss = scannedFrames.tssOf(data, start, end);
+    for (let i = 0; i < tss.length; i++) recorder.event(arrived, tss[i]!);
     if (this.readBudget === 0) return;
-    this.credit -= events;
+    this.credit -= tss.length;
     if (this.credit <= 0) this.ws.pause();
   }
 

@@ -206,7 +206,13 @@ export const schema: convict.Schema<TickfanConfig> = {
       doc: 'Events queued for a client that is behind; beyond it the client is conflated (newest per topic) or, with conflate:false, closed with 4008.',
       format: integerIn(1, 10_000_000), default: 10_000,
     },
-    historyPerTopic: { doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory.', format: integerIn(1, 100_000), default: 256 },
+    historyPerTopic: {
+      // 256 with 1,000 busy topics let the heap reach 400+ MB, and its major collections took a
+      // core for a few hundred ms: at 100 clients the fan-out bench sustained 1.5-2.25M events/s
+      // across runs with 256, 2.0-2.5M with 64 (docs/performance.md).
+      doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory; a client further behind gets a fresh snapshot. They live on the heap: more costs garbage-collection time under load.',
+      format: integerIn(1, 100_000), default: 64,
+    },
     flushIntervalMs: {
       doc: 'Least time between two flushes of queued events to clients; 0: every event-loop turn. Under load flushes are spaced further by their own cost, so frames grow instead of the write count.',
       format: integerIn(0, 1000), default: 0,

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { SCAN_SLICE_BYTES, scanEvents } from '../../bench/fanout/scan.js';
+import { SCAN_SLICE_BYTES, ScannedFrames, scanEvents } from '../../bench/fanout/scan.js';
 
 /** A frame in the gateway's form, with a record that has an `exchTs` and a `counts` key to be ignored. */
 function frame(tss: readonly number[], padding = 0): string {
@@ -40,4 +40,28 @@ test('a frame over one slice: each key counted once, wherever the slice boundary
     if (scan(text, 'z').join() !== tss.join()) wrong.push(shift);
   }
   t.deepEqual(wrong, []);
+});
+
+test('ScannedFrames: equal bytes anywhere in a buffer give the ts found the first time; other bytes of the same length are scanned anew', (t) => {
+  const frames = new ScannedFrames(2);
+  const a = frame([1764070000000001, 1764070000000002]);
+  const b = a.replace('"ts":1764070000000002', '"ts":1764070000000003');
+  t.is(a.length, b.length);
+  t.deepEqual(frames.tssOf(Buffer.from(a, 'latin1'), 0, a.length), [1764070000000001, 1764070000000002]);
+  const again = frames.tssOf(Buffer.from(`xyz${a}`, 'latin1'), 3, 3 + a.length);
+  t.deepEqual(again, [1764070000000001, 1764070000000002]);
+  t.deepEqual(frames.tssOf(Buffer.from(b, 'latin1'), 0, b.length), [1764070000000001, 1764070000000003]);
+});
+
+test('ScannedFrames keeps at most its capacity, the oldest leaving first', (t) => {
+  const frames = new ScannedFrames(2);
+  const texts = [frame([1]), frame([22]), frame([333])];
+  const submit = (text: string) => frames.tssOf(Buffer.from(text, 'latin1'), 0, text.length);
+  texts.forEach(submit);
+  t.is(frames.scans, 3);
+  submit(texts[2]!);
+  submit(texts[1]!);
+  t.is(frames.scans, 3, 'the two newest are known');
+  submit(texts[0]!);
+  t.is(frames.scans, 4, 'the oldest was let go');
 });
