@@ -75,7 +75,9 @@ const methods = {
   },
 
   async rate(params: { ticksPerSecond: number }): Promise<void> {
-    pacer = params.ticksPerSecond > 0 ? new Pacer(params.ticksPerSecond) : undefined;
+    // Up to a second behind is made up, as a feed handler would publish what the exchange sent
+    // meanwhile: this process shares the cores too, and a step should offer what it asks.
+    pacer = params.ticksPerSecond > 0 ? new Pacer(params.ticksPerSecond, params.ticksPerSecond) : undefined;
   },
 
   async counts(): Promise<FeedCounts> {
