@@ -1,4 +1,5 @@
 import { outbound, type OutboundEvent } from './frames.js';
+import { TickHistory } from './history.js';
 
 /** What the cache needs of an applied upstream update. */
 export interface CachedUpdate {
@@ -18,7 +19,7 @@ interface TopicEvents {
   /** The newest tick event; its snapshot form is derived from it on demand. */
   latest: OutboundEvent;
   /** Tick events of the current epoch, oldest first, contiguous in seq, ending at `seq`. */
-  history: OutboundEvent[];
+  history: TickHistory;
   /**
    * The snapshot form of `latest`, made on first demand and shared until the next tick: clients
    * subscribing together share its text, and so their initial frames too.
@@ -65,15 +66,13 @@ export class EventCache {
     if (held && (held.epoch === epoch ? seq <= held.seq : ts <= held.ts)) return undefined;
     const event = outbound(`${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${update.payload.toString('utf8')}}`, topic, ts);
     if (held === undefined) {
-      this.topics.set(topic, { epoch, seq, ts, latest: event, history: [event], snapshot: undefined });
+      const history = new TickHistory(this.historyPerTopic);
+      history.append(event.text, ts);
+      this.topics.set(topic, { epoch, seq, ts, latest: event, history, snapshot: undefined });
       return event;
     }
-    if (held.epoch === epoch && seq === held.seq + 1) {
-      held.history.push(event);
-      if (held.history.length > this.historyPerTopic) held.history.shift();
-    } else {
-      held.history = [event];
-    }
+    if (held.epoch !== epoch || seq !== held.seq + 1) held.history.clear();
+    held.history.append(event.text, ts);
     held.epoch = epoch;
     held.seq = seq;
     held.ts = ts;
@@ -101,9 +100,9 @@ export class EventCache {
     if (!held) return { kind: 'nothing' };
     if (held.epoch === epoch) {
       if (seq >= held.seq) return { kind: 'nothing' };
-      const oldest = held.seq - held.history.length + 1;
+      const oldest = held.seq - held.history.size + 1;
       if (seq + 1 >= oldest) {
-        const events = held.history.slice(seq + 1 - oldest).map((event, i) => ({ epoch, seq: seq + 1 + i, event }));
+        const events = held.history.from(seq + 1 - oldest).map(({ text, ts }, i) => ({ epoch, seq: seq + 1 + i, event: outbound(text, topic, ts) }));
         return { kind: 'events', events };
       }
     }

@@ -1,0 +1,88 @@
+/**
+ * A topic's most recent tick events, oldest first, as UTF-8 bytes packed in one Buffer.
+ *
+ * Not an array of the event texts: each of those lived as long as the history reached back,
+ * so every tick's text was promoted to V8's old generation and freed only by a major
+ * collection. With 1,000 busy topics those collections took a core for a few hundred ms at a
+ * time, the gateway's worst stalls (docs/performance.md). As bytes, a topic's history is four
+ * objects whatever its depth, and a tick's text dies young once sent. Only resumes, which are
+ * rare, turn bytes back into texts.
+ */
+export class TickHistory {
+  private bytes = Buffer.allocUnsafe(INITIAL_BYTES);
+  /** Per slot of the ring: where its event's bytes start in `bytes`, how many, and its ts. */
+  private readonly starts: Int32Array;
+  private readonly lengths: Int32Array;
+  private readonly tss: Float64Array;
+  /** The slot of the oldest event. */
+  private head = 0;
+  private count = 0;
+  /** The first free byte of `bytes`: the events' bytes lie in slot order before it. */
+  private end = 0;
+
+  constructor(private readonly capacity: number) {
+    this.starts = new Int32Array(capacity);
+    this.lengths = new Int32Array(capacity);
+    this.tss = new Float64Array(capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.count = 0;
+    this.end = 0;
+  }
+
+  /** Adds the newest event; at capacity the oldest goes. */
+  append(text: string, ts: number): void {
+    if (this.count === this.capacity) {
+      this.head = (this.head + 1) % this.capacity;
+      this.count--;
+    }
+    const length = Buffer.byteLength(text);
+    if (this.end + length > this.bytes.length) this.makeRoom(length);
+    const slot = (this.head + this.count) % this.capacity;
+    this.starts[slot] = this.end;
+    this.lengths[slot] = length;
+    this.tss[slot] = ts;
+    this.end += this.bytes.write(text, this.end);
+    this.count++;
+  }
+
+  /** The events from the `skip`-th oldest on, oldest first. */
+  from(skip: number): { readonly text: string; readonly ts: number }[] {
+    const events = [];
+    for (let i = Math.max(0, skip); i < this.count; i++) {
+      const slot = (this.head + i) % this.capacity;
+      events.push({ text: this.bytes.toString('utf8', this.starts[slot]!, this.starts[slot]! + this.lengths[slot]!), ts: this.tss[slot]! });
+    }
+    return events;
+  }
+
+  /**
+   * Moves the held events' bytes to the start (they are contiguous: events leave from the
+   * front and arrive at the back), growing the Buffer until they take at most half of it, so
+   * each byte moves a bounded number of times. It never shrinks: a topic's Buffer stays at most
+   * about twice its largest history.
+   */
+  private makeRoom(length: number): void {
+    const first = this.count === 0 ? this.end : this.starts[this.head]!;
+    const held = this.end - first;
+    let size = this.bytes.length;
+    while (held + length > size / 2) size *= 2;
+    if (size === this.bytes.length) {
+      this.bytes.copyWithin(0, first, this.end);
+    } else {
+      const grown = Buffer.allocUnsafe(size);
+      this.bytes.copy(grown, 0, first, this.end);
+      this.bytes = grown;
+    }
+    for (let i = 0; i < this.count; i++) this.starts[(this.head + i) % this.capacity]! -= first;
+    this.end = held;
+  }
+}
+
+const INITIAL_BYTES = 4096;

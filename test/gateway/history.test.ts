@@ -1,0 +1,44 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { TickHistory } from '../../src/gateway/history.js';
+
+test('the newest events up to its capacity, oldest first, with their ts', (t) => {
+  const history = new TickHistory(3);
+  for (let i = 1; i <= 5; i++) history.append(`{"seq":${i}}`, 1000 + i);
+  t.is(history.size, 3);
+  t.deepEqual(history.from(0), [{ text: '{"seq":3}', ts: 1003 }, { text: '{"seq":4}', ts: 1004 }, { text: '{"seq":5}', ts: 1005 }]);
+  t.deepEqual(history.from(2).map((e) => e.text), ['{"seq":5}']);
+  t.deepEqual(history.from(3), []);
+  history.clear();
+  t.is(history.size, 0);
+  history.append('{"é":"✓"}', 7);
+  t.deepEqual(history.from(0), [{ text: '{"é":"✓"}', ts: 7 }], 'UTF-8 text comes back as it went in');
+});
+
+test('property: always the last min(capacity, appended) texts, through any mix of sizes, clears and wrap-arounds', (t) => {
+  const step = fc.oneof(
+    { weight: 20, arbitrary: fc.string({ unit: fc.constantFrom('a', 'é', '✓', '"', '𝄞'), maxLength: 600, size: 'max' }).map((text) => ({ text })) },
+    { weight: 1, arbitrary: fc.constant('clear' as const) },
+  );
+  t.notThrows(() => fc.assert(
+    fc.property(fc.integer({ min: 1, max: 20 }), fc.array(step, { maxLength: 100 }), (capacity, steps) => {
+      const history = new TickHistory(capacity);
+      let model: { text: string; ts: number }[] = [];
+      steps.forEach((s, ts) => {
+        if (s === 'clear') {
+          history.clear();
+          model = [];
+        } else {
+          history.append(s.text, ts);
+          model = [...model, { text: s.text, ts }].slice(-capacity);
+        }
+      });
+      // Compared as JSON and thrown short: an assertion's diff of kilobytes of text makes shrinking crawl.
+      const half = Math.floor(model.length / 2);
+      if (JSON.stringify(history.from(0)) !== JSON.stringify(model)) throw new Error(`from(0) differs from the last ${model.length} appended`);
+      if (JSON.stringify(history.from(half)) !== JSON.stringify(model.slice(half))) throw new Error(`from(${half}) differs`);
+    }),
+    // No shrinking: cases of kilobytes of text shrink for minutes; the first failure says enough.
+    { numRuns: 200, endOnFailure: true },
+  ));
+});
