@@ -23,13 +23,13 @@ export interface Case {
 export const CASE_NAMES = ['all-1000', 'baseline-1000', 'all-100', 'baseline-100', 'partial-1000', 'conflation-1000', 'metrics-on', 'metrics-off'] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
-const RATES_1000 = [500, 1_000, 1_500, 2_000, 2_500, 3_000, 4_000];
+const RATES_1000 = [500, 1_000, 1_500, 2_000, 2_500, 3_000, 4_000, 5_000];
 /** One ws.send per tick per client tops out far lower: its ramps start where it can still keep up. */
 const RATES_BASELINE_1000 = [100, 150, 200, 300, 500];
 const RATES_BASELINE_100 = [1_000, 1_500, 2_000, 3_000, 5_000];
 const RATES_1000_QUICK = [500, 1_500, 3_000];
-const RATES_100 = [5_000, 10_000, 15_000, 20_000, 21_000, 22_500, 25_000, 30_000];
-const RATES_100_QUICK = [5_000, 15_000, 22_500];
+const RATES_100 = [5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000];
+const RATES_100_QUICK = [5_000, 20_000, 30_000];
 /** Each client gets a tenth of the ticks, so the ramp goes ten times higher for the same events/s per client. */
 const RATES_PARTIAL = [5_000, 10_000, 20_000, 40_000];
 const RATES_PARTIAL_QUICK = [5_000, 20_000];

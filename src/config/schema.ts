@@ -207,10 +207,9 @@ export const schema: convict.Schema<TickfanConfig> = {
       format: integerIn(1, 10_000_000), default: 10_000,
     },
     historyPerTopic: {
-      // 256 with 1,000 busy topics let the heap reach 400+ MB, and its major collections took a
-      // core for a few hundred ms: at 100 clients the fan-out bench sustained 1.5-2.25M events/s
-      // across runs with 256, 2.0-2.5M with 64 (docs/performance.md).
-      doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory; a client further behind gets a fresh snapshot. They live on the heap: more costs garbage-collection time under load.',
+      // 64, not 256: with 1,000 busy topics 256 holds about 150 MB more, and at 100 clients the
+      // fan-out bench sustained 2.25M events/s with it against 3.0M with 64 (docs/performance.md).
+      doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory; a client further behind gets a fresh snapshot.',
       format: integerIn(1, 100_000), default: 64,
     },
     flushIntervalMs: {
