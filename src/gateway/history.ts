@@ -6,14 +6,15 @@
  * collection. With 1,000 busy topics those collections took a core for a few hundred ms at a
  * time, the gateway's worst stalls (docs/performance.md). As bytes, a topic's history is four
  * objects whatever its depth, and a tick's text dies young once sent. Only resumes, which are
- * rare, turn bytes back into texts.
+ * rare, turn bytes back into texts. Everything starts small and doubles, so a quiet topic
+ * costs about what its one event does.
  */
 export class TickHistory {
-  private bytes = Buffer.allocUnsafe(INITIAL_BYTES);
+  private bytes = EMPTY;
   /** Per slot of the ring: where its event's bytes start in `bytes`, how many, and its ts. */
-  private readonly starts: Int32Array;
-  private readonly lengths: Int32Array;
-  private readonly tss: Float64Array;
+  private starts: Int32Array;
+  private lengths: Int32Array;
+  private tss: Float64Array;
   /** The slot of the oldest event. */
   private head = 0;
   private count = 0;
@@ -21,9 +22,10 @@ export class TickHistory {
   private end = 0;
 
   constructor(private readonly capacity: number) {
-    this.starts = new Int32Array(capacity);
-    this.lengths = new Int32Array(capacity);
-    this.tss = new Float64Array(capacity);
+    const slots = Math.min(capacity, FIRST_SLOTS);
+    this.starts = new Int32Array(slots);
+    this.lengths = new Int32Array(slots);
+    this.tss = new Float64Array(slots);
   }
 
   get size(): number {
@@ -39,12 +41,14 @@ export class TickHistory {
   /** Adds the newest event; at capacity the oldest goes. */
   append(text: string, ts: number): void {
     if (this.count === this.capacity) {
-      this.head = (this.head + 1) % this.capacity;
+      this.head = (this.head + 1) % this.starts.length;
       this.count--;
+    } else if (this.count === this.starts.length) {
+      this.growSlots();
     }
     const length = Buffer.byteLength(text);
     if (this.end + length > this.bytes.length) this.makeRoom(length);
-    const slot = (this.head + this.count) % this.capacity;
+    const slot = (this.head + this.count) % this.starts.length;
     this.starts[slot] = this.end;
     this.lengths[slot] = length;
     this.tss[slot] = ts;
@@ -56,33 +60,51 @@ export class TickHistory {
   from(skip: number): { readonly text: string; readonly ts: number }[] {
     const events = [];
     for (let i = Math.max(0, skip); i < this.count; i++) {
-      const slot = (this.head + i) % this.capacity;
+      const slot = (this.head + i) % this.starts.length;
       events.push({ text: this.bytes.toString('utf8', this.starts[slot]!, this.starts[slot]! + this.lengths[slot]!), ts: this.tss[slot]! });
     }
     return events;
   }
 
   /**
+   * Twice the slots, at most `capacity`. Slots grow only while the ring has never been full (a
+   * full ring has `capacity` slots and drops its oldest instead), so the oldest is in slot 0.
+   */
+  private growSlots(): void {
+    const slots = Math.min(this.capacity, this.starts.length * 2);
+    this.starts = copied(this.starts, new Int32Array(slots));
+    this.lengths = copied(this.lengths, new Int32Array(slots));
+    this.tss = copied(this.tss, new Float64Array(slots));
+  }
+
+  /**
    * Moves the held events' bytes to the start (they are contiguous: events leave from the
    * front and arrive at the back), growing the Buffer until they take at most half of it, so
    * each byte moves a bounded number of times. It never shrinks: a topic's Buffer stays at most
-   * about twice its largest history.
+   * about four times its largest history.
    */
   private makeRoom(length: number): void {
     const first = this.count === 0 ? this.end : this.starts[this.head]!;
     const held = this.end - first;
-    let size = this.bytes.length;
+    let size = Math.max(this.bytes.length, FIRST_BYTES);
     while (held + length > size / 2) size *= 2;
     if (size === this.bytes.length) {
       this.bytes.copyWithin(0, first, this.end);
     } else {
-      const grown = Buffer.allocUnsafe(size);
-      this.bytes.copy(grown, 0, first, this.end);
-      this.bytes = grown;
+      const larger = Buffer.allocUnsafe(size);
+      this.bytes.copy(larger, 0, first, this.end);
+      this.bytes = larger;
     }
-    for (let i = 0; i < this.count; i++) this.starts[(this.head + i) % this.capacity]! -= first;
+    for (let i = 0; i < this.count; i++) this.starts[(this.head + i) % this.starts.length]! -= first;
     this.end = held;
   }
 }
 
-const INITIAL_BYTES = 4096;
+function copied<T extends Int32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+const EMPTY = Buffer.alloc(0);
+const FIRST_SLOTS = 2;
+const FIRST_BYTES = 256;
