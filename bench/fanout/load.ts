@@ -158,6 +158,7 @@ function open(index: number, params: ConnectParams): Promise<Client> {
     const subscribe = JSON.stringify({ op: 'subscribe', id: index, topics: params.clients[index]!.patterns, snapshot: true, conflate: true });
     // The load side measures the server and must not be the limit: its client does not check
     // that every text frame is valid UTF-8 (the conformance tests check what the gateway sends).
+    // The callbacks use `client`, made just below: they run only once the socket has connected.
     const ws = new RawWebSocket(params.url, {
       message(data, start, end) {
         if (client.isVerified) return client.scan(data, start, end);

@@ -121,7 +121,7 @@ export class RawWebSocket {
 
   /** Reads the server's 101 answer; returns where the frames begin (0 while it is incomplete). */
   private handshake(end: number): number {
-    const headerEnd = this.buffer.indexOf(HEADER_END, 0, 'latin1');
+    const headerEnd = this.buffer.subarray(0, end).indexOf(HEADER_END, 0, 'latin1');
     if (headerEnd < 0 || headerEnd + HEADER_END.length > end) {
       if (end > MAX_HANDSHAKE_BYTES) throw new Error(`the handshake answer is over ${MAX_HANDSHAKE_BYTES} bytes`);
       return 0;
@@ -129,7 +129,8 @@ export class RawWebSocket {
     const head = this.buffer.toString('latin1', 0, headerEnd);
     const accept = createHash('sha1').update(this.key + HANDSHAKE_GUID).digest('base64');
     if (!/^HTTP\/1\.1 101 /.test(head)) throw new Error(`the server refused the upgrade: ${head.split('\r\n')[0]}`);
-    if (!head.toLowerCase().includes(`sec-websocket-accept: ${accept.toLowerCase()}`)) throw new Error('the server answered a wrong Sec-WebSocket-Accept');
+    const answered = /^sec-websocket-accept:[ \t]*(\S+)/im.exec(head)?.[1];
+    if (answered !== accept) throw new Error(`the server answered Sec-WebSocket-Accept ${answered ?? '(none)'}, expected ${accept}`);
     this.upgraded = true;
     return headerEnd + HEADER_END.length;
   }
@@ -170,6 +171,8 @@ export class RawWebSocket {
     if (opcode === OPCODE_PING) return this.sendFrame(OPCODE_PONG, Buffer.from(this.buffer.subarray(start, end)));
     if (opcode === OPCODE_CLOSE) {
       this.closeCode = end - start >= 2 ? this.buffer.readUInt16BE(start) : undefined;
+      // Echoed, as RFC 6455 section 5.5.1 asks, so the server sees a clean close.
+      this.sendFrame(OPCODE_CLOSE, Buffer.from(this.buffer.subarray(start, Math.min(end, start + 2))));
       this.socket.end();
       return;
     }

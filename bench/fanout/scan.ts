@@ -34,10 +34,10 @@ function scanSlice(data: Buffer, start: number, from: number, end: number, visit
   // One byte before (the quote of a key starting at `from`), some after (a key and its digits crossing the slice's end).
   const begin = from > start ? from - 1 : from;
   const text = data.toString('latin1', begin, Math.min(end, from + SCAN_SLICE_BYTES + KEY_REACH));
-  const last = from + SCAN_SLICE_BYTES - begin;
+  const sliceEnd = from + SCAN_SLICE_BYTES - begin;
   let events = 0;
   let at = text.indexOf(TS_KEY_TAIL, from - begin);
-  while (at >= 0 && at < last) {
+  while (at >= 0 && at < sliceEnd) {
     let i = at + TS_KEY_TAIL.length;
     if (at > 0 && text.charCodeAt(at - 1) === QUOTE) {
       let ts = 0;
@@ -55,7 +55,7 @@ function scanSlice(data: Buffer, start: number, from: number, end: number, visit
 }
 
 /**
- * The ts values of the most recent distinct frames. The gateway sends the clients with the same
+ * The ts values of recent frames, one per frame length. The gateway sends the clients with the same
  * interest the very same frame bytes, so a load process receives most frames once per such
  * client: one scan finds the events, and the other copies are recognised by comparing their
  * bytes with the copy kept here (one memcmp, a small share of a scan's cost) and take its ts

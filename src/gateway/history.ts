@@ -22,6 +22,7 @@ export class TickHistory {
   private end = 0;
 
   constructor(private readonly capacity: number) {
+    if (!(capacity >= 1)) throw new RangeError(`a history holds at least 1 event, got ${capacity}`);
     const slots = Math.min(capacity, FIRST_SLOTS);
     this.starts = new Int32Array(slots);
     this.lengths = new Int32Array(slots);
@@ -79,7 +80,8 @@ export class TickHistory {
 
   /**
    * Moves the held events' bytes to the start (they are contiguous: events leave from the
-   * front and arrive at the back), growing the Buffer until they take at most half of it, so
+   * front and arrive at the back), growing the Buffer until they and the incoming event take at
+   * most half of it, so
    * each byte moves a bounded number of times. It never shrinks: a topic's Buffer stays at most
    * about four times its largest history.
    */
@@ -91,7 +93,8 @@ export class TickHistory {
     if (size === this.bytes.length) {
       this.bytes.copyWithin(0, first, this.end);
     } else {
-      const larger = Buffer.allocUnsafe(size);
+      // Its own memory, not a slice of Buffer's shared 8 KiB pool: a long-lived slice would keep the whole pool block alive.
+      const larger = Buffer.allocUnsafeSlow(size);
       this.bytes.copy(larger, 0, first, this.end);
       this.bytes = larger;
     }
