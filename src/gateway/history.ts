@@ -81,9 +81,8 @@ export class TickHistory {
   /**
    * Moves the held events' bytes to the start (they are contiguous: events leave from the
    * front and arrive at the back), growing the Buffer until they and the incoming event take at
-   * most half of it, so
-   * each byte moves a bounded number of times. It never shrinks: a topic's Buffer stays at most
-   * about four times its largest history.
+   * most half of it, so each byte moves a bounded number of times. It never shrinks: a topic's
+   * Buffer stays at most about four times its largest history.
    */
   private makeRoom(length: number): void {
     const first = this.count === 0 ? this.end : this.starts[this.head]!;
