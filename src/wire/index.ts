@@ -8,3 +8,4 @@ export {
 } from './record.js';
 export { encodeMessage, decodeMessage, parseJsonPayload, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus } from './codec.js';
 export { nowMicros } from './time.js';
+export { sequence, isNewer, advances, MAX_CLOCK_AHEAD_US, type Sequencing, type Stamp } from './order.js';
