@@ -1,4 +1,4 @@
-import { backoffDelay, type BackoffOptions } from '../client/ws/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import type { Logger } from '../log/index.js';
 import { ThrottledWarning } from '../log/index.js';
 import type { TickRecord } from '../wire/index.js';

@@ -2,7 +2,6 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
-  backoffDelay,
   connect,
   MAX_REQUEST_BYTES,
   TickfanClient,
@@ -290,13 +289,6 @@ test('an unanswered request times out with TIMEOUT; a subscribe never sent by th
   t.deepEqual(skipped, [], 'the second subscribe was never sent');
   t.deepEqual(client.subscriptions(), ['tick.A.*']);
   t.truthy(client.get('tick.A.1'));
-});
-
-test('backoff: the base doubles from the minimum up to the maximum; jitter takes off up to its share', (t) => {
-  const options = { minDelayMs: 250, maxDelayMs: 10_000, jitter: 0.5 };
-  t.deepEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n, options, () => 0)), [250, 500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
-  t.deepEqual([1, 2, 3].map((n) => backoffDelay(n, options, () => 1)), [125, 250, 500]);
-  t.is(backoffDelay(1000, options, () => 0), 10_000);
 });
 
 test('close() ends everything and leaves no timer behind: a Node process using the published package exits by itself', async (t) => {

@@ -1,4 +1,4 @@
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
 import { Emitter } from './emitter.js';
 import { TickfanError } from './errors.js';
 import {

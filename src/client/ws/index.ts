@@ -21,7 +21,7 @@ export type {
   Update,
 } from './types.js';
 export { TickfanError, type ClientErrorCode, type TickfanErrorCode } from './errors.js';
-export { backoffDelay, baseDelay, type BackoffOptions } from './backoff.js';
+export { backoffDelay, baseDelay, type BackoffOptions } from '../../util/backoff.js';
 export type { Listener } from './emitter.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 export {

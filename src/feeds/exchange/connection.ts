@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { backoffDelay, type BackoffOptions } from '../../client/ws/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
 import type { AdapterMonitor } from '../adapter.js';
 
 export interface ConnectionOptions {

@@ -1,6 +1,6 @@
 import { UNMONITORED, type AdapterMonitor, type FeedAdapter, type RecordSink } from '../adapter.js';
 import type { TickRecord } from '../../wire/index.js';
-import type { BackoffOptions } from '../../client/ws/backoff.js';
+import type { BackoffOptions } from '../../util/backoff.js';
 import { ExchangeConnection } from './connection.js';
 
 /** Settings every exchange adapter shares; URL, symbols and venue name are configuration. */
