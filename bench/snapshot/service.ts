@@ -8,7 +8,7 @@
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startRoles, stopRoles, type RunningRole } from '../../src/cli/roles.js';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/cli/config.js';
 import { serve } from '../common/child.js';
 
 export interface StoreCounts {

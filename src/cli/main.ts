@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, CONFIG_FILE_ENV, loadConfig, type Role, type TickfanConfig } from '../config/index.js';
+import { ConfigError, CONFIG_FILE_ENV } from '../config/index.js';
 import { createLogger, type Logger } from '../log/index.js';
+import { loadConfig, type TickfanConfig } from './config.js';
 import { ProcessMetrics } from './metrics.js';
 import { startRoles, stopRoles, type RunningRole } from './roles.js';
 import { EXIT_FAILURE, onShutdownSignal } from './shutdown.js';
@@ -28,7 +29,9 @@ then TICKFAN_* environment variables; see the configuration reference in README.
 /** Exit code of a refusal: bad usage or configuration. */
 const EXIT_USAGE = 2;
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
 
 export async function main(argv: readonly string[]): Promise<void> {
   try {
@@ -93,7 +96,7 @@ async function start(config: TickfanConfig): Promise<void> {
 async function startAll(config: TickfanConfig, metrics: ProcessMetrics | undefined, log: Logger): Promise<RunningRole[]> {
   try {
     await metrics?.listen(config.metrics);
-    const running = await startRoles(config, config.roles as Role[], log);
+    const running = await startRoles(config, config.roles, log);
     metrics?.observe(running);
     return running;
   } catch (err) {

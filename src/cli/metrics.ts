@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { TickfanConfig } from '../config/index.js';
+import type { MetricsSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, MetricsServer, type ReadinessCheck } from '../metrics/index.js';
 import type { RunningRole } from './roles.js';
@@ -18,15 +18,15 @@ export class ProcessMetrics {
   }
 
   /** Listens before any role starts, so a port in use stops the start-up at once. */
-  listen(settings: TickfanConfig['metrics']): Promise<number> {
+  listen(settings: MetricsSettings): Promise<number> {
     return this.server.listen(settings);
   }
 
   /** Adds the roles' metrics and readiness checks. */
   observe(roles: readonly RunningRole[]): void {
-    for (const role of roles) {
-      role.registerMetrics(this.registry);
-      this.checks.push({ name: role.role, check: () => role.ready() });
+    for (const { role, handle } of roles) {
+      handle.registerMetrics(this.registry);
+      this.checks.push({ name: role, check: () => handle.ready() });
     }
   }
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { TickStream } from '../client/zmq/index.js';
-import type { TickfanConfig } from '../config/index.js';
+import type { TickfanConfig } from './config.js';
 import { recordedLine } from '../feeds/replay/index.js';
 import { createLogger, ThrottledWarning } from '../log/index.js';
 import { onShutdownSignal } from './shutdown.js';

@@ -1,5 +1,5 @@
 import { TickStream, TickSubscriber } from '../client/zmq/index.js';
-import type { TickfanConfig } from '../config/index.js';
+import type { TickfanConfig } from './config.js';
 import { createLogger, ThrottledWarning, type Logger } from '../log/index.js';
 import { nowMicros, type StatusRecord, type TickRecord } from '../wire/index.js';
 import { onShutdownSignal } from './shutdown.js';

@@ -67,6 +67,11 @@ convict.addFormat({
   coerce: (value: string) => (value === 'true' ? true : value === 'false' ? false : value),
 });
 
+/** Lists come from the environment comma-separated. */
+export function splitList(value: string): string[] {
+  return value.split(',').map((item) => item.trim());
+}
+
 /** Arrays of records come from a file as JSON, or from the environment as a JSON string. */
 export function jsonFromString(value: string): unknown {
   try {

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import convict from 'convict';
-import { verificationKey } from '../gateway/auth.js';
-import { schema, type TickfanConfig } from './schema.js';
 
 /** Refusal of a configuration: the message names the key, the bad value and what is allowed. */
 export class ConfigError extends Error {
@@ -16,6 +14,12 @@ export const CONFIG_FILE_ENV = 'TICKFAN_CONFIG';
 /** The shipped defaults file: the first layer over the schema, and an annotated example to copy. */
 export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/default.json', import.meta.url));
 
+/**
+ * Why values that each passed their format cannot work together, naming the keys; undefined
+ * when they can. The parts that own the keys supply these, so the loader needs to know none.
+ */
+export type SettingsCheck<T> = (config: T) => string | undefined;
+
 export interface LoadOptions {
   /** A JSON file overriding the defaults. */
   readonly file?: string | undefined;
@@ -25,7 +29,7 @@ export interface LoadOptions {
 }
 
 /** Every setting's dotted key with its environment variable: feeds.simulated.rate -> TICKFAN_FEEDS_SIMULATED_RATE. */
-export function settingKeys(): { key: string; env: string }[] {
+export function settingKeys<T>(schema: convict.Schema<T>): { key: string; env: string }[] {
   const keys: { key: string; env: string }[] = [];
   const walk = (node: Record<string, unknown>, path: string[]): void => {
     for (const [name, child] of Object.entries(node)) {
@@ -39,15 +43,16 @@ export function settingKeys(): { key: string; env: string }[] {
 }
 
 /**
- * Builds the configuration from defaults, the file, TICKFAN_* variables and flags, in that
- * order of precedence, and refuses it whole if anything is wrong: no role starts
- * half-configured.
+ * Builds the configuration of `schema` from defaults, the file, TICKFAN_* variables and flags,
+ * in that order of precedence, then runs `checks`, and refuses it whole if anything is wrong:
+ * no role starts half-configured.
  */
-export function loadConfig(options: LoadOptions = {}): TickfanConfig {
+export function loadSettings<T>(schema: convict.Schema<T>, options: LoadOptions = {}, checks: readonly SettingsCheck<T>[] = []): T {
   const env = options.env ?? process.env;
-  const keys = settingKeys();
+  const keys = settingKeys(schema);
   rejectUnknownEnv(env, new Set(keys.map((k) => k.env)));
-  const config = convict(withEnvNames(keys), { env, args: [] });
+  // Untyped while loading (flags name keys as dotted strings); the result is a T once validated.
+  const config = convict(withEnvNames(schema, keys), { env, args: [] });
   try {
     config.load(readConfigFile(DEFAULT_CONFIG_FILE));
     if (options.file !== undefined) config.load(readConfigFile(options.file));
@@ -57,36 +62,12 @@ export function loadConfig(options: LoadOptions = {}): TickfanConfig {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(oneLine((err as Error).message));
   }
-  const result = config.getProperties();
-  checkCombinations(result);
+  const result = config.getProperties() as T;
+  for (const check of checks) {
+    const problem = check(result);
+    if (problem !== undefined) throw new ConfigError(problem);
+  }
   return result;
-}
-
-function checkCombinations(config: TickfanConfig): void {
-  const { proxy, roles, feeds } = config;
-  // Two `:*` endpoints are fine: each gets its own free port.
-  if (proxy.frontend === proxy.backend && !proxy.frontend.endsWith(':*')) {
-    throw new ConfigError(`proxy.frontend and proxy.backend are both ${proxy.frontend}: they must differ`);
-  }
-  const anyFeed = feeds.simulated.enabled || feeds.coinbase.enabled || feeds.binance.enabled || feeds.replay.file !== '' || feeds.ingest.enabled;
-  if (roles.includes('feed') && !anyFeed) {
-    throw new ConfigError('roles includes feed but no feed is enabled: set feeds.simulated.enabled (or feeds.coinbase.enabled, feeds.binance.enabled, feeds.replay.file, feeds.ingest.enabled) or drop feed from roles');
-  }
-  if (feeds.coinbase.enabled && feeds.binance.enabled && feeds.coinbase.venue === feeds.binance.venue) {
-    throw new ConfigError(`feeds.coinbase.venue and feeds.binance.venue are both ${feeds.coinbase.venue}: two sources cannot own one venue's topics`);
-  }
-  const { tls } = config.gateway;
-  if ((tls.certFile === '') !== (tls.keyFile === '')) {
-    throw new ConfigError('gateway.tls.certFile and gateway.tls.keyFile go together: set both for wss, or neither');
-  }
-  const { auth } = config.gateway;
-  if (auth.mode !== 'none') {
-    try {
-      verificationKey(auth.mode, auth.key);
-    } catch (err) {
-      throw new ConfigError((err as Error).message);
-    }
-  }
 }
 
 function readConfigFile(file: string): unknown {
@@ -111,13 +92,13 @@ function rejectUnknownEnv(env: NodeJS.ProcessEnv, known: ReadonlySet<string>): v
   }
 }
 
-function withEnvNames(keys: { key: string; env: string }[]): convict.Schema<TickfanConfig> {
+function withEnvNames<T>(schema: convict.Schema<T>, keys: { key: string; env: string }[]): convict.Schema<Record<string, unknown>> {
   const copy = structuredCloneSchema(schema as unknown as Record<string, unknown>);
   for (const { key, env } of keys) {
     const leaf = key.split('.').reduce<Record<string, unknown>>((node, part) => node[part] as Record<string, unknown>, copy);
     leaf.env = env;
   }
-  return copy as unknown as convict.Schema<TickfanConfig>;
+  return copy as convict.Schema<Record<string, unknown>>;
 }
 
 /** convict mutates the schema it is given, so each load gets its own copy (functions shared). */

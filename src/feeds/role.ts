@@ -1,30 +1,39 @@
 import { randomInt } from 'node:crypto';
-import type { TickfanConfig } from '../config/index.js';
+import type { ConnectSettings, ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
+import type { RoleHandle } from '../role/index.js';
 import type { FeedAdapter } from './adapter.js';
 import { binanceFeed } from './binance/index.js';
 import { coinbaseFeed } from './coinbase/index.js';
 import type { ExchangeOptions } from './exchange/feed.js';
 import { IngestAdapter } from './ingest/index.js';
+import { registerFeedMetrics } from './metrics.js';
 import { TickPublisher } from './publisher.js';
 import { ReplayFeed } from './replay/index.js';
+import type { FeedsSettings } from './settings.js';
 import { DEFAULT_INSTRUMENTS, SimulatedFeed } from './simulated/index.js';
 import { AdapterSupervisor, type AdapterState } from './supervisor.js';
 import { VenueStatus, type VenueStatusView } from './venue-status.js';
 
-export interface FeedRole {
+/** What the feed role reads of the configuration: its own keys, the proxy frontend and the socket linger. */
+export interface FeedRoleConfig {
+  readonly feeds: FeedsSettings;
+  readonly connect: Pick<ConnectSettings, 'frontend'>;
+  readonly zmq: ZmqSettings;
+}
+
+export interface FeedRole extends RoleHandle {
   readonly publisher: TickPublisher;
   /** Per-adapter state for metrics: plain numbers, a fresh copy each call. */
   adapters(): AdapterState[];
   /** Every known venue's status as published on status.<venue>. */
   venues(): VenueStatusView[];
-  stop(): Promise<void>;
 }
 
 /** The configured adapters, each under its own supervisor, behind one publisher connected to the proxy frontend. */
-export async function startFeedRole(config: TickfanConfig, log: Logger): Promise<FeedRole> {
+export async function startFeedRole(config: FeedRoleConfig, log: Logger): Promise<FeedRole> {
   const { feeds, connect, zmq } = config;
-  const adapters = configuredAdapters(config, log);
+  const adapters = configuredAdapters(feeds, log);
   refuseSharedVenues(adapters);
   const publisher = new TickPublisher(
     { endpoint: connect.frontend, sendHwm: feeds.sendHwm, queueLimit: feeds.queueLimit, lingerMs: zmq.lingerMs, subscriberWaitMs: feeds.subscriberWaitMs },
@@ -37,10 +46,13 @@ export async function startFeedRole(config: TickfanConfig, log: Logger): Promise
   const supervisors = adapters.map((adapter) => new AdapterSupervisor(adapter, supervisorOptions, deliver, status, log.child({ adapter: adapter.name })));
   status.start();
   await Promise.all(supervisors.map((supervisor) => supervisor.start()));
-  return {
+  const role: FeedRole = {
     publisher,
     adapters: () => supervisors.map((supervisor) => supervisor.state()),
     venues: () => status.view(),
+    registerMetrics: (registry) => registerFeedMetrics(registry, role),
+    // Connected to the proxy frontend; adapters that are down show on status.<venue>, not here.
+    ready: () => true,
     async stop() {
       await Promise.all(supervisors.map((supervisor) => supervisor.stop()));
       status.stop('shutdown');
@@ -48,10 +60,10 @@ export async function startFeedRole(config: TickfanConfig, log: Logger): Promise
       log.info({ published: publisher.published, dropped: publisher.dropped, epoch: publisher.epoch }, 'feed stopped');
     },
   };
+  return role;
 }
 
-function configuredAdapters(config: TickfanConfig, log: Logger): FeedAdapter[] {
-  const { feeds } = config;
+function configuredAdapters(feeds: FeedsSettings, log: Logger): FeedAdapter[] {
   const adapters: FeedAdapter[] = [];
   if (feeds.simulated.enabled) {
     const { rate, instruments } = feeds.simulated;
@@ -59,7 +71,7 @@ function configuredAdapters(config: TickfanConfig, log: Logger): FeedAdapter[] {
     adapters.push(new SimulatedFeed({ instruments: instruments.length > 0 ? instruments : DEFAULT_INSTRUMENTS, rate, seed }));
     log.info({ adapter: 'simulated', rate, seed, instruments: instruments.length || DEFAULT_INSTRUMENTS.length }, 'feed starting');
   }
-  const exchange = (url: string, venue: string, symbols: string[]): ExchangeOptions => ({
+  const exchange = (url: string, venue: string, symbols: readonly string[]): ExchangeOptions => ({
     url, venue, symbols,
     backoff: { minDelayMs: feeds.reconnect.minDelayMs, maxDelayMs: feeds.reconnect.maxDelayMs, jitter: 0.5 },
     maxMessageBytes: feeds.reconnect.maxMessageBytes,

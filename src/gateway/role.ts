@@ -1,10 +1,25 @@
 import { readFileSync } from 'node:fs';
-import type { TickfanConfig } from '../config/index.js';
+import type { ConnectSettings, MetricsSettings, SubscriberSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
+import type { RoleHandle } from '../role/index.js';
 import { Gateway } from './gateway.js';
+import { registerGatewayMetrics } from './metrics.js';
+import type { GatewaySettings } from './settings.js';
+
+/** What the gateway role reads of the configuration: its own keys, where the fabric is, and whether metrics are on. */
+export interface GatewayRoleConfig {
+  readonly gateway: GatewaySettings;
+  readonly connect: Pick<ConnectSettings, 'backend' | 'snapshot' | 'snapshotTimeoutMs'>;
+  readonly subscriber: SubscriberSettings;
+  readonly metrics: Pick<MetricsSettings, 'enabled'>;
+}
+
+export interface GatewayRole extends RoleHandle {
+  readonly gateway: Gateway;
+}
 
 /** The gateway role as configured: a late joiner of the fabric serving WebSocket clients. */
-export async function startGatewayRole(config: TickfanConfig, log: Logger, version: string): Promise<Gateway> {
+export async function startGatewayRole(config: GatewayRoleConfig, log: Logger, version: string): Promise<GatewayRole> {
   const { tls: files, ...options } = config.gateway;
   const gateway = new Gateway({
     ...options,
@@ -25,7 +40,12 @@ export async function startGatewayRole(config: TickfanConfig, log: Logger, versi
     await gateway.close();
     throw err;
   }
-  return gateway;
+  return {
+    gateway,
+    registerMetrics: (registry) => registerGatewayMetrics(registry, gateway),
+    ready: () => gateway.ready(),
+    stop: () => gateway.close(),
+  };
 }
 
 function readPem(file: string, setting: string): string {

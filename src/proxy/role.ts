@@ -1,8 +1,28 @@
-import type { TickfanConfig } from '../config/index.js';
+import type { ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
+import type { RoleHandle } from '../role/index.js';
+import { registerProxyMetrics } from './metrics.js';
 import { startProxy, type RunningProxy } from './proxy.js';
+import type { ProxySettings } from './settings.js';
+
+/** What the proxy role reads of the configuration: its own keys and the shared socket linger. */
+export interface ProxyRoleConfig {
+  readonly proxy: ProxySettings;
+  readonly zmq: ZmqSettings;
+}
+
+export interface ProxyRole extends RoleHandle {
+  readonly proxy: RunningProxy;
+}
 
 /** The proxy role as configured: binds the frontend and backend of PROTOCOL.md section 3. */
-export function startProxyRole(config: TickfanConfig, log: Logger): Promise<RunningProxy> {
-  return startProxy({ ...config.proxy, lingerMs: config.zmq.lingerMs }, log);
+export async function startProxyRole(config: ProxyRoleConfig, log: Logger): Promise<ProxyRole> {
+  const proxy = await startProxy({ ...config.proxy, lingerMs: config.zmq.lingerMs }, log);
+  return {
+    proxy,
+    registerMetrics: (registry) => registerProxyMetrics(registry, proxy),
+    // Bound, so feeds and subscribers can connect.
+    ready: () => true,
+    stop: () => proxy.close(),
+  };
 }

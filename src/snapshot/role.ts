@@ -1,19 +1,29 @@
 import { rename } from 'node:fs/promises';
 import { TickStream } from '../client/zmq/index.js';
-import type { TickfanConfig } from '../config/index.js';
+import type { ConnectSettings, SubscriberSettings, ZmqSettings } from '../config/index.js';
 import { ThrottledWarning, type Logger } from '../log/index.js';
+import type { RoleHandle } from '../role/index.js';
+import { registerSnapshotMetrics } from './metrics.js';
 import { CorruptSnapshotFile, loadSnapshotFile, saveSnapshotFile } from './persist.js';
 import { SnapshotService } from './service.js';
+import type { SnapshotSettings } from './settings.js';
 import { SnapshotStore } from './store.js';
 
-export interface SnapshotRole {
+/** What the snapshot role reads of the configuration: its own keys, where the proxy backend is, and socket settings. */
+export interface SnapshotRoleConfig {
+  readonly snapshot: SnapshotSettings;
+  readonly connect: Pick<ConnectSettings, 'backend'>;
+  readonly subscriber: SubscriberSettings;
+  readonly zmq: ZmqSettings;
+}
+
+export interface SnapshotRole extends RoleHandle {
   readonly store: SnapshotStore;
   readonly service: SnapshotService;
   /** Messages from the proxy that failed to decode, by reason. */
   readonly rejected: ReadonlyMap<string, number>;
   /** The ROUTER endpoint actually bound. */
   readonly endpoint: string;
-  stop(): Promise<void>;
 }
 
 /**
@@ -21,7 +31,7 @@ export interface SnapshotRole {
  * history of every topic, answers SNAPSHOT/REPLAY/PING, and saves its last values so a
  * restart serves them again at once (their epoch tells clients whether the source moved on).
  */
-export async function startSnapshotRole(config: TickfanConfig, log: Logger): Promise<SnapshotRole> {
+export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger): Promise<SnapshotRole> {
   const settings = config.snapshot;
   const store = new SnapshotStore(settings);
   await reload(store, settings.persistFile, log);
@@ -62,11 +72,14 @@ export async function startSnapshotRole(config: TickfanConfig, log: Logger): Pro
   }, settings.persistIntervalMs);
   timer.unref();
 
-  return {
+  const role: SnapshotRole = {
     store,
     service,
     rejected: stream.rejected,
     endpoint,
+    registerMetrics: (registry) => registerSnapshotMetrics(registry, role),
+    // Bound, and answering from what it holds (possibly reloaded) while the stream catches up.
+    ready: () => true,
     async stop() {
       clearInterval(timer);
       stream.close();
@@ -76,6 +89,7 @@ export async function startSnapshotRole(config: TickfanConfig, log: Logger): Pro
       log.info({ topics: store.topicCount, counts: store.counts, requests: Object.fromEntries(service.requests) }, 'snapshot stopped');
     },
   };
+  return role;
 }
 
 async function reload(store: SnapshotStore, file: string, log: Logger): Promise<void> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'ava';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/cli/config.js';
 import { pageHandler } from '../../src/gateway/page.js';
 import { patternOfFilter } from '../../src/page/filter.js';
 import { LatencyWindow } from '../../src/page/latency.js';

@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ConfigError, loadConfig, renderConfigReference, ROLES, schema, settingKeys } from '../../src/config/index.js';
+import { loadConfig, schema } from '../../src/cli/config.js';
+import { ROLES } from '../../src/cli/roles.js';
+import { ConfigError, renderConfigReference, settingKeys } from '../../src/config/index.js';
 
 const repoFile = (path: string) => new URL(`../../${path}`, import.meta.url);
 
@@ -32,11 +34,11 @@ test('config/default.json states exactly the schema defaults', (t) => {
 
 test('the README configuration reference is the one generated from the schema', (t) => {
   const readme = readFileSync(repoFile('README.md'), 'utf8');
-  t.true(readme.includes(renderConfigReference()), 'run `npm run docs:config` to regenerate it');
+  t.true(readme.includes(renderConfigReference(schema)), 'run `npm run docs:config` to regenerate it');
 });
 
 test('every setting has a TICKFAN_ environment variable derived from its key', (t) => {
-  const byKey = new Map(settingKeys().map(({ key, env }) => [key, env]));
+  const byKey = new Map(settingKeys(schema).map(({ key, env }) => [key, env]));
   t.is(byKey.get('feeds.simulated.rate'), 'TICKFAN_FEEDS_SIMULATED_RATE');
   t.is(byKey.get('proxy.frontendHwm'), 'TICKFAN_PROXY_FRONTEND_HWM');
   t.is(byKey.get('log.level'), 'TICKFAN_LOG_LEVEL');
@@ -84,6 +86,7 @@ const refusals: [title: string, options: Parameters<typeof loadConfig>[0], mustS
   ['a duplicated instrument', { env: { TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: JSON.stringify([1, 2].map(() => ({ venue: 'V', symbol: 'X', tickSize: 1, startPrice: 1, lotSize: 1 }))) } }, ['feeds.simulated.instruments', 'unique (venue, symbol)']],
   ['a zero tick size', { env: { TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: '[{"venue":"V","symbol":"X","tickSize":0,"startPrice":1,"lotSize":1}]' } }, ['instrument 0', 'tickSize 0', '> 0']],
   ['frontend and backend on one endpoint', { env: { TICKFAN_PROXY_BACKEND: 'tcp://127.0.0.1:5555' } }, ['proxy.frontend', 'proxy.backend', 'must differ']],
+  ['two exchange adapters on one venue', { env: { TICKFAN_FEEDS_COINBASE_ENABLED: 'true', TICKFAN_FEEDS_BINANCE_ENABLED: 'true', TICKFAN_FEEDS_BINANCE_VENUE: 'COINBASE' } }, ['feeds.coinbase.venue', 'feeds.binance.venue', 'COINBASE']],
   ['the feed role with every feed disabled', { env: { TICKFAN_FEEDS_SIMULATED_ENABLED: 'false', TICKFAN_FEEDS_INGEST_ENABLED: 'false' } }, ['roles includes feed', 'feeds.simulated.enabled']],
   ['a missing config file', { file: '/nonexistent/tickfan.json' }, ['/nonexistent/tickfan.json', 'cannot read']],
   ['a config file that is not JSON', { file: tempJson('{"proxy": ') }, ['not valid JSON']],

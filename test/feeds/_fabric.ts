@@ -1,5 +1,5 @@
 import { Subscriber } from 'zeromq';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/cli/config.js';
 import { startFeedRole, type FeedRole } from '../../src/feeds/index.js';
 import { pino } from 'pino';
 import { decodeMessage, type DecodedMessage } from '../../src/wire/index.js';

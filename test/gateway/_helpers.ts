@@ -11,7 +11,7 @@ import { XPublisher } from 'zeromq';
 import { SnapshotClient } from '../../src/client/zmq/index.js';
 import { startRoles, stopRoles, type RunningRole } from '../../src/cli/roles.js';
 import { VERSION } from '../../src/cli/version.js';
-import { loadConfig, type TickfanConfig } from '../../src/config/index.js';
+import { loadConfig, type TickfanConfig } from '../../src/cli/config.js';
 import { TickPublisher } from '../../src/feeds/index.js';
 import { startGatewayRole, type Gateway } from '../../src/gateway/index.js';
 import { createLogger, type LogLevel } from '../../src/log/index.js';
@@ -265,7 +265,7 @@ export class Fabric {
 
   /** A gateway role as configured by the fabric's environment plus `env`, listening on a free port. */
   async gateway(env: Record<string, string> = {}): Promise<GatewayHandle> {
-    const gateway = await startGatewayRole(loadConfig({ env: { ...this.env, ...env } }), log, VERSION);
+    const { gateway } = await startGatewayRole(loadConfig({ env: { ...this.env, ...env } }), log, VERSION);
     this.gateways.push(gateway);
     const url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
     const connect = async (): Promise<WsClient> => {

@@ -6,7 +6,8 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import WebSocket from 'ws';
-import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/cli/config.js';
+import { ConfigError } from '../../src/config/index.js';
 import { entitles } from '../../src/gateway/auth.js';
 import { withTimeout } from '../helpers/tickfan-process.js';
 import { Fabric, quietFor, WsClient, type GatewayHandle } from './_helpers.js';

@@ -16,6 +16,7 @@ export interface ExchangeOptions {
 
 /** Why an upstream message was refused, and the label it is counted under. */
 export class UpstreamReject extends Error {
+  override readonly name = 'UpstreamReject';
   constructor(
     readonly reason: string,
     message: string,

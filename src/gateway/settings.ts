@@ -1,0 +1,100 @@
+import type convict from 'convict';
+import { checkedFormat, integerIn } from '../config/index.js';
+import { AUTH_MODES, verificationKey, type AuthMode } from './auth.js';
+
+export interface GatewaySettings {
+  readonly host: string;
+  readonly port: number;
+  readonly heartbeatMs: number;
+  readonly pingIntervalMs: number;
+  readonly maxConnections: number;
+  readonly maxSubscriptions: number;
+  readonly subscribeOpsPerSecond: number;
+  readonly bufferedHighWaterBytes: number;
+  readonly maxQueuedEvents: number;
+  readonly historyPerTopic: number;
+  readonly flushIntervalMs: number;
+  readonly upstreamLingerMs: number;
+  readonly publicBaseUrl: string;
+  readonly auth: { readonly mode: AuthMode; readonly key: string };
+  readonly tls: { readonly certFile: string; readonly keyFile: string };
+}
+
+const PUBLIC_BASE_URL = 'empty, or an http(s) URL or absolute path ending in /';
+
+function publicBaseUrlProblem(value: unknown): string | undefined {
+  const ok = value === '' || (typeof value === 'string' && value.endsWith('/') && (/^\/(?!\/)/.test(value) || URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)));
+  return ok ? undefined : `must be ${PUBLIC_BASE_URL}`;
+}
+
+/** The WebSocket gateway's keys of the configuration (gateway.*). */
+export const gatewaySchema: convict.Schema<{ gateway: GatewaySettings }> = {
+  gateway: {
+    host: { doc: 'Address the WebSocket gateway listens on (0.0.0.0 for every interface).', format: String, default: '127.0.0.1' },
+    port: { doc: 'Port of the WebSocket gateway (path /v1/ws); 0 picks a free port.', format: integerIn(0, 65535), default: 8080 },
+    heartbeatMs: { doc: 'A heartbeat event goes to a client after this long without any other frame.', format: integerIn(100, 600_000), default: 5000 },
+    pingIntervalMs: { doc: 'WebSocket ping interval; a client that did not answer the previous ping is terminated.', format: integerIn(100, 600_000), default: 15_000 },
+    maxConnections: { doc: 'Connections at most; further upgrades are refused with HTTP 503.', format: integerIn(1, 1_000_000), default: 10_000 },
+    maxSubscriptions: { doc: 'Subscription patterns per connection at most (TOO_MANY_SUBSCRIPTIONS beyond).', format: integerIn(1, 100_000), default: 1000 },
+    subscribeOpsPerSecond: { doc: 'Subscribe requests per connection per second at most (RATE_LIMITED beyond).', format: integerIn(1, 100_000), default: 50 },
+    bufferedHighWaterBytes: {
+      doc: 'Bytes a client socket may hold unsent before the client counts as behind and frames wait. It bounds the gateway\'s memory per slow client, and what a slow client reads late before conflation gives it the newest state.',
+      format: integerIn(1024, 1024 ** 3), default: 256 * 1024,
+    },
+    maxQueuedEvents: {
+      doc: 'Events queued for a client that is behind; beyond it the client is conflated (newest per topic) or, with conflate:false, closed with 4008.',
+      format: integerIn(1, 10_000_000), default: 10_000,
+    },
+    historyPerTopic: {
+      // 64, not 256: with 1,000 busy topics 256 holds about 150 MB more, and at 100 clients the
+      // fan-out bench sustained 2.25M events/s with it against 3.0M with 64 (docs/performance.md).
+      doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory; a client further behind gets a fresh snapshot.',
+      format: integerIn(1, 100_000), default: 64,
+    },
+    flushIntervalMs: {
+      doc: 'Least time between two flushes of queued events to clients; 0: every event-loop turn. Under load flushes are spaced further by their own cost, so frames grow instead of the write count.',
+      format: integerIn(0, 1000), default: 0,
+    },
+    upstreamLingerMs: {
+      doc: 'How long the gateway keeps following a prefix after its last client left, so a client that reconnects within it resumes from history instead of a snapshot.',
+      format: integerIn(0, 3_600_000), default: 30_000,
+    },
+    publicBaseUrl: {
+      doc: 'Where browsers reach the gateway when a reverse proxy puts it under a path the ticker page cannot infer (e.g. https://example.com/market/ or /market/): the page loads its files and opens v1/ws relative to it. Empty: relative to the page\'s own address, which is right for a proxy prefix that ends in /.',
+      format: checkedFormat(PUBLIC_BASE_URL, publicBaseUrlProblem, (value) => value.trim()),
+      default: '',
+    },
+    auth: {
+      mode: {
+        doc: 'Client authentication (PROTOCOL.md section 5): none, or a JWT in `Authorization: Bearer T` or `?token=T` signed with HS256, RS256 or ES256 whose `topics` claim lists the entitled patterns.',
+        format: [...AUTH_MODES], default: 'none',
+      },
+      key: {
+        doc: 'Verification key of gateway.auth.mode: the shared secret for hs256, a PEM public key for rs256 and es256. Required unless the mode is none.',
+        format: String, default: '', sensitive: true,
+      },
+    },
+    tls: {
+      certFile: {
+        doc: 'PEM certificate (chain) file: with gateway.tls.keyFile the gateway serves wss:// (TLS) instead of ws://. "" = plain ws.',
+        format: String, default: '',
+      },
+      keyFile: { doc: 'PEM private key file of gateway.tls.certFile.', format: String, default: '' },
+    },
+  },
+};
+
+/** Why the gateway's settings cannot work together (TLS files, authentication key), or undefined. */
+export function gatewaySettingsProblem({ gateway }: { readonly gateway: GatewaySettings }): string | undefined {
+  const { tls, auth } = gateway;
+  if ((tls.certFile === '') !== (tls.keyFile === '')) {
+    return 'gateway.tls.certFile and gateway.tls.keyFile go together: set both for wss, or neither';
+  }
+  if (auth.mode === 'none') return undefined;
+  try {
+    verificationKey(auth.mode, auth.key);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return undefined;
+}

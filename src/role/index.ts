@@ -1,0 +1,14 @@
+import type { Registry } from 'prom-client';
+
+/**
+ * What starting any role gives back, so the CLI runs every role the same way. A role may
+ * offer more (its inner service, for tests and metrics), but this is all the CLI uses.
+ */
+export interface RoleHandle {
+  /** Adds the role's metrics to the process registry. */
+  registerMetrics(registry: Registry): void;
+  /** Whether the role can do its job now (PROTOCOL.md section 6, /readyz). */
+  ready(): boolean | Promise<boolean>;
+  /** Stops the role and releases its sockets and files. */
+  stop(): Promise<void>;
+}
