@@ -9,3 +9,8 @@ export {
 export { encodeMessage, decodeMessage, parseJsonPayload, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus } from './codec.js';
 export { nowMicros } from './time.js';
 export { sequence, isNewer, advances, MAX_CLOCK_AHEAD_US, type Sequencing, type Stamp } from './order.js';
+export {
+  SnapshotCommand, SnapshotStatus, SnapshotErrorCode, SNAPSHOT_RETRYABLE, SnapshotRequestError,
+  encodeSnapshotRequest, parseSnapshotRequest, isSnapshotCommand, encodeRecordsReply, encodeErrorReply, encodePong, parseSnapshotReply,
+  type SnapshotRequest, type SnapshotReply,
+} from './snapshot.js';
