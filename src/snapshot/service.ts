@@ -3,10 +3,9 @@ import type { Logger } from '../log/index.js';
 import { BucketHistogram } from '../metrics/index.js';
 import { ThrottledWarning } from '../log/index.js';
 import {
-  SnapshotCommand, SnapshotErrorCode, SnapshotRequestError, encodeErrorReply, encodePong, encodeRecordsReply, parseSnapshotRequest,
+  SendQueue, SnapshotCommand, SnapshotErrorCode, SnapshotRequestError, encodeErrorReply, encodePong, encodeRecordsReply, parseSnapshotRequest,
   type SnapshotRequest,
 } from '../wire/index.js';
-import { SendQueue } from '../wire/send-queue.js';
 import { splitEnvelope } from './envelope.js';
 import type { SnapshotStore, StoredMessage } from './store.js';
 
