@@ -7,7 +7,6 @@
  * See docs/performance.md for how to read the output.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { announceMachine } from './pipeline/machine.js';
 import { parseOptions, USAGE, type SnapshotBenchOptions } from './snapshot/args.js';
 import type { ClientMethods, Series } from './snapshot/client.js';
 import type { ProxyMethods } from './snapshot/proxy.js';
@@ -22,6 +21,7 @@ import { topicName } from './snapshot/ticks.js';
 import { awaitQuietOthers, BUSY_OTHER_PERCENT, mergeSegments, otherPercent, UsageMeter, type Segment } from './snapshot/usage.js';
 import { optionsOrUsage } from './common/cli.js';
 import { count } from './common/format.js';
+import { announceMachine } from './common/machine.js';
 
 /** The shipped defaults of proxy.*Hwm and feeds.sendHwm (config/default.json). */
 const HWM = 200_000;
@@ -376,10 +376,10 @@ function summary(rows: readonly RequestRow[], phaseChecks: readonly IngestCheck[
       rows.find((r) => r.request === request && r.topics === topics && r.flowRate === flowRate && (alongside === undefined || r.alongside === alongside));
     for (const flowRate of [0, o.flowRate]) {
       const snapRow = find('SNAPSHOT "" (all)', flowRate);
-      const snap = stats(snapRow?.series.latenciesMs ?? []);
+      const snap = stats(snapRow?.series);
       const bytes = snapRow?.series.replyBytes;
-      const alone = stats(find('PING (2nd client)', flowRate, 'alone (baseline)')?.series.latenciesMs ?? []);
-      const during = stats(find('PING (2nd client)', flowRate, 'back-to-back SNAPSHOTs')?.series.latenciesMs ?? []);
+      const alone = stats(find('PING (2nd client)', flowRate, 'alone (baseline)')?.series);
+      const during = stats(find('PING (2nd client)', flowRate, 'back-to-back SNAPSHOTs')?.series);
       const when = flowRate > 0 ? `while ${count(flowRate)} ticks/s flow` : 'idle';
       if (snap && alone && during) {
         const size = bytes === undefined ? '' : ` (${(bytes / 2 ** 20).toFixed(2)} MB reply)`;

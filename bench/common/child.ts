@@ -68,15 +68,3 @@ export class Pacer {
     this.done += n;
   }
 }
-
-/** CPU time of this process since the meter was made, as % of one core. */
-export class CpuMeter {
-  private cpu = process.cpuUsage();
-  private wall = performance.now();
-
-  percent(): number {
-    const used = process.cpuUsage(this.cpu);
-    const wallMicros = (performance.now() - this.wall) * 1000;
-    return wallMicros > 0 ? (100 * (used.user + used.system)) / wallMicros : 0;
-  }
-}

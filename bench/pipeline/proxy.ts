@@ -1,20 +1,29 @@
 /** Child program: the proxy under test, startProxy from src/proxy, on ephemeral loopback ports. */
 import { createLogger } from '../../src/log/index.js';
-import { startProxy } from '../../src/proxy/index.js';
-import { childOptions, emit, measureCpu, nextCommand, onShutdown, runChild } from './child.js';
-import type { CpuReport, ProxyChildOptions } from './messages.js';
+import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
+import { serve } from '../common/child.js';
+import { cpuOverWindow, type CpuReport, type Window } from '../common/clock.js';
 
 const LOOPBACK_ANY_PORT = 'tcp://127.0.0.1:*';
 
-runChild(async () => {
-  const { mode, hwm } = childOptions<ProxyChildOptions>();
-  const proxy = await startProxy(
-    { frontend: LOOPBACK_ANY_PORT, backend: LOOPBACK_ANY_PORT, frontendHwm: hwm, backendHwm: hwm, lingerMs: 0, mode },
-    createLogger('silent'),
-  );
-  onShutdown(() => proxy.close());
-  await emit({ type: 'ready', endpoints: [proxy.frontendEndpoint, proxy.backendEndpoint] });
+let proxy: RunningProxy | undefined;
 
-  const { window } = await nextCommand('window');
-  await emit<CpuReport>({ type: 'result', report: await measureCpu(window) });
-});
+const methods = {
+  async start(params: { mode: 'native' | 'js'; hwm: number }): Promise<{ frontend: string; backend: string }> {
+    if (proxy !== undefined) throw new Error('the proxy is already started');
+    proxy = await startProxy(
+      { frontend: LOOPBACK_ANY_PORT, backend: LOOPBACK_ANY_PORT, frontendHwm: params.hwm, backendHwm: params.hwm, lingerMs: 0, mode: params.mode },
+      createLogger('silent'),
+    );
+    return { frontend: proxy.frontendEndpoint, backend: proxy.backendEndpoint };
+  },
+
+  /** This process's CPU over the window; resolves once it has ended. */
+  async measure(params: { window: Window }): Promise<CpuReport> {
+    return cpuOverWindow(params.window);
+  },
+};
+
+export type ProxyMethods = typeof methods;
+
+serve(methods, () => proxy?.close());

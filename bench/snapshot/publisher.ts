@@ -7,7 +7,8 @@
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { XPublisher } from 'zeromq';
 import { nowMicros } from '../../src/wire/index.js';
-import { CpuMeter, Pacer, serve } from '../common/child.js';
+import { Pacer, serve } from '../common/child.js';
+import { CpuMeter } from '../common/clock.js';
 import { BenchTopics } from './ticks.js';
 
 export interface FlowReport {

@@ -4,9 +4,7 @@
  */
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sleepUntil } from './clock.js';
-import { machineLine } from './report.js';
-import type { Window } from './messages.js';
+import { sleepUntil, type Window } from './clock.js';
 
 /** How long one quietness sample lasts. */
 const SAMPLE_MS = 1_000;
@@ -55,6 +53,13 @@ function machineTimes(): Times {
     idle += times.idle;
   }
   return { busy, idle };
+}
+
+/** The machine a run's numbers come from, and how loaded it already was. */
+export function machineLine(): string {
+  const cpus = os.cpus();
+  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version}, ${os.type()} ${os.release()}, load average ${load}`;
 }
 
 /**
