@@ -9,7 +9,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseOptions, USAGE, type SnapshotBenchOptions } from './snapshot/args.js';
 import type { ClientMethods, Series } from './snapshot/client.js';
-import type { ProxyMethods } from './snapshot/proxy.js';
 import type { PublisherMethods } from './snapshot/publisher.js';
 import {
   CATCH_UP_LIMIT_MS, CATCH_UP_WAIT_MS, ingestTable, mergeSeries, ms, requestTable, stats, sustainedRate, verdict,
@@ -22,6 +21,7 @@ import { awaitQuietOthers, BUSY_OTHER_PERCENT, mergeSegments, otherPercent, Usag
 import { optionsOrUsage } from './common/cli.js';
 import { count } from './common/format.js';
 import { announceMachine } from './common/machine.js';
+import type { ProxyMethods } from './common/proxy.js';
 
 /** The shipped defaults of proxy.*Hwm and feeds.sendHwm (config/default.json). */
 const HWM = 200_000;
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   console.log(settingsLine(options));
 
   const procs: Processes = {
-    proxy: new Child<ProxyMethods>(program('proxy'), 'proxy'),
+    proxy: new Child<ProxyMethods>(new URL('./common/proxy.ts', import.meta.url), 'proxy'),
     service: new Child<ServiceMethods>(program('service'), 'service'),
     publisher: new Child<PublisherMethods>(program('publisher'), 'publisher'),
     client: new Child<ClientMethods>(program('client'), 'client'),
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
 
 async function measureAll(options: SnapshotBenchOptions, procs: Processes, started: number): Promise<void> {
   await Promise.all(Object.values(procs).map((child: Child<never>) => child.started()));
-  const { frontend, backend } = await procs.proxy.call('start', { hwm: HWM }, CALL_MS);
+  const { frontend, backend } = await procs.proxy.call('start', { mode: 'native', hwm: HWM }, CALL_MS);
   // The fill below retries until the store holds every topic, so no subscription has to be awaited here.
   await procs.publisher.call('start', { frontend, sendHwm: HWM, waitMs: 0 }, CALL_MS);
   const run: Run = { options, procs, backend, historyPerTopic: 0, serviceUsed: false, quietWaitedMs: 0, busyStarts: 0 };

@@ -2,8 +2,8 @@
 import { nowMicros } from '../../src/wire/index.js';
 import { windowAfter, type CpuReport } from '../common/clock.js';
 import { machineCpuPercent } from '../common/machine.js';
+import type { ProxyMethods } from '../common/proxy.js';
 import { Child } from '../common/spawn.js';
-import type { ProxyMethods } from './proxy.js';
 import type { PublisherMethods, PublisherReport } from './publisher.js';
 import type { SubscriberMethods, SubscriberReport } from './subscriber.js';
 
@@ -40,14 +40,12 @@ const SUBSCRIPTION_MS = 10_000;
 const REPORT_SLACK_MS = 10_000;
 const STOP_MS = 3_000;
 
-function program(name: 'proxy' | 'publisher' | 'subscriber'): URL {
-  return new URL(`./${name}.ts`, import.meta.url);
-}
-
 export async function runPoint(config: Config, rate: number, settings: PointSettings, attempt = 1): Promise<PointResult> {
-  const proxy = config === 'direct' ? undefined : { mode: config, child: new Child<ProxyMethods>(program('proxy'), 'proxy') };
-  const publisher = new Child<PublisherMethods>(program('publisher'), 'publisher');
-  const subscriber = new Child<SubscriberMethods>(program('subscriber'), 'subscriber');
+  const proxy = config === 'direct'
+    ? undefined
+    : { mode: config, child: new Child<ProxyMethods>(new URL('../common/proxy.ts', import.meta.url), 'proxy') };
+  const publisher = new Child<PublisherMethods>(new URL('./publisher.ts', import.meta.url), 'publisher');
+  const subscriber = new Child<SubscriberMethods>(new URL('./subscriber.ts', import.meta.url), 'subscriber');
   const children = [proxy?.child, publisher, subscriber].filter((child) => child !== undefined);
   try {
     // Started together: each spends its first second or so compiling.

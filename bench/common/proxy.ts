@@ -1,8 +1,8 @@
-/** Child program: the proxy under test, startProxy from src/proxy, on ephemeral loopback ports. */
+/** Child program of the pipeline and snapshot benchmarks: the proxy, startProxy from src/proxy, on ephemeral loopback ports. */
 import { createLogger } from '../../src/log/index.js';
 import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
-import { serve } from '../common/child.js';
-import { cpuOverWindow, type CpuReport, type Window } from '../common/clock.js';
+import { serve } from './child.js';
+import { cpuOverWindow, type CpuReport, type Window } from './clock.js';
 
 const LOOPBACK_ANY_PORT = 'tcp://127.0.0.1:*';
 
@@ -13,7 +13,7 @@ const methods = {
     if (proxy !== undefined) throw new Error('the proxy is already started');
     proxy = await startProxy(
       { frontend: LOOPBACK_ANY_PORT, backend: LOOPBACK_ANY_PORT, frontendHwm: params.hwm, backendHwm: params.hwm, lingerMs: 0, mode: params.mode },
-      createLogger('silent'),
+      createLogger('warn'),
     );
     return { frontend: proxy.frontendEndpoint, backend: proxy.backendEndpoint };
   },
