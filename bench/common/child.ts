@@ -41,30 +41,3 @@ export function serve(methods: Methods, cleanup: () => Promise<void> | void = ()
   process.on('disconnect', () => void shutdown(0));
   send({ type: 'hello' });
 }
-
-/** A paced loop's clock: how many items are due now at `rate` per second, with a bounded backlog. */
-export class Pacer {
-  private origin = performance.now();
-  private done = 0;
-  /** Times the loop fell so far behind that the backlog was given up. */
-  stalls = 0;
-
-  constructor(
-    private readonly rate: number,
-    private readonly maxBacklog = Math.max(1, Math.ceil(rate * 0.05)),
-  ) {}
-
-  due(): number {
-    let due = Math.floor(((performance.now() - this.origin) * this.rate) / 1000) - this.done;
-    if (due > this.maxBacklog) {
-      this.stalls++;
-      this.origin += ((due - this.maxBacklog) * 1000) / this.rate;
-      due = this.maxBacklog;
-    }
-    return due;
-  }
-
-  count(n: number): void {
-    this.done += n;
-  }
-}

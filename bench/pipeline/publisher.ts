@@ -3,15 +3,12 @@
  * rather than PUB so it can see the first subscription arrive: a PUB drops everything sent
  * before then (ZeroMQ's slow joiner), which would show up as lost messages.
  */
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { XPublisher } from 'zeromq';
 import { nowMicros } from '../../src/wire/index.js';
-import { Pacer, serve } from '../common/child.js';
+import { serve } from '../common/child.js';
 import { cpuOverWindow, type CpuReport, type Window } from '../common/clock.js';
+import { Pacer, sendPaced } from '../common/paced.js';
 import { TickSource } from './ticks.js';
-
-/** Pacing granularity: each tick, send what the schedule says is due. */
-const TICK_MS = 1;
 
 export interface PublisherReport extends CpuReport {
   /** Messages stamped with a ts inside the window. */
@@ -58,26 +55,14 @@ export type PublisherMethods = typeof methods;
 
 /** Returns how many messages were stamped inside the window. */
 async function publishPaced(target: XPublisher, ticks: TickSource, window: Window, rate: number): Promise<number> {
-  // A backlog beyond 50 ms (the Pacer's bound) is given up rather than sent as one burst the pipeline never asked for.
-  const pacer = new Pacer(rate);
   let offered = 0;
-  for (;;) {
-    const due = pacer.due();
-    if (due <= 0) {
-      await sleep(TICK_MS);
-      continue;
-    }
-    for (let i = 0; i < due; i++) {
-      const ts = nowMicros();
-      if (ts >= window.endMicros) return offered;
-      // One send at a time: zeromq.js rejects a second pending send with EBUSY.
-      await target.send(ticks.message(ts));
-      if (ts >= window.startMicros) offered++;
-    }
-    pacer.count(due);
-    // A publisher that is behind must still let timers and IPC run.
-    await yieldToEventLoop();
-  }
+  await sendPaced(target, new Pacer(rate), () => {
+    const ts = nowMicros();
+    if (ts >= window.endMicros) return undefined;
+    if (ts >= window.startMicros) offered++;
+    return ticks.message(ts);
+  });
+  return offered;
 }
 
 serve(methods, () => socket?.close());
