@@ -34,7 +34,8 @@ export async function waitForQuiet(thresholdPercent: number, maxWaitMs: number):
   }
 }
 
-interface Times {
+/** CPU time of all cores since boot, ms. */
+export interface Times {
   readonly busy: number;
   readonly idle: number;
 }
@@ -45,7 +46,7 @@ function busyPercent(from: Times, to: Times): number {
   return all > 0 ? (100 * os.cpus().length * busy) / all : 0;
 }
 
-function machineTimes(): Times {
+export function machineTimes(): Times {
   let busy = 0;
   let idle = 0;
   for (const { times } of os.cpus()) {
