@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
 import type { Logger } from '../log/index.js';
 import type { BucketHistogram } from '../metrics/index.js';
-import { nowMicros } from '../wire/index.js';
+import { nowMicros, type RejectReason } from '../wire/index.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
 import { EventCache } from './cache.js';
 import { parseRequest, RequestError, type ClientRequest, type ErrorCode, type RequestId } from './requests.js';
@@ -150,6 +150,11 @@ export class Gateway {
     let count = 0;
     for (const client of this.clients) count += client.patterns.size;
     return count;
+  }
+
+  /** Messages from the fabric that broke the contract, by reason, dropped before any client saw them. */
+  get upstreamRejects(): Map<RejectReason, number> {
+    return this.upstream.rejected;
   }
 
   /** Upstream prefixes held, for tests and metrics. */
