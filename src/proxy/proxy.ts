@@ -1,7 +1,9 @@
 import { Proxy as NativeProxy, XPublisher, XSubscriber } from 'zeromq';
 import type { Logger } from '../log/index.js';
 
-export type ProxyMode = 'native' | 'js';
+/** See docs/architecture.md, Proxy mode: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop that counts. */
+export const PROXY_MODES = ['native', 'js'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
 
 export interface ProxyOptions {
   /** Bind endpoint of the XSUB frontend that feeds' publishers connect to. */

@@ -1,8 +1,7 @@
 import type convict from 'convict';
 import { HWM_DOC, integerIn, ZMQ_ENDPOINT } from '../config/index.js';
-import type { ProxyMode } from './proxy.js';
+import { PROXY_MODES, type ProxyMode } from './proxy.js';
 
-export const PROXY_MODES = ['native', 'js'] as const satisfies readonly ProxyMode[];
 
 export interface ProxySettings {
   readonly frontend: string;
