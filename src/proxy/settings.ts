@@ -2,7 +2,6 @@ import type convict from 'convict';
 import { HWM_DOC, integerIn, ZMQ_ENDPOINT } from '../config/index.js';
 import { PROXY_MODES, type ProxyMode } from './proxy.js';
 
-
 export interface ProxySettings {
   readonly frontend: string;
   readonly backend: string;
