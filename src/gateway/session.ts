@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { CloseCode, type Position } from '../wire/index.js';
 import { encodeFrame, outbound, type FrameBuilder, type OutboundEvent } from './frames.js';
 
 export interface SessionLimits {
@@ -23,15 +24,6 @@ export function addCounters(into: SessionCounters, from: Readonly<SessionCounter
   into.conflated += from.conflated;
 }
 
-/** Where a resuming client stands on one topic: nothing older or equal may follow. */
-interface Position {
-  readonly epoch: number;
-  readonly seq: number;
-}
-
-/** Close code for a client that fell behind with conflation off (PROTOCOL.md section 5). */
-export const SLOW_CONSUMER = 4008;
-
 /**
  * One WebSocket client's outbound side. Events are queued as ready-made JSON texts (built
  * once per tick for all clients) and flushed as one array frame per flush; clients whose
@@ -46,12 +38,12 @@ export const SLOW_CONSUMER = 4008;
  * A client that is behind (socket buffer over the high-water mark) keeps queueing; past
  * `maxQueuedEvents` it either switches to conflation (only the newest pending event per
  * topic is kept: bounded by its topic count) or, when it asked for conflate:false, is
- * closed with 4008.
+ * closed with CloseCode.SLOW_CONSUMER.
  */
 export class Session {
   conflate = true;
   readonly counters: SessionCounters = { eventsSent: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
-  /** Resume points not passed yet (usually none). */
+  /** Resume points not passed yet (usually none): nothing at or before one may follow. */
   private readonly resumed = new Map<string, Position>();
   /** Per topic forgotten since the last flush: the queue length then (its earlier events are of the old subscription). */
   private readonly forgotten = new Map<string, number>();
@@ -158,7 +150,7 @@ export class Session {
       this.closing = true;
       this.queue = [];
       this.onSlowClose();
-      this.socket.close(SLOW_CONSUMER, 'slow consumer');
+      this.socket.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
       return;
     }
     // Keep control events in order up front; ticks collapse to the newest per topic.

@@ -9,3 +9,10 @@ export {
 export { encodeMessage, decodeMessage, parseJsonPayload, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus } from './codec.js';
 export { nowMicros } from './time.js';
 export { sequence, isNewer, advances, MAX_CLOCK_AHEAD_US, type Sequencing, type Stamp } from './order.js';
+export {
+  WS_PATH, MAX_REQUEST_BYTES, MAX_PATTERNS_PER_REQUEST, ErrorCode, ERROR_CODES, ERROR_RETRY, isErrorCode, isRetryable, CloseCode, closeAction,
+  patternMatches, patternProblem, parseRequest, RequestError,
+  type RequestId, type Position, type ClientRequest, type SubscribeRequest, type UnsubscribeRequest, type ListRequest, type PingRequest,
+  type ParsedRequest, type ParsedSubscribe, type ServerEvent, type WelcomeEvent, type SubscribedEvent, type UnsubscribedEvent,
+  type TopicsEvent, type PongEvent, type RecordEvent, type HeartbeatEvent, type StatusEvent, type ErrorEvent, type ErrorRetry, type CloseAction,
+} from './websocket.js';

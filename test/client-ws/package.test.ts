@@ -1,6 +1,6 @@
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import * as source from '../../src/client/ws/index.js';
 
@@ -47,14 +47,22 @@ test('TypeScript resolves the types of both exports (NodeNext)', (t) => {
   t.regex(readFileSync(`${built}index.d.ts`, 'utf8'), /connect/);
 });
 
-test('the built client imports nothing but its own modules: no node: built-ins, no static ws, no require', (t) => {
+test('the built client imports nothing but its own modules and the browser-safe wire modules: no node: built-ins, no static ws, no require', (t) => {
   const files = readdirSync(built).filter((file) => file.endsWith('.js'));
   t.true(files.length >= 5);
-  for (const file of files) {
-    const code = readFileSync(`${built}${file}`, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  // Every module the client reaches, its own and the shared ones (wire/, the shared queue), in dist/.
+  const reached = new Set(files.map((file) => `${built}${file}`));
+  for (const path of reached) {
+    const code = readFileSync(path, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
     const specifiers = [...code.matchAll(/(?:^|\s)(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
-    t.deepEqual(specifiers.filter((s) => !s.startsWith('./')), [], `${file}: only relative imports`);
+    const file = path.slice(root.length);
+    t.deepEqual(specifiers.filter((s) => !s.startsWith('./') && !s.startsWith('../')), [], `${file}: only relative imports`);
     t.false(/['"]node:/.test(code), `${file}: no node: specifier`);
     t.false(/\brequire\(/.test(code), `${file}: no require`);
+    for (const specifier of specifiers) {
+      const target = fileURLToPath(new URL(specifier, pathToFileURL(path)));
+      t.true(target.startsWith(`${root}dist/`), `${file}: ${specifier} stays in dist/`);
+      reached.add(target);
+    }
   }
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseRequest, patternProblem, RequestError, type ClientRequest, type ErrorCode } from '../../src/gateway/requests.js';
+import { parseRequest, patternProblem, RequestError, type ParsedRequest, type ErrorCode } from '../../src/wire/websocket.js';
 
 /** The RequestError parseRequest throws for `text` (fails the test when it parses). */
 function refusal(text: string): RequestError {
@@ -32,7 +32,7 @@ test('subscribe: every field of the PROTOCOL.md example', (t) => {
   const request = parseRequest(JSON.stringify({
     op: 'subscribe', id: 'a-1', topics: ['tick.SIM.BTC-USD', 'tick.SIM.*'], snapshot: false, conflate: false,
     since: { 'tick.SIM.ETH-USD': { epoch: 3735928559, seq: 1200 } },
-  })) as Extract<ClientRequest, { op: 'subscribe' }>;
+  })) as Extract<ParsedRequest, { op: 'subscribe' }>;
   t.is(request.op, 'subscribe');
   t.is(request.id, 'a-1');
   t.false(request.snapshot);
@@ -41,7 +41,7 @@ test('subscribe: every field of the PROTOCOL.md example', (t) => {
 });
 
 test('subscribe: duplicate patterns are taken once; "*" alone is everything', (t) => {
-  const request = parseRequest('{"op":"subscribe","topics":["*","tick.A.b","*"]}') as Extract<ClientRequest, { op: 'subscribe' }>;
+  const request = parseRequest('{"op":"subscribe","topics":["*","tick.A.b","*"]}') as Extract<ParsedRequest, { op: 'subscribe' }>;
   t.deepEqual(request.patterns, ['*', 'tick.A.b']);
   t.is(request.id, undefined, 'no id: none echoed');
 });
@@ -119,7 +119,7 @@ test('subscribe: since must map valid topics to {epoch 1..2^32-1, seq integer >=
   ];
   for (const since of bad) refused(t, { op: 'subscribe', id: 3, topics: ['*'], since }, 'BAD_REQUEST', 3, /since/);
   const ok = parseRequest(JSON.stringify({ op: 'subscribe', topics: ['*'], since: { 'tick.SIM.A': { epoch: 0xffff_ffff, seq: 0 } } }));
-  t.deepEqual([...(ok as Extract<ClientRequest, { op: 'subscribe' }>).since], [['tick.SIM.A', { epoch: 0xffff_ffff, seq: 0 }]]);
+  t.deepEqual([...(ok as Extract<ParsedRequest, { op: 'subscribe' }>).since], [['tick.SIM.A', { epoch: 0xffff_ffff, seq: 0 }]]);
 });
 
 test('list: prefix must be a string of at most 200 characters', (t) => {

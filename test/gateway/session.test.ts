@@ -2,7 +2,8 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { WebSocket } from 'ws';
 import { outbound } from '../../src/gateway/frames.js';
-import { Session, SLOW_CONSUMER } from '../../src/gateway/session.js';
+import { Session } from '../../src/gateway/session.js';
+import { CloseCode } from '../../src/wire/websocket.js';
 
 /** A stand-in for a ws socket: records frames; the test sets bufferedAmount to play a full or drained socket. */
 class FakeSocket {
@@ -205,8 +206,8 @@ test('conflate:false: a client behind past maxQueuedEvents is closed with 4008, 
   for (let seq = 1; seq <= 10; seq++) offer(s, 'tick.V.A', 1, seq);
   t.is(socket.closed, undefined, 'at the limit: not yet');
   offer(s, 'tick.V.A', 1, 11);
-  t.deepEqual(socket.closed, { code: SLOW_CONSUMER, reason: 'slow consumer' });
-  t.is(SLOW_CONSUMER, 4008);
+  t.deepEqual(socket.closed, { code: CloseCode.SLOW_CONSUMER, reason: 'slow consumer' });
+  t.is(CloseCode.SLOW_CONSUMER, 4008);
   t.is(slowCloses(), 1);
   for (let seq = 12; seq <= 100; seq++) t.false(offer(s, 'tick.V.A', 1, seq), 'nothing is queued for a closing client');
   t.is(slowCloses(), 1, 'counted once');
