@@ -75,6 +75,8 @@ interface Client {
   dirty: boolean;
   /** Closes the connection (CloseCode.UNAUTHENTICATED) when the token's `exp` passes. */
   expiry: NodeJS.Timeout | undefined;
+  /** The close code the gateway sent, counted whatever the socket reports once the peer is gone. */
+  closedWith: CloseCode | undefined;
 }
 
 /**
@@ -221,7 +223,7 @@ export class Gateway {
     for (const timer of this.timers) clearInterval(timer);
     this.http.close();
     this.flusher.flushAll(this.clients);
-    for (const client of this.clients) client.socket.close(CloseCode.GOING_AWAY, 'server shutting down');
+    for (const client of this.clients) this.closeClient(client, CloseCode.GOING_AWAY, 'server shutting down');
     await Promise.all([...this.clients].map((client) => new Promise((resolve) => {
       client.socket.once('close', resolve);
       setTimeout(() => {
@@ -247,11 +249,14 @@ export class Gateway {
     const session = new Session(randomBytes(12).toString('base64url'), socket, {
       bufferedHighWater: this.options.bufferedHighWaterBytes,
       maxQueuedEvents: this.options.maxQueuedEvents,
-    }, () => this.counters.slowConsumerCloses++);
+    }, () => {
+      this.counters.slowConsumerCloses++;
+      client.closedWith ??= CloseCode.SLOW_CONSUMER;
+    });
     const now = Date.now();
     const client: Client = {
       session, socket, patterns: new Map(), subscribeOps: { windowStart: now, count: 0 }, errors: { windowStart: now, count: 0 }, alive: true,
-      changes: Promise.resolve(), dirty: false, entitled: grant?.patterns, expiry: undefined,
+      changes: Promise.resolve(), dirty: false, entitled: grant?.patterns, expiry: undefined, closedWith: undefined,
     };
     if (grant?.expiresAt !== undefined) this.expireAt(client, grant.expiresAt);
     this.clients.add(client);
@@ -271,7 +276,7 @@ export class Gateway {
       if (left > MAX_TIMER_MS) return this.expireAt(client, expiresAt);
       client.expiry = undefined;
       this.flusher.flush(client);
-      client.socket.close(CloseCode.UNAUTHENTICATED, 'token expired');
+      this.closeClient(client, CloseCode.UNAUTHENTICATED, 'token expired');
     }, Math.min(Math.max(left, 0), MAX_TIMER_MS));
   }
 
@@ -443,7 +448,7 @@ export class Gateway {
     this.control(client, { type: 'error', id: err.id, code: err.code, message: err.message });
     if (withinWindow(client.errors) > ABUSE_ERRORS_PER_SECOND) {
       this.flusher.flush(client);
-      client.socket.close(CloseCode.POLICY, 'too many bad requests');
+      this.closeClient(client, CloseCode.POLICY, 'too many bad requests');
     }
   }
 
@@ -475,11 +480,16 @@ export class Gateway {
     }
   }
 
-  /** WebSocket-level ping: a peer that did not answer the previous one is dead and terminated. */
+  /**
+   * WebSocket-level ping: a peer that did not answer the previous one is dead and terminated,
+   * unless it is behind with conflation off: then it stopped reading, and is closed as a slow
+   * consumer. Terminated at the next check if it answers neither that close nor pings, so a
+   * stuck peer costs at most two more ping intervals (`ws` alone would wait 30 s for its close).
+   */
   private pingClients(): void {
     for (const client of this.clients) {
       if (!client.alive) {
-        client.socket.terminate();
+        if (!client.session.closeIfSlow()) client.socket.terminate();
         continue;
       }
       client.alive = false;
@@ -487,9 +497,20 @@ export class Gateway {
     }
   }
 
+  /**
+   * Closes a client's connection with `code`, counted as that code when it ends. A peer that
+   * answers neither the close nor pings is terminated by the ping check (pingClients).
+   */
+  private closeClient(client: Client, code: CloseCode, reason: string): void {
+    client.closedWith ??= code;
+    client.socket.close(code, reason);
+  }
+
   private drop(client: Client, code: number): void {
     if (!this.clients.delete(client)) return;
     clearTimeout(client.expiry);
+    // A peer that never answered the gateway's close ends as 1006 for `ws`; what counts is why it was closed.
+    code = client.closedWith ?? code;
     for (const pattern of client.patterns.keys()) {
       this.index.remove(client, pattern);
       for (const prefix of upstreamPrefixes(pattern)) this.unwant(prefix);

@@ -136,6 +136,16 @@ export class Session {
     return this.socket.bufferedAmount;
   }
 
+  /**
+   * Closes the client as a slow consumer if it is one now: behind, with conflation off. For a
+   * client that stopped reading before it had queued `maxQueuedEvents`; returns whether it closed.
+   */
+  closeIfSlow(): boolean {
+    if (this.closing || this.conflate || !this.behind()) return false;
+    this.closeSlow();
+    return true;
+  }
+
   /** Whether pending ticks are being conflated (the client fell behind). */
   get conflating(): boolean {
     return this.conflated !== undefined;
@@ -146,13 +156,7 @@ export class Session {
   }
 
   private fallBehind(): void {
-    if (!this.conflate) {
-      this.closing = true;
-      this.queue = [];
-      this.onSlowClose();
-      this.socket.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
-      return;
-    }
+    if (!this.conflate) return this.closeSlow();
     // Keep control events in order up front; ticks collapse to the newest per topic.
     const control: OutboundEvent[] = [];
     this.conflated = new Map();
@@ -163,6 +167,13 @@ export class Session {
       else if (i >= (this.forgotten.get(topic) ?? 0)) this.keepNewest(this.conflated!, topic, event);
     });
     this.queue = control;
+  }
+
+  private closeSlow(): void {
+    this.closing = true;
+    this.queue = [];
+    this.onSlowClose();
+    this.socket.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
   }
 
   /** Whether a tick of `topic` is newer than the client's resume point there; the point goes once passed. */

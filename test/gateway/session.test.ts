@@ -197,6 +197,23 @@ test('control events are never conflated or dropped, and keep their order', (t) 
   t.deepEqual(events.filter((e) => e.type === 'tick').map((e) => e.seq), [300]);
 });
 
+test('closeIfSlow: only a client behind with conflate:false is closed with 4008 (once); one keeping up or conflating is left alone', (t) => {
+  const { s, socket, slowCloses } = session({ maxQueuedEvents: 1000 });
+  offer(s, 'tick.V.A', 1, 1);
+  socket.bufferedAmount = HIGH_WATER + 1;
+  t.false(s.closeIfSlow(), 'behind, but conflating: not a slow consumer');
+  s.conflate = false;
+  socket.bufferedAmount = HIGH_WATER;
+  t.false(s.closeIfSlow(), 'conflate:false, but not behind');
+  t.is(socket.closed, undefined);
+  socket.bufferedAmount = HIGH_WATER + 1;
+  t.true(s.closeIfSlow());
+  t.deepEqual(socket.closed, { code: CloseCode.SLOW_CONSUMER, reason: 'slow consumer' });
+  t.is(s.pending, 0, 'its queue is released');
+  t.false(s.closeIfSlow(), 'already closing');
+  t.is(slowCloses(), 1);
+});
+
 test('conflate:false: a client behind past maxQueuedEvents is closed with 4008, once, and sent nothing more', (t) => {
   const { s, socket, slowCloses } = session({ maxQueuedEvents: 10 });
   s.conflate = false;
