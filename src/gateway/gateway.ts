@@ -269,7 +269,7 @@ export class Gateway {
     this.control(client, { type: 'welcome', session: session.id, server: `tickfan/${this.options.version}`, heartbeatMs: this.options.heartbeatMs });
   }
 
-  /** Arms the client's expiry timer: when `expiresAt` passes, the connection is closed with 4001. */
+  /** Arms the client's expiry timer: when `expiresAt` passes, the connection is closed (CloseCode.UNAUTHENTICATED). */
   private expireAt(client: Client, expiresAt: number): void {
     const left = expiresAt - Date.now();
     client.expiry = setTimeout(() => {
@@ -509,7 +509,7 @@ export class Gateway {
   private drop(client: Client, code: number): void {
     if (!this.clients.delete(client)) return;
     clearTimeout(client.expiry);
-    // A peer that never answered the gateway's close ends as 1006 for `ws`; what counts is why it was closed.
+    // A peer that never answered the gateway's close ends as ABNORMAL for `ws`; what counts is why it was closed.
     code = client.closedWith ?? code;
     for (const pattern of client.patterns.keys()) {
       this.index.remove(client, pattern);

@@ -7,7 +7,8 @@ import { isErrorCode, isRetryable, type ErrorCode, type ErrorEvent, type Request
  * - `CONNECTION`: the connection failed (the first one, or a terminal close);
  * - `PROTOCOL`: the server sent something this client cannot read (an unknown error code too:
  *   its text is kept in `serverCode`);
- * - `UNAUTHENTICATED`: closed with 4001 and no token function to get a fresh token (`FORBIDDEN` for 4003);
+ * - `UNAUTHENTICATED`: closed with CloseCode.UNAUTHENTICATED and no token function to get a fresh token
+ *   (`FORBIDDEN` for CloseCode.FORBIDDEN);
  * - `SLOW_READER`: an updates() iterator fell `maxPendingUpdates` behind and was ended.
  */
 export type ClientErrorCode = 'CLOSED' | 'TIMEOUT' | 'CONNECTION' | 'PROTOCOL' | 'UNAUTHENTICATED' | 'SLOW_READER';

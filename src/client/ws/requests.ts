@@ -1,4 +1,4 @@
-import type { ClientRequest, ErrorEvent, PongEvent, RequestId, SubscribedEvent, TopicsEvent, UnsubscribedEvent } from '../../wire/websocket.js';
+import type { ClientRequest, ErrorEvent, PongEvent, SubscribedEvent, TopicsEvent, UnsubscribedEvent } from '../../wire/websocket.js';
 import { TickfanError } from './errors.js';
 import type { PlannedSubscribe } from './resubscribe.js';
 import type { SubscribeOptions } from './types.js';

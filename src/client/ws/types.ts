@@ -16,7 +16,7 @@ export interface ConnectOptions {
   /**
    * A token sent as `?token=` (PROTOCOL.md section 5, authentication). A function is called
    * before every connection attempt, so an expired token can be refreshed; with a function,
-   * close code 4001 (token expired) reconnects instead of ending the client.
+   * close code CloseCode.UNAUTHENTICATED (token expired) reconnects instead of ending the client.
    */
   readonly token?: string | (() => string | Promise<string>);
   /** Reconnect after a connection ends (default true). */
@@ -88,7 +88,7 @@ export interface StateChange {
    * b = min(maxReconnectDelayMs, minReconnectDelayMs * 2^(k-1)).
    */
   readonly delayMs?: number;
-  /** reconnecting, closed: the close code of the connection that ended (1006 when it never opened or was dropped). */
+  /** reconnecting, closed: the close code of the connection that ended (CloseCode.ABNORMAL when it never opened or was dropped). */
   readonly code?: number;
   readonly reason?: string;
   /** live: the server's session id. */
