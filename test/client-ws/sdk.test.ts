@@ -369,3 +369,14 @@ test('an updates() reader that falls maxPendingUpdates behind is ended with SLOW
   t.like((await reading.next()).value, { topic: 'tick.A.1', seq: 6 }, 'the reader that keeps up is not affected');
   t.is(client.state, 'live');
 });
+
+test('a close with 1012 (the server is draining) reconnects after a delay drawn over the whole backoff (full jitter); other codes keep the configured jitter', async (t) => {
+  const server = await fake(t);
+  const client = await open(t, server, { minReconnectDelayMs: 400, maxReconnectDelayMs: 400, reconnectJitter: 0.5, stableConnectionMs: 0, random: () => 0.75 });
+  const draining = nextState(client, (change) => change.state === 'reconnecting');
+  (await server.connection(0)).socket.close(1012, 'service restart');
+  t.like(await draining, { code: 1012, delayMs: 100 }, '400 * (1 - 1 * 0.75)');
+  const going = nextState(client, (change) => change.state === 'reconnecting');
+  (await server.connection(1)).socket.close(1001, 'going away');
+  t.like(await going, { code: 1001, delayMs: 250 }, '400 * (1 - 0.5 * 0.75)');
+});
