@@ -380,3 +380,8 @@ test('a close with 1012 (the server is draining) reconnects after a delay drawn 
   (await server.connection(1)).socket.close(1001, 'going away');
   t.like(await going, { code: 1001, delayMs: 250 }, '400 * (1 - 0.5 * 0.75)');
 });
+
+test('maxPendingUpdates and maxRequestRetries out of range are refused, naming the option', (t) => {
+  t.throws(() => new TickfanClient('ws://127.0.0.1:1/v1/ws', { maxPendingUpdates: 0, reconnect: false }), { instanceOf: RangeError, message: /maxPendingUpdates must be an integer >= 1, not 0/ });
+  t.throws(() => new TickfanClient('ws://127.0.0.1:1/v1/ws', { maxRequestRetries: -1, reconnect: false }), { instanceOf: RangeError, message: /maxRequestRetries must be an integer >= 0, not -1/ });
+});

@@ -103,6 +103,8 @@ export class TickfanClient extends Emitter<ClientEvents> {
     super();
     this.url = normalizeUrl(url);
     this.options = { ...DEFAULTS, ...stripUndefined(options) };
+    requireCount(this.options.maxPendingUpdates, 'maxPendingUpdates', 1);
+    requireCount(this.options.maxRequestRetries, 'maxRequestRetries', 0);
     this.backoff = {
       minDelayMs: this.options.minReconnectDelayMs,
       maxDelayMs: Math.max(this.options.maxReconnectDelayMs, this.options.minReconnectDelayMs),
@@ -520,6 +522,10 @@ function normalizeUrl(input: string | URL): string {
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new TypeError(`not a WebSocket URL: ${input.toString()}`);
   if (url.pathname === '' || url.pathname === '/') url.pathname = WS_PATH;
   return url.toString();
+}
+
+function requireCount(value: number, option: string, least: number): void {
+  if (!Number.isSafeInteger(value) || value < least) throw new RangeError(`${option} must be an integer >= ${least}, not ${String(value)}`);
 }
 
 function listOf(patterns: string | readonly string[]): string[] {
