@@ -6,6 +6,7 @@
  * docs/performance.md for the method and how to read the output.
  */
 import { optionsOrUsage } from './common/cli.js';
+import { announceMachine } from './common/machine.js';
 import { childDied } from './common/spawn.js';
 import { parseOptions, USAGE, type FanoutOptions } from './fanout/args.js';
 import type { Case } from './fanout/cases.js';
@@ -13,7 +14,6 @@ import { Fabric } from './fanout/fabric.js';
 import { INSTRUMENTS } from './fanout/instruments.js';
 import { judge, legend, progressLine, resultsTable, summaryText } from './fanout/report.js';
 import { CaseRun, type StepResult } from './fanout/step.js';
-import { announceMachine } from './pipeline/machine.js';
 
 /** Other programs' CPU (% of one core) below which the run starts, and how long it waits for that. */
 const QUIET_BELOW = 25;

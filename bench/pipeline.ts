@@ -5,10 +5,10 @@
  */
 import { better, inconclusive, judge, worthRetrying } from './pipeline/analysis.js';
 import { parseOptions, USAGE, type BenchOptions } from './pipeline/args.js';
-import { waitForQuiet } from './pipeline/machine.js';
 import { runPoint, type Config, type PointResult } from './pipeline/point.js';
-import { legend, machineLine, progressLine, resultsTable, summaryText } from './pipeline/report.js';
+import { legend, progressLine, resultsTable, summaryText } from './pipeline/report.js';
 import { optionsOrUsage } from './common/cli.js';
+import { machineLine, waitForQuiet } from './common/machine.js';
 
 async function main(): Promise<void> {
   const options = optionsOrUsage(parseOptions, USAGE);

@@ -7,10 +7,8 @@
  * See docs/performance.md for how to read the output.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { announceMachine } from './pipeline/machine.js';
 import { parseOptions, USAGE, type SnapshotBenchOptions } from './snapshot/args.js';
 import type { ClientMethods, Series } from './snapshot/client.js';
-import type { ProxyMethods } from './snapshot/proxy.js';
 import type { PublisherMethods } from './snapshot/publisher.js';
 import {
   CATCH_UP_LIMIT_MS, CATCH_UP_WAIT_MS, ingestTable, mergeSeries, ms, requestTable, stats, sustainedRate, verdict,
@@ -22,6 +20,8 @@ import { topicName } from './snapshot/ticks.js';
 import { awaitQuietOthers, BUSY_OTHER_PERCENT, mergeSegments, otherPercent, UsageMeter, type Segment } from './snapshot/usage.js';
 import { optionsOrUsage } from './common/cli.js';
 import { count } from './common/format.js';
+import { announceMachine } from './common/machine.js';
+import type { ProxyMethods } from './common/proxy.js';
 
 /** The shipped defaults of proxy.*Hwm and feeds.sendHwm (config/default.json). */
 const HWM = 200_000;
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   console.log(settingsLine(options));
 
   const procs: Processes = {
-    proxy: new Child<ProxyMethods>(program('proxy'), 'proxy'),
+    proxy: new Child<ProxyMethods>(new URL('./common/proxy.ts', import.meta.url), 'proxy'),
     service: new Child<ServiceMethods>(program('service'), 'service'),
     publisher: new Child<PublisherMethods>(program('publisher'), 'publisher'),
     client: new Child<ClientMethods>(program('client'), 'client'),
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
 
 async function measureAll(options: SnapshotBenchOptions, procs: Processes, started: number): Promise<void> {
   await Promise.all(Object.values(procs).map((child: Child<never>) => child.started()));
-  const { frontend, backend } = await procs.proxy.call('start', { hwm: HWM }, CALL_MS);
+  const { frontend, backend } = await procs.proxy.call('start', { mode: 'native', hwm: HWM }, CALL_MS);
   // The fill below retries until the store holds every topic, so no subscription has to be awaited here.
   await procs.publisher.call('start', { frontend, sendHwm: HWM, waitMs: 0 }, CALL_MS);
   const run: Run = { options, procs, backend, historyPerTopic: 0, serviceUsed: false, quietWaitedMs: 0, busyStarts: 0 };
@@ -376,10 +376,10 @@ function summary(rows: readonly RequestRow[], phaseChecks: readonly IngestCheck[
       rows.find((r) => r.request === request && r.topics === topics && r.flowRate === flowRate && (alongside === undefined || r.alongside === alongside));
     for (const flowRate of [0, o.flowRate]) {
       const snapRow = find('SNAPSHOT "" (all)', flowRate);
-      const snap = stats(snapRow?.series.latenciesMs ?? []);
+      const snap = stats(snapRow?.series);
       const bytes = snapRow?.series.replyBytes;
-      const alone = stats(find('PING (2nd client)', flowRate, 'alone (baseline)')?.series.latenciesMs ?? []);
-      const during = stats(find('PING (2nd client)', flowRate, 'back-to-back SNAPSHOTs')?.series.latenciesMs ?? []);
+      const alone = stats(find('PING (2nd client)', flowRate, 'alone (baseline)')?.series);
+      const during = stats(find('PING (2nd client)', flowRate, 'back-to-back SNAPSHOTs')?.series);
       const when = flowRate > 0 ? `while ${count(flowRate)} ticks/s flow` : 'idle';
       if (snap && alone && during) {
         const size = bytes === undefined ? '' : ` (${(bytes / 2 ** 20).toFixed(2)} MB reply)`;

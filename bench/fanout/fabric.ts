@@ -3,7 +3,7 @@
  * built CLI, as deployed) on private ipc endpoints, the bench feed, and per case the server
  * the clients connect to: tickfan's gateway role or the baseline.
  */
-import { TickfanProcess, ipcDir, privateFabricEnv } from '../../test/helpers/tickfan-process.js';
+import { TickfanProcess, ipcDir, privateFabricEnv } from '../common/tickfan-process.js';
 import { Child } from '../common/spawn.js';
 import type { BaselineMethods } from './baseline-server.js';
 import type { ServerKind } from './cases.js';

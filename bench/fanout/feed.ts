@@ -6,7 +6,8 @@
 import { TickPublisher } from '../../src/feeds/publisher.js';
 import { createLogger } from '../../src/log/index.js';
 import type { TickRecord } from '../../src/wire/index.js';
-import { Pacer, serve } from '../common/child.js';
+import { serve } from '../common/child.js';
+import { Pacer } from '../common/paced.js';
 import { INSTRUMENTS, VENUE, symbolOf } from './instruments.js';
 
 /** A burst every BURST_MS: short enough to keep the flow smooth, long enough not to spin. */

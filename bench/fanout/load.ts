@@ -8,8 +8,8 @@ import type { Histogram } from 'hdr-histogram-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nowMicros } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
-import { sleepUntil } from '../pipeline/clock.js';
-import { encodeHistogram, latencyHistogram, prepareRecording, recordLatency } from './latency.js';
+import { cpuOverWindow, sleepUntil } from '../common/clock.js';
+import { encodeHistogram, latencyHistogram, prepareRecording, recordLatency } from '../common/latency.js';
 import { RawWebSocket } from './raw-client.js';
 import { ScannedFrames } from './scan.js';
 
@@ -194,12 +194,7 @@ const methods = {
   /** Records the window's events (see MeasureParams) and reports once the window and its grace have passed. */
   async measure(window: MeasureParams): Promise<LoadReport> {
     recorder.reset(window);
-    await sleepUntil(window.startMicros);
-    const cpu = process.cpuUsage();
-    const wall = nowMicros();
-    await sleepUntil(window.endMicros);
-    const used = process.cpuUsage(cpu);
-    const cpuPercent = (100 * (used.user + used.system)) / (nowMicros() - wall);
+    const { cpuPercent } = await cpuOverWindow(window);
     await sleepUntil(window.endMicros + window.graceMicros);
     recorder.window = undefined;
     return {

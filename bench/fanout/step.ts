@@ -6,13 +6,13 @@
 import { nowMicros } from '../../src/wire/index.js';
 import { processCpuMs, processRssBytes } from '../common/proc.js';
 import { Child } from '../common/spawn.js';
-import { sleepUntil } from '../pipeline/clock.js';
-import { machineCpuPercent } from '../pipeline/machine.js';
+import { sleepUntil, windowAfter } from '../common/clock.js';
+import { mergeHistograms, percentiles, type Percentiles } from '../common/latency.js';
+import { machineCpuPercent } from '../common/machine.js';
 import type { FanoutOptions } from './args.js';
 import type { Case } from './cases.js';
 import type { Fabric, Server } from './fabric.js';
 import { interestPatterns, selectedShare } from './instruments.js';
-import { mergeHistograms, percentiles, type Percentiles } from './latency.js';
 import type { ClientSpec, LoadMethods, LoadReport, MeasureParams } from './load.js';
 
 const CALL_MS = 15_000;
@@ -101,9 +101,8 @@ export class CaseRun {
   async step(rate: number, options: FanoutOptions): Promise<StepResult> {
     const { feed } = this.fabric;
     await feed.call('rate', { ticksPerSecond: rate }, CALL_MS);
-    const startMicros = nowMicros() + Math.max(options.warmupSeconds, this.spec.minWarmupSeconds ?? 0) * 1e6;
     const seconds = Math.max(options.seconds, this.spec.minSeconds ?? 0);
-    const endMicros = startMicros + seconds * 1e6;
+    const { startMicros, endMicros } = windowAfter(Math.max(options.warmupSeconds, this.spec.minWarmupSeconds ?? 0), seconds);
     // Slow readers are judged by what they read while the window lasts, however stale.
     const window: MeasureParams = { startMicros, endMicros, count: this.spec.readPerSecond > 0 ? 'received' : 'published', graceMicros: GRACE_MICROS };
     const reportMs = (endMicros + GRACE_MICROS - nowMicros()) / 1000 + REPORT_SLACK_MS;

@@ -7,12 +7,6 @@ import {
 } from './analysis.js';
 import { CONFIGS, type PointResult } from './point.js';
 
-export function machineLine(): string {
-  const cpus = os.cpus();
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  return `Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version}, ${os.type()} ${os.release()}, load average ${load}`;
-}
-
 const COLUMNS = [
   'config', 'asked/s', 'offered/s', 'delivered/s', 'delivered %', 'gaps (missing)', 'p50', 'p99',
   'CPU pub', 'CPU proxy', 'CPU sub', 'CPU other', 'verdict',

@@ -4,44 +4,66 @@
  */
 import { Subscriber } from 'zeromq';
 import { decodeHeader, nowMicros, type Header } from '../../src/wire/index.js';
-import { childOptions, emit, measureCpu, nextCommand, onShutdown, runChild } from './child.js';
-import { sleepUntil } from './clock.js';
-import { LatencyHistogram } from './latency.js';
-import type { SubscriberOptions, SubscriberReport, Window } from './messages.js';
+import { serve } from '../common/child.js';
+import { cpuOverWindow, sleepUntil, type CpuReport, type Window } from '../common/clock.js';
+import { latencyHistogram, percentiles, prepareRecording, recordLatency } from '../common/latency.js';
 
-runChild(async () => {
-  const options = childOptions<SubscriberOptions>();
-  const socket = new Subscriber({ receiveHighWaterMark: options.receiveHwm, linger: 0 });
-  onShutdown(() => socket.close());
-  socket.connect(options.connect);
-  socket.subscribe();
-  await emit({ type: 'ready', endpoints: [options.connect] });
+export interface SubscriberReport extends CpuReport {
+  /** Messages with a ts inside the window that arrived before the window end + grace. */
+  readonly delivered: number;
+  /** Seqs skipped within a topic (summed), as revealed by messages of the window. */
+  readonly missing: number;
+  /** A seq at or below the previous one of its topic: PUB/SUB must never do this. */
+  readonly outOfOrder: number;
+  /** Messages that were not 3 frames with a valid header. */
+  readonly invalid: number;
+  readonly p50Micros: number | undefined;
+  readonly p99Micros: number | undefined;
+}
 
-  // The parent sends the window before the publisher may start, so nothing measured is missed.
-  const { window, graceMicros } = await nextCommand('window');
-  const deadline = window.endMicros + graceMicros;
-  const cpu = measureCpu(window);
-  // Closing ends the loop below even if the last message never comes.
-  void sleepUntil(deadline).then(() => socket.close());
+await prepareRecording();
+let socket: Subscriber | undefined;
 
-  const counter = new DeliveryCounter(window);
-  try {
-    for await (const frames of socket) {
-      const arrived = nowMicros();
-      if (arrived >= deadline) break;
-      counter.add(frames, arrived);
+const methods = {
+  async start(params: { connect: string; receiveHwm: number }): Promise<void> {
+    if (socket !== undefined) throw new Error('the subscriber is already started');
+    socket = new Subscriber({ receiveHighWaterMark: params.receiveHwm, linger: 0 });
+    socket.connect(params.connect);
+    socket.subscribe();
+  },
+
+  /**
+   * Counts what arrives until the window end + grace, then closes the socket. The parent calls
+   * this before the publisher may start, so nothing measured is missed.
+   */
+  async measure(params: { window: Window; graceMicros: number }): Promise<SubscriberReport> {
+    const receiver = socket;
+    if (receiver === undefined) throw new Error('call start first');
+    const deadline = params.window.endMicros + params.graceMicros;
+    const cpu = cpuOverWindow(params.window);
+    // Closing ends the loop below even if the last message never comes.
+    void sleepUntil(deadline).then(() => receiver.close());
+    const counter = new DeliveryCounter(params.window);
+    try {
+      for await (const frames of receiver) {
+        const arrived = nowMicros();
+        if (arrived >= deadline) break;
+        counter.add(frames, arrived);
+      }
+    } catch (err) {
+      // Closed mid-receive, zeromq.js may reject with ENOTSOCK rather than end the iteration.
+      if (!receiver.closed) throw err;
     }
-  } catch (err) {
-    // Closed mid-receive, zeromq.js may reject with ENOTSOCK rather than end the iteration.
-    if (!socket.closed) throw err;
-  }
-  socket.close();
-  await emit<SubscriberReport>({ type: 'result', report: { ...counter.report(), ...(await cpu) } });
-});
+    receiver.close();
+    return { ...counter.report(), ...(await cpu) };
+  },
+};
+
+export type SubscriberMethods = typeof methods;
 
 class DeliveryCounter {
   private readonly lastSeq = new Map<string, number>();
-  private readonly latency = new LatencyHistogram();
+  private readonly latency = latencyHistogram(true);
   private delivered = 0;
   private missing = 0;
   private outOfOrder = 0;
@@ -62,20 +84,21 @@ class DeliveryCounter {
     // Warm-up messages only set each topic's seq baseline.
     if (ts < this.window.startMicros || ts >= this.window.endMicros) return;
     this.delivered++;
-    this.latency.record(arrivedMicros - ts);
+    recordLatency(this.latency, arrivedMicros - ts);
     if (previous === undefined) return;
     if (seq > previous + 1) this.missing += seq - previous - 1;
     else if (seq <= previous) this.outOfOrder++;
   }
 
   report(): Omit<SubscriberReport, 'cpuPercent'> {
+    const latency = percentiles(this.latency);
     return {
       delivered: this.delivered,
       missing: this.missing,
       outOfOrder: this.outOfOrder,
       invalid: this.invalid,
-      p50Micros: this.latency.percentile(50),
-      p99Micros: this.latency.percentile(99),
+      p50Micros: latency?.p50,
+      p99Micros: latency?.p99,
     };
   }
 }
@@ -87,3 +110,5 @@ function headerOrUndefined(frame: Buffer): Header | undefined {
     return undefined;
   }
 }
+
+serve(methods, () => socket?.close());

@@ -4,10 +4,12 @@
  * and sends a marker on it after a flow, whose arrival in the store shows that everything
  * published before it has been ingested (one publisher, one path: ZeroMQ keeps the order).
  */
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { XPublisher } from 'zeromq';
 import { nowMicros } from '../../src/wire/index.js';
-import { CpuMeter, Pacer, serve } from '../common/child.js';
+import { serve } from '../common/child.js';
+import { CpuMeter } from '../common/clock.js';
+import { Pacer, sendPaced } from '../common/paced.js';
 import { BenchTopics } from './ticks.js';
 
 export interface FlowReport {
@@ -38,20 +40,12 @@ function ready(): { socket: XPublisher; topics: BenchTopics } {
 async function paced(target: XPublisher, rate: number, total: number, stop: () => boolean, next: () => Buffer[]): Promise<Omit<FlowReport, 'cpuPercent'>> {
   const pacer = new Pacer(rate);
   const started = performance.now();
-  let sent = 0;
-  while (sent < total && !stop()) {
-    const due = Math.min(pacer.due(), total - sent);
-    if (due <= 0) {
-      await sleep(1);
-      continue;
-    }
-    // One send at a time: zeromq.js rejects a second pending send with EBUSY.
-    for (let i = 0; i < due; i++) await target.send(next());
-    sent += due;
-    pacer.count(due);
-    // A publisher that is behind must still let timers and IPC run.
-    await yieldToEventLoop();
-  }
+  let taken = 0;
+  const sent = await sendPaced(target, pacer, () => {
+    if (taken >= total || stop()) return undefined;
+    taken++;
+    return next();
+  });
   return { sent, seconds: (performance.now() - started) / 1000, stalls: pacer.stalls };
 }
 

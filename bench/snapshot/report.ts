@@ -1,5 +1,6 @@
 /** Statistics and the plain-text tables of bench/snapshot.ts (also valid Markdown, for docs/performance.md). */
 import { count, cpu, markdownTable } from '../common/format.js';
+import { encodeHistogram, mergeHistograms, percentiles } from '../common/latency.js';
 import type { Series } from './client.js';
 import type { FlowReport } from './publisher.js';
 import type { StoppedReport } from './service.js';
@@ -12,19 +13,18 @@ export interface Stats {
   readonly max: number;
 }
 
-/** Nearest-rank percentiles of a series; undefined when it has no successful request. */
-export function stats(latenciesMs: readonly number[]): Stats | undefined {
-  if (latenciesMs.length === 0) return undefined;
-  const sorted = [...latenciesMs].sort((a, b) => a - b);
-  const rank = (p: number): number => sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
-  return { n: sorted.length, p50: rank(50), p99: rank(99), max: sorted.at(-1)! };
+/** A series' latency in ms; undefined when it has no successful request. */
+export function stats(series: Series | undefined): Stats | undefined {
+  const latency = series && percentiles(mergeHistograms([series.latency]));
+  if (latency === undefined) return undefined;
+  return { n: latency.count, p50: latency.p50 / 1000, p99: latency.p99 / 1000, max: latency.max / 1000 };
 }
 
 export function mergeSeries(series: readonly Series[]): Series {
   const firstError = series.find((s) => s.firstError !== undefined)?.firstError;
   const replyBytes = series.find((s) => s.replyBytes !== undefined)?.replyBytes;
   return {
-    latenciesMs: series.flatMap((s) => s.latenciesMs),
+    latency: encodeHistogram(mergeHistograms(series.map((s) => s.latency))),
     errors: series.reduce((sum, s) => sum + s.errors, 0),
     ...(firstError !== undefined && { firstError }),
     ...(replyBytes !== undefined && { replyBytes }),
@@ -108,8 +108,8 @@ function cpuCells(segment: Segment | undefined): string[] {
 export function requestTable(rows: readonly RequestRow[]): string {
   const header = ['request', 'topics', 'ticks/s', 'alongside', 'n', 'p50', 'p99', 'max', 'vs baseline p50 / p99', ...CPU_COLUMNS, 'errors'];
   return markdownTable(header, rows.map((row) => {
-    const s = stats(row.series.latenciesMs);
-    const b = row.baseline && stats(row.baseline.latenciesMs);
+    const s = stats(row.series);
+    const b = stats(row.baseline);
     return [
       row.request,
       count(row.topics),
@@ -129,7 +129,7 @@ export function requestTable(rows: readonly RequestRow[]): string {
 export function ingestTable(checks: readonly IngestCheck[]): string {
   const header = ['topics', 'asked/s', 'SNAPSHOT load', 'sent/s', 'pub CPU', 'absorbed/s', 'gaps', 'stale topics', 'catch-up', ...CPU_COLUMNS, 'SNAPSHOTs served: n, p50 / p99', 'verdict'];
   return markdownTable(header, checks.map((check) => {
-    const s = check.snapshots && stats(check.snapshots.latenciesMs);
+    const s = stats(check.snapshots);
     const judged = verdict(check);
     return [
       count(check.topics),

@@ -2,7 +2,7 @@
  * CPU use of the whole machine and of the benchmark's own processes over a stretch of time.
  * On a shared machine the difference, other programs' CPU, says how much a number can be trusted.
  */
-import os from 'node:os';
+import { machineTimes } from '../common/machine.js';
 import { processCpuMs } from '../common/proc.js';
 import type { MeterReport } from './service.js';
 
@@ -44,9 +44,7 @@ export class UsageMeter {
   }
 
   private mark(): Mark {
-    let machineBusyMs = 0;
-    for (const { times } of os.cpus()) machineBusyMs += times.user + times.nice + times.sys + times.irq;
-    return { wall: performance.now(), machineBusyMs, oursMs: oursMs(this.pids()) };
+    return { wall: performance.now(), machineBusyMs: machineTimes().busy, oursMs: oursMs(this.pids()) };
   }
 }
 

@@ -31,19 +31,19 @@ export const ROWS: readonly Row[] = [
     title: 'Flow',
     panels: [
       {
-        title: 'Ticks published and received', unit: 'reqps', description: 'Ticks the feeds publish, and what the gateway and the snapshot service take in.',
+        title: 'Messages into and out of the proxy', unit: 'reqps',
+        description: 'Measured at the edges: what the feeds publish into the proxy (ticks and status), and what tickfan\'s subscribers take out of it (the gateways count ticks, the snapshot services every message; ZeroMQ SDK clients count their own). The native proxy (proxy.mode native, the default) forwards inside libzmq, and zeromq.js gives no count of it; proxy.mode js also exports tickfan_proxy_messages_forwarded_total.',
         queries: [
-          { expr: rate('tickfan_feed_ticks_published_total'), legend: 'published by feeds' },
-          { expr: rate('tickfan_gateway_ticks_received_total'), legend: 'received by gateways' },
-          { expr: rate('tickfan_snapshot_messages_ingested_total'), legend: 'ingested by snapshot services' },
+          { expr: rate('tickfan_feed_ticks_published_total'), legend: 'in: published by feeds' },
+          { expr: rate('tickfan_gateway_ticks_received_total'), legend: 'out: received by gateways' },
+          { expr: rate('tickfan_snapshot_messages_ingested_total'), legend: 'out: ingested by snapshot services' },
         ],
       },
       {
-        title: 'Proxy', unit: 'short', description: 'Subscriber and publisher connections of the proxy; messages forwarded per second (counted in proxy.mode js only).',
+        title: 'Proxy connections', unit: 'short', description: 'Subscriber connections on the proxy\'s XPUB backend and publisher connections on its XSUB frontend.',
         queries: [
           { expr: `sum(tickfan_proxy_subscribers{${JOB}})`, legend: 'subscribers' },
           { expr: `sum(tickfan_proxy_publishers{${JOB}})`, legend: 'publishers' },
-          { expr: rate('tickfan_proxy_messages_forwarded_total'), legend: 'forwarded/s (js mode)' },
         ],
       },
       {

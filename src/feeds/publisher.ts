@@ -3,10 +3,9 @@ import { XPublisher } from 'zeromq';
 import type { Logger } from '../log/index.js';
 import { ThrottledWarning } from '../log/index.js';
 import {
-  WireError, encodeStatusRecord, encodeTickRecord, nowMicros, parseTopic, statusTopic, tickTopic, validateStatusRecord,
+  SendQueue, WireError, encodeStatusRecord, encodeTickRecord, nowMicros, parseTopic, statusTopic, tickTopic, validateStatusRecord,
   validateTickRecord, writeHeader, HEADER_BYTES, type ParsedTopic, type RejectReason, type StatusRecord, type TickRecord,
 } from '../wire/index.js';
-import { SendQueue } from '../wire/send-queue.js';
 
 export interface PublisherOptions {
   /** The proxy frontend (XSUB) to connect to. */

@@ -1,3 +1,4 @@
+import { sequence } from '../wire/index.js';
 import { outbound, type OutboundEvent } from './frames.js';
 import { TickHistory } from './history.js';
 
@@ -63,7 +64,8 @@ export class EventCache {
   apply(update: CachedUpdate): OutboundEvent | undefined {
     const { topic, epoch, seq, ts } = update;
     const held = this.topics.get(topic);
-    if (held && (held.epoch === epoch ? seq <= held.seq : ts <= held.ts)) return undefined;
+    const relation = sequence(held, update);
+    if (relation === 'duplicate' || relation === 'older') return undefined;
     const event = outbound(`${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${update.payload.toString('utf8')}}`, topic, ts);
     if (held === undefined) {
       const history = new TickHistory(this.historyPerTopic);
@@ -71,7 +73,7 @@ export class EventCache {
       this.topics.set(topic, { epoch, seq, ts, latest: event, history, snapshot: undefined });
       return event;
     }
-    if (held.epoch !== epoch || seq !== held.seq + 1) held.history.clear();
+    if (relation !== 'next') held.history.clear();
     held.history.append(event.text, ts);
     held.epoch = epoch;
     held.seq = seq;

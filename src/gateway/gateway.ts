@@ -7,7 +7,7 @@ import type { Logger } from '../log/index.js';
 import type { BucketHistogram } from '../metrics/index.js';
 import {
   CloseCode, ErrorCode, MAX_REQUEST_BYTES, nowMicros, parseRequest, patternMatches, RequestError, WS_PATH,
-  type ParsedRequest, type ParsedSubscribe, type RequestId,
+  SnapshotErrorCode, type ParsedRequest, type ParsedSubscribe, type RejectReason, type RequestId,
 } from '../wire/index.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
 import { EventCache } from './cache.js';
@@ -154,6 +154,11 @@ export class Gateway {
     let count = 0;
     for (const client of this.clients) count += client.patterns.size;
     return count;
+  }
+
+  /** Messages from the fabric that broke the contract, by reason, dropped before any client saw them. */
+  get upstreamRejects(): Map<RejectReason, number> {
+    return this.upstream.rejected;
   }
 
   /** Upstream prefixes held, for tests and metrics. */
@@ -523,13 +528,14 @@ export class Gateway {
 
 /**
  * Why a `list` failed, for the client: a reply too large for the snapshot service or a prefix
- * it refuses is the request's (BAD_REQUEST: narrow or fix the prefix); no service answering
- * (or an unreadable reply) is temporary (UNAVAILABLE: the same request may succeed later).
+ * it refuses is the request's (BAD_REQUEST: narrow or fix the prefix); no service answering, a
+ * service that cannot answer now, or an unreadable reply is temporary (UNAVAILABLE: the same
+ * request may succeed later).
  */
 function listRefusal(err: Error, id: RequestId | undefined): RequestError {
-  if (!(err instanceof SnapshotError)) return new RequestError(ErrorCode.UNAVAILABLE, `topics unavailable: ${err.message}`, id);
-  const message = err.code === 'TOO_LARGE' ? 'too many topics: narrow the prefix' : `topics unavailable: ${err.message}`;
-  return new RequestError(ErrorCode.BAD_REQUEST, message, id);
+  if (err instanceof SnapshotError && err.code === SnapshotErrorCode.TOO_LARGE) return new RequestError(ErrorCode.BAD_REQUEST, 'too many topics: narrow the prefix', id);
+  const temporary = !(err instanceof SnapshotError) || err.retryable;
+  return new RequestError(temporary ? ErrorCode.UNAVAILABLE : ErrorCode.BAD_REQUEST, `topics unavailable: ${err.message}`, id);
 }
 
 /** Counts one more event in a one-second window and returns the count so far. */

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import { BucketHistogram, counterOf, countersBy, gaugeOf, withZeros } from '../metrics/index.js';
 import type { Gateway } from './gateway.js';
-import { CloseCode, ERROR_CODES } from '../wire/index.js';
+import { CloseCode, ERROR_CODES, REJECT_REASONS } from '../wire/index.js';
 
 /** Close codes an operator watches (PROTOCOL.md section 5, with normal and dropped); others appear when they occur. */
 const CLOSE_CODES = Object.values(CloseCode);
@@ -27,6 +27,9 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
   counterOf(registry, 'tickfan_gateway_slow_consumer_closes_total', `Clients closed with ${CloseCode.SLOW_CONSUMER} (behind with conflate:false).`, () => gateway.counters.slowConsumerCloses);
   countersBy(registry, 'tickfan_gateway_client_errors_total', 'Error events sent to clients, by code.', ['code'], function* () {
     for (const [code, count] of withZeros(ERROR_CODES, gateway.counters.errorsByCode)) yield [{ code }, count];
+  });
+  countersBy(registry, 'tickfan_gateway_messages_rejected_total', 'Messages from the fabric (live stream, snapshot and replay replies) that failed to decode, by reason: dropped, never sent to a client.', ['reason'], function* () {
+    for (const [reason, count] of withZeros<string>(REJECT_REASONS, gateway.upstreamRejects)) yield [{ reason }, count];
   });
   gaugeOf(registry, 'tickfan_gateway_upstream_prefixes', 'Prefixes the gateway follows on the proxy (client interest, plus lingering ones).', () => gateway.upstreamPrefixes.length);
   gaugeOf(registry, 'tickfan_gateway_cached_topics', 'Topics in the gateway\'s event cache.', () => gateway.cachedTopics);

@@ -1,5 +1,5 @@
 import type { Update } from '../client/zmq/index.js';
-import type { StatusRecord, VenueState } from '../wire/index.js';
+import { isNewer, type StatusRecord, type VenueState } from '../wire/index.js';
 
 /** A venue's feed status as the gateway holds it, with its `status` event text ready to send. */
 export interface VenueStatus {
@@ -32,7 +32,7 @@ export class VenueStatusBoard {
     const { venue } = record;
     const held = this.venues.get(venue);
     const { epoch, seq, ts } = update;
-    if (held && (held.epoch === epoch ? seq <= held.seq : ts <= held.ts)) return undefined;
+    if (!isNewer(held, update)) return undefined;
     const text = JSON.stringify({ type: 'status', venue, state: record.state, reason: record.reason, ts });
     const status: Held = { venue, state: record.state, text, epoch, seq, ts };
     this.venues.set(venue, status);

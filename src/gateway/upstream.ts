@@ -1,6 +1,7 @@
 import { Subscriber } from 'zeromq';
 import { TickSubscriber, type Update } from '../client/zmq/index.js';
-import type { Logger } from '../log/index.js';
+import { ThrottledWarning, type Logger } from '../log/index.js';
+import type { RejectReason } from '../wire/index.js';
 
 export interface UpstreamOptions {
   readonly backend: string;
@@ -37,6 +38,9 @@ export class Upstream {
    */
   private readonly probe = new Subscriber({ linger: 0 });
   private probeConnected = false;
+  /** Rejects counted by subscribers already released, so the totals never go down. */
+  private readonly releasedRejects = new Map<RejectReason, number>();
+  private readonly warnings: ThrottledWarning;
 
   constructor(
     private readonly options: UpstreamOptions,
@@ -45,6 +49,7 @@ export class Upstream {
     private readonly onRelease: (prefix: string) => void,
     private readonly log: Logger,
   ) {
+    this.warnings = new ThrottledWarning(log);
     this.probe.events.on('connect', () => (this.probeConnected = true));
     this.probe.events.on('disconnect', () => (this.probeConnected = false));
     this.probe.connect(options.backend);
@@ -65,6 +70,13 @@ export class Upstream {
     return [...this.feeds].filter(([, feed]) => feed.ready).map(([prefix]) => prefix);
   }
 
+  /** Messages from the fabric (live, snapshot and replay replies) that broke the contract, by reason: dropped. */
+  get rejected(): Map<RejectReason, number> {
+    const total = new Map(this.releasedRejects);
+    for (const feed of this.feeds.values()) addCounts(total, feed.subscriber.rejected);
+    return total;
+  }
+
   /** Takes a reference on `prefix`; resolves once its state is held (its snapshot applied). */
   async want(prefix: string): Promise<void> {
     let feed = this.feeds.get(prefix);
@@ -75,6 +87,7 @@ export class Upstream {
         snapshotEndpoints: this.options.snapshotEndpoints,
         snapshotTimeoutMs: this.options.snapshotTimeoutMs,
         receiveHwm: this.options.receiveHwm,
+        onReject: (err) => this.warnings.warn(err.reason, { prefix }, `message from the fabric dropped: ${err.message}`),
       });
       feed = { subscriber, refs: 0, ready: false };
       this.feeds.set(prefix, feed);
@@ -112,6 +125,7 @@ export class Upstream {
 
   private release(prefix: string, feed: Feed): void {
     this.feeds.delete(prefix);
+    addCounts(this.releasedRejects, feed.subscriber.rejected);
     void feed.subscriber.close();
     this.log.info({ prefix }, 'upstream unsubscribed');
     this.onRelease(prefix);
@@ -124,4 +138,8 @@ export class Upstream {
       this.log.error({ prefix, err: (err as Error).message }, 'upstream subscriber failed');
     }
   }
+}
+
+function addCounts<K>(into: Map<K, number>, from: ReadonlyMap<K, number>): void {
+  for (const [key, count] of from) into.set(key, (into.get(key) ?? 0) + count);
 }

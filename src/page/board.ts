@@ -1,5 +1,6 @@
 import type { TickRecord, Update } from '../client/ws/index.js';
 import { formatChange, formatMs, formatPrice, formatVolume } from './format.js';
+import { isNewer } from '../wire/order.js';
 
 /** How long a cell glows after its price moved. */
 const FLASH_MS = 700;
@@ -107,7 +108,7 @@ function priceOf(record: TickRecord): number | undefined {
  * the DOM work per frame is bounded by the number of rows, not by the tick rate.
  */
 export class Board {
-  /** Updates whose seq did not advance past the row's (same epoch): must stay 0. */
+  /** Updates that were not newer than the row's (the ordering rule of wire/order.ts): must stay 0, the SDK drops them. */
   seqViolations = 0;
   updates = 0;
   private readonly rows = new Map<string, Row>();
@@ -134,7 +135,7 @@ export class Board {
     if (row === undefined) {
       row = new Row(update.topic, update.record.venue, update.record.symbol);
       this.insert(row);
-    } else if (update.epoch === row.epoch && update.seq <= row.seq) {
+    } else if (!isNewer(row, update)) {
       this.seqViolations++;
       return;
     }

@@ -19,7 +19,11 @@ export interface RunningProxy {
   /** The endpoints actually bound (a `:*` port resolved to the one the OS chose). */
   readonly frontendEndpoint: string;
   readonly backendEndpoint: string;
-  /** Messages forwarded downstream; counted by the js mode only (native forwards in libzmq). */
+  /**
+   * Messages forwarded downstream; js mode only. Native forwards inside libzmq's
+   * zmq_proxy_steerable, whose STATISTICS reply zeromq.js (6.8) does not expose: its Proxy
+   * sends only PAUSE, RESUME and TERMINATE on a private control socket.
+   */
   forwarded(): number | undefined;
   /** Peers connected now: publishers on the frontend, subscribers on the backend. */
   peers(): { readonly publishers: number; readonly subscribers: number };

@@ -52,7 +52,10 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   }
 }
 
-export class CorruptSnapshotFile extends Error {}
+/** The persisted file is not a whole, readable snapshot (truncated, another version): it is set aside, not trusted. */
+export class CorruptSnapshotFile extends Error {
+  override readonly name = 'CorruptSnapshotFile';
+}
 
 export interface LoadedMessage {
   readonly topic: string;

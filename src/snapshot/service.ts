@@ -2,9 +2,12 @@ import { Router } from 'zeromq';
 import type { Logger } from '../log/index.js';
 import { BucketHistogram } from '../metrics/index.js';
 import { ThrottledWarning } from '../log/index.js';
-import { SendQueue } from '../wire/send-queue.js';
-import { BadRequest, parseRequest, splitEnvelope, type Command, type Request } from './requests.js';
-import { flaggedHeader, type SnapshotStore, type StoredMessage } from './store.js';
+import {
+  SendQueue, SnapshotCommand, SnapshotErrorCode, SnapshotRequestError, encodeErrorReply, encodePong, encodeRecordsReply, parseSnapshotRequest,
+  type SnapshotRequest,
+} from '../wire/index.js';
+import { splitEnvelope } from './envelope.js';
+import type { SnapshotStore, StoredMessage } from './store.js';
 
 export interface ServiceOptions {
   /** Where the ROUTER binds. */
@@ -17,12 +20,9 @@ export interface ServiceOptions {
   readonly lingerMs: number;
 }
 
-export type ReplyResult = 'ok' | 'bad_request' | 'gone' | 'too_large';
+export type ReplyResult = 'ok' | 'bad_request' | 'gone' | 'too_large' | 'unavailable';
 
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
-const OK = Buffer.from('OK');
-const ERR = Buffer.from('ERR');
-const PONG = [Buffer.from('PONG')];
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -127,60 +127,57 @@ export class SnapshotService {
     const split = splitEnvelope(frames);
     if (split === undefined) {
       // No delimiter: a DEALER that did not add it. Answer in the REQ shape it should use.
-      this.reply([frames[0]!, EMPTY], this.refuse('?', 'bad_request', 'BAD_REQUEST', 'missing the empty delimiter frame before the request'));
+      this.reply([frames[0]!, EMPTY], this.refuse('?', SnapshotErrorCode.BAD_REQUEST, 'missing the empty delimiter frame before the request'));
       return;
     }
-    let request: Request;
+    let request: SnapshotRequest;
     try {
-      request = parseRequest(split.body);
+      request = parseSnapshotRequest(split.body);
     } catch (err) {
-      if (!(err instanceof BadRequest)) throw err;
+      if (!(err instanceof SnapshotRequestError)) throw err;
       this.warnings.warn('bad_request', { err: err.message }, 'bad snapshot request');
-      this.reply(split.envelope, this.refuse('?', 'bad_request', 'BAD_REQUEST', err.message));
+      this.reply(split.envelope, this.refuse('?', SnapshotErrorCode.BAD_REQUEST, err.message));
       return;
     }
     this.reply(split.envelope, this.handle(request));
   }
 
-  private handle(request: Request): Buffer[] {
+  private handle(request: SnapshotRequest): Buffer[] {
     switch (request.command) {
-      case 'PING':
-        this.count('PING', 'ok');
-        return PONG;
-      case 'SNAPSHOT': {
+      case SnapshotCommand.PING:
+        this.count(SnapshotCommand.PING, 'ok');
+        return encodePong();
+      case SnapshotCommand.SNAPSHOT: {
         const count = this.store.countPrefix(request.prefix);
         if (count > this.options.maxRecords) {
-          return this.refuse('SNAPSHOT', 'too_large', 'TOO_LARGE', `${count} topics match ${JSON.stringify(request.prefix)}, at most ${this.options.maxRecords} per reply: narrow the prefix`);
+          return this.refuse(SnapshotCommand.SNAPSHOT, SnapshotErrorCode.TOO_LARGE, `${count} topics match ${JSON.stringify(request.prefix)}, at most ${this.options.maxRecords} per reply: narrow the prefix`);
         }
-        return this.records('SNAPSHOT', this.store.snapshot(request.prefix));
+        return this.records(SnapshotCommand.SNAPSHOT, this.store.snapshot(request.prefix));
       }
-      case 'REPLAY': {
+      case SnapshotCommand.REPLAY: {
         const answer = this.store.replay(request.topic, request.epoch, request.fromSeq);
-        if (answer.kind === 'gone') return this.refuse('REPLAY', 'gone', 'GONE', answer.reason);
-        if (answer.kind === 'bad_request') return this.refuse('REPLAY', 'bad_request', 'BAD_REQUEST', answer.reason);
-        return this.records('REPLAY', answer.messages);
+        if (answer.kind === 'ok') return this.records(SnapshotCommand.REPLAY, answer.messages);
+        return this.refuse(SnapshotCommand.REPLAY, answer.kind === 'gone' ? SnapshotErrorCode.GONE : SnapshotErrorCode.UNAVAILABLE, answer.reason);
       }
     }
   }
 
-  private records(command: Command, messages: readonly StoredMessage[]): Buffer[] {
-    const reply: Buffer[] = [OK, Buffer.from(String(messages.length))];
-    for (const { frames } of messages) reply.push(frames[0], flaggedHeader(frames[1]), frames[2]);
+  private records(command: SnapshotCommand, messages: readonly StoredMessage[]): Buffer[] {
     this.recordsServed += messages.length;
     this.count(command, 'ok');
-    return reply;
+    return encodeRecordsReply(messages.map((message) => message.frames));
   }
 
-  private refuse(command: Command | '?', result: ReplyResult, code: string, text: string): Buffer[] {
-    this.count(command, result);
-    return [ERR, Buffer.from(code), Buffer.from(text)];
+  private refuse(command: SnapshotCommand | '?', code: SnapshotErrorCode, text: string): Buffer[] {
+    this.count(command, code.toLowerCase() as ReplyResult);
+    return encodeErrorReply(code, text);
   }
 
   private reply(envelope: Buffer[], body: Buffer[]): void {
     this.replies.push([...envelope, ...body]);
   }
 
-  private count(command: Command | '?', result: ReplyResult): void {
+  private count(command: SnapshotCommand | '?', result: ReplyResult): void {
     const key = `${command} ${result}`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }

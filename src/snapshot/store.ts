@@ -1,4 +1,4 @@
-import { FLAG_SNAPSHOT, HEADER_BYTES, type DecodedMessage, type Frames } from '../wire/index.js';
+import { HEADER_BYTES, sequence, type DecodedMessage, type Frames } from '../wire/index.js';
 
 /** One retained message: the frames as received (never re-encoded) and its header fields. */
 export interface StoredMessage {
@@ -17,13 +17,15 @@ export interface StoreLimits {
   readonly maxTopics: number;
 }
 
-export type IngestResult = 'applied' | 'duplicate' | 'gap' | 'new_epoch' | 'new_topic' | 'topic_limit';
+/** How a message related to the held state (the one ordering rule, wire/order.ts), or that a new topic found no room. */
+export type IngestResult = 'applied' | 'duplicate' | 'gap' | 'new_epoch' | 'older' | 'new_topic' | 'topic_limit';
 
 /** What REPLAY can answer for (topic, epoch, fromSeq), following PROTOCOL.md section 4. */
 export type ReplayAnswer =
   | { readonly kind: 'ok'; readonly messages: readonly StoredMessage[] }
   | { readonly kind: 'gone'; readonly reason: string }
-  | { readonly kind: 'bad_request'; readonly reason: string };
+  /** The client has seen messages this service has not received yet: it is behind, which passes. */
+  | { readonly kind: 'unavailable'; readonly reason: string };
 
 class TopicState {
   /** Contiguous run of the current epoch, oldest first; `start` skips evicted entries. */
@@ -67,7 +69,7 @@ export class SnapshotStore {
   private historyEntries = 0;
   /** historyPerTopic, lowered while the memory cap does not allow that much for every topic. */
   private perTopicLimit: number;
-  readonly counts: Record<IngestResult, number> = { applied: 0, duplicate: 0, gap: 0, new_epoch: 0, new_topic: 0, topic_limit: 0 };
+  readonly counts: Record<IngestResult, number> = { applied: 0, duplicate: 0, gap: 0, new_epoch: 0, older: 0, new_topic: 0, topic_limit: 0 };
 
   constructor(private readonly limits: StoreLimits) {
     this.perTopicLimit = limits.historyPerTopic;
@@ -89,13 +91,9 @@ export class SnapshotStore {
   /** Takes one live message from the proxy; the result says how it related to what was held. */
   ingest(message: DecodedMessage): IngestResult {
     const state = this.topics.get(message.topic);
-    const stored: StoredMessage = {
-      epoch: message.header.epoch,
-      seq: message.header.seq,
-      ts: message.header.ts,
-      frames: compact(message.frames, state?.latest.frames[0]),
-    };
-    let result: IngestResult;
+    const { epoch, seq, ts } = message.header;
+    const stored: StoredMessage = { epoch, seq, ts, frames: compact(message.frames, state?.latest.frames[0]) };
+    const relation = sequence(state?.latest, stored);
     if (state === undefined) {
       if (this.topics.size >= this.limits.maxTopics) return this.count('topic_limit');
       const fresh = new TopicState(message.topic, stored);
@@ -103,11 +101,8 @@ export class SnapshotStore {
       this.append(fresh, stored);
       return this.count('new_topic');
     }
-    const { latest } = state;
-    if (stored.epoch === latest.epoch && stored.seq <= latest.seq) return this.count('duplicate');
-    if (stored.epoch !== latest.epoch) result = 'new_epoch';
-    else if (stored.seq === latest.seq + 1) result = 'applied';
-    else result = 'gap';
+    if (relation === 'duplicate' || relation === 'older') return this.count(relation);
+    const result: IngestResult = relation === 'next' ? 'applied' : relation === 'gap' ? 'gap' : 'new_epoch';
     if (result !== 'applied') this.clearHistory(state);
     state.latest = stored;
     this.append(state, stored);
@@ -147,7 +142,9 @@ export class SnapshotStore {
     if (state === undefined) return { kind: 'gone', reason: `unknown topic ${topic}` };
     const { latest } = state;
     if (epoch !== latest.epoch) return { kind: 'gone', reason: `epoch ${epoch} is not the current epoch ${latest.epoch} of ${topic}` };
-    if (fromSeq > latest.seq + 1) return { kind: 'bad_request', reason: `fromSeq ${fromSeq} is beyond the newest seq ${latest.seq} + 1` };
+    if (fromSeq > latest.seq + 1) {
+      return { kind: 'unavailable', reason: `fromSeq ${fromSeq} is beyond the newest seq ${latest.seq} + 1: this service has not caught up yet` };
+    }
     if (fromSeq === latest.seq + 1) return { kind: 'ok', messages: [] };
     const oldest = state.oldestSeq();
     if (oldest === undefined || fromSeq < oldest) {
@@ -225,11 +222,12 @@ export class SnapshotStore {
  * A copy of the frames that holds only their bytes. A frame received from zeromq.js keeps
  * a much larger native allocation alive (about 4 KB per message was measured), which for
  * thousands of retained messages per topic is most of the process's memory. Header and
- * payload share one small pooled allocation; the topic frame is shared by the whole topic.
+ * payload share one small allocation; the topic frame is shared by the whole topic.
  */
 function compact(frames: Frames, topicFrame: Buffer | undefined): Frames {
   const [topic, header, payload] = frames;
-  const body = Buffer.allocUnsafe(header.length + payload.length);
+  // Its own allocation, not a slice of Node's shared pool: a pool slice would keep a whole 8 KiB block alive per retained message.
+  const body = Buffer.allocUnsafeSlow(header.length + payload.length);
   header.copy(body, 0);
   payload.copy(body, header.length);
   return [topicFrame ?? Buffer.from(topic), body.subarray(0, header.length), body.subarray(header.length)];
@@ -238,11 +236,4 @@ function compact(frames: Frames, topicFrame: Buffer | undefined): Frames {
 function sizeOf(message: StoredMessage): number {
   const [topic, , payload] = message.frames;
   return topic.length + HEADER_BYTES + payload.length;
-}
-
-/** The header of a message as served from a snapshot or replay: flag bit 0 set, nothing else changed. */
-export function flaggedHeader(header: Buffer): Buffer {
-  const copy = Buffer.from(header);
-  copy[1] = copy[1]! | FLAG_SNAPSHOT;
-  return copy;
 }

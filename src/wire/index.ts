@@ -1,4 +1,9 @@
-/** The wire contract of PROTOCOL.md sections 1-3: topics, header, records, 3-frame messages. */
+/**
+ * The wire contract of PROTOCOL.md: topics, header, records, 3-frame messages (sections 1-3), the
+ * one ordering rule, the snapshot protocol (section 4), and SendQueue, the one way to send on a
+ * zeromq.js socket. Node-side; the browser-safe modules (topic, order, time, websocket) are
+ * imported by path where the SDK needs them.
+ */
 export { WireError, REJECT_REASONS, type RejectReason } from './errors.js';
 export { TOPIC_MAX_BYTES, topicProblem, parseTopic, isSegment, tickTopic, statusTopic, type ParsedTopic, type TopicClass } from './topic.js';
 export { HEADER_BYTES, WIRE_VERSION, FLAG_SNAPSHOT, encodeHeader, writeHeader, decodeHeader, type Header } from './header.js';
@@ -9,6 +14,12 @@ export {
 export { encodeMessage, decodeMessage, parseJsonPayload, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus } from './codec.js';
 export { nowMicros } from './time.js';
 export { sequence, isNewer, advances, MAX_CLOCK_AHEAD_US, type Sequencing, type Stamp } from './order.js';
+export {
+  SnapshotCommand, SnapshotStatus, SnapshotErrorCode, SNAPSHOT_RETRYABLE, SnapshotRequestError,
+  encodeSnapshotRequest, parseSnapshotRequest, isSnapshotCommand, encodeRecordsReply, encodeErrorReply, encodePong, parseSnapshotReply,
+  type SnapshotRequest, type SnapshotReply,
+} from './snapshot.js';
+export { SendQueue, type SendTarget } from './send-queue.js';
 export {
   WS_PATH, MAX_REQUEST_BYTES, MAX_PATTERNS_PER_REQUEST, ErrorCode, ERROR_CODES, ERROR_RETRY, isErrorCode, isRetryable, CloseCode, closeAction,
   patternMatches, patternProblem, parseRequest, RequestError,

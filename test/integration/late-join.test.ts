@@ -195,12 +195,12 @@ test.serial('scripted: a previous run queued behind a newer snapshot is dropped,
   t.like(client.subscriber.get('tick.X.A'), { epoch: 2, seq: 4 });
   t.like(client.subscriber.counters, { stale: 1, resets: 0 }, 'the old run was dropped, not taken as a restart');
 
-  // A gap while the service lags this client: REPLAY answers BAD_REQUEST (fromSeq beyond its
+  // A gap while the service lags this client: REPLAY answers UNAVAILABLE (fromSeq beyond its
   // newest), then the missing message. Meanwhile the service got B up to seq 6, whose last
   // messages never reach the client.
   held.set('tick.X.B', message('B', 2, 6, now + 500, 1));
   await source.send(message('B', 2, 1, now + 100));
-  replayAnswers.push(['ERR', 'BAD_REQUEST', 'fromSeq 2 is beyond the newest seq 0 + 1'], ['OK', '1', ...message('B', 2, 2, now + 200, 1)]);
+  replayAnswers.push(['ERR', 'UNAVAILABLE', 'fromSeq 2 is beyond the newest seq 0 + 1'], ['OK', '1', ...message('B', 2, 2, now + 200, 1)]);
   await source.send(message('B', 2, 3, now + 300));
   await reached('B', 2, 3);
   t.deepEqual(replays, [['tick.X.B', '2', '2'], ['tick.X.B', '2', '2']]);

@@ -133,10 +133,10 @@ class SnapshotClient:
         return ticks
 
     def replay(self, topic, epoch, from_seq):
-        """The retained messages from from_seq on, in seq order; None on GONE; 'behind' on BAD_REQUEST."""
+        """The retained messages from from_seq on, in seq order; None on GONE; 'behind' on UNAVAILABLE."""
         reply = self.request("REPLAY", topic, str(epoch), str(from_seq))
-        if reply[:2] == [b"ERR", b"BAD_REQUEST"]:
-            # fromSeq beyond the service's newest + 1: the service has not caught up with us yet.
+        if reply[:2] == [b"ERR", b"UNAVAILABLE"]:
+            # Temporary (section 4): here fromSeq is beyond the service's newest + 1, it has not caught up with us yet.
             return "behind"
         ticks = self.records(reply, f"REPLAY {topic} {epoch} {from_seq}")
         if ticks is not None:

@@ -1,5 +1,6 @@
 /**
- * The shipped dashboard and alert rules against what the code really exports: tickfan (proxy,
+ * The shipped dashboard and alert rules against what the code really exports on the default
+ * configuration (what `npm start` runs; only endpoints and ports are private): tickfan (proxy,
  * snapshot service and gateway in one process, the simulated feed in another) with two
  * WebSocket clients, scraped every second by a real Prometheus loaded with a copy of
  * dashboards/alerts.yml whose `for:` and staleness threshold are shortened.
@@ -7,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import anyTest, { type TestFn } from 'ava';
 import WebSocket from 'ws';
+import { loadConfig } from '../../src/config/index.js';
 import { ipcDir, privateFabricEnv, TickfanProcess, withTimeout } from '../helpers/tickfan-process.js';
 import { pollUntil } from '../helpers/poll.js';
 import { promtool, Prometheus } from './_prometheus.js';
@@ -68,7 +70,7 @@ function substituted(expr: string): string {
 }
 
 test.before(async () => {
-  const env = { ...privateFabricEnv(dir), TICKFAN_LOG_LEVEL: 'info', TICKFAN_PROXY_MODE: 'js' };
+  const env = { ...privateFabricEnv(dir), TICKFAN_LOG_LEVEL: 'info' };
   core = new TickfanProcess(['start', '--roles', 'proxy,snapshot,gateway'], env);
   const gatewayPort = (await core.waitForLog('gateway listening')).port as number;
   metricsPorts.push(await metricsPort(core));
@@ -92,6 +94,10 @@ test.after.always(async () => {
   await prometheus?.stop();
   await Promise.all([core, feed].filter(Boolean).map((proc) => proc.stop().catch(() => proc.kill())));
   dir.cleanup();
+});
+
+test.serial('tickfan runs the default proxy mode, so the queries below are checked on it', async (t) => {
+  t.is((await core.waitForLog('proxy listening')).mode, loadConfig({ env: {} }).proxy.mode);
 });
 
 test.serial('every panel query of dashboards/tickfan.json returns at least one series', async (t) => {

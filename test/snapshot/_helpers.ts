@@ -12,7 +12,10 @@ export function holds<Ts>(t: ExecutionContext, property: fc.IProperty<Ts>, param
 }
 
 export interface MessageOptions {
-  /** Header ts; defaults to a value derived from epoch and seq. */
+  /**
+   * Header ts; defaults to a value derived from epoch and seq, so a larger epoch is a later run of
+   * the source (the ordering rule ranks runs by their publication time) and seqs rise within it.
+   */
   readonly ts?: number;
   /**
    * The size the store accounts for the message (topic + header + payload bytes); the payload is
@@ -40,7 +43,7 @@ export function message(topic: string, epoch: number, seq: number, options: Mess
     if (options.size < overhead) throw new Error(`a message of ${topic} takes at least ${overhead} bytes, ${options.size} asked`);
     payload = payloadOf('x'.repeat(options.size - overhead));
   }
-  const frames = encodeMessage(topic, { flags: 0, epoch, seq, ts: options.ts ?? 1_764_070_000_000_000 + epoch + seq }, payload);
+  const frames = encodeMessage(topic, { flags: 0, epoch, seq, ts: options.ts ?? 1_764_070_000_000_000 + epoch * 1_000_000 + seq }, payload);
   return decodeMessage(frames);
 }
 

@@ -171,12 +171,12 @@ for (const kind of KINDS) {
     assertRecords(t, await c.ask('SNAPSHOT', 'tick.'), states.slice(1));
   });
 
-  type ReplayExpected = { readonly records: DecodedMessage[] } | { readonly error: 'GONE' | 'BAD_REQUEST'; readonly mentions: string };
+  type ReplayExpected = { readonly records: DecodedMessage[] } | { readonly error: 'GONE' | 'UNAVAILABLE'; readonly mentions: string };
   const replays: [what: string, request: [topic: string, epoch: string, fromSeq: string], expected: ReplayExpected][] = [
     ['from inside the history: the rest of it in seq order', [BTC, String(EPOCH), '9'], { records: held.btc.slice(8) }],
     ['from the oldest retained seq: all of it', [BTC, String(EPOCH), '3'], { records: held.btc.slice(2) }],
     ['from the newest seq + 1: OK 0', [BTC, String(EPOCH), '13'], { records: [] }],
-    ['beyond the newest seq + 1: BAD_REQUEST', [BTC, String(EPOCH), '14'], { error: 'BAD_REQUEST', mentions: 'fromSeq 14 is beyond the newest seq 12' }],
+    ['beyond the newest seq + 1: UNAVAILABLE (the service has not caught up with the client)', [BTC, String(EPOCH), '14'], { error: 'UNAVAILABLE', mentions: 'fromSeq 14 is beyond the newest seq 12' }],
     ['older than the retained history: GONE', [BTC, String(EPOCH), '2'], { error: 'GONE', mentions: 'older than the retained history' }],
     ['of an epoch that is not the current one: GONE', [BTC, String(EPOCH - 1), '9'], { error: 'GONE', mentions: `is not the current epoch ${EPOCH}` }],
     ['of an unknown topic: GONE', ['tick.SIM.NOPE', '1', '1'], { error: 'GONE', mentions: 'unknown topic tick.SIM.NOPE' }],
@@ -252,7 +252,7 @@ function documentedShape(reply: readonly Buffer[]): true | string {
   const [status, second, third] = reply.map((f) => f.toString());
   if (status === 'PONG') return reply.length === 1 || `PONG with ${reply.length} frames`;
   if (status === 'ERR') {
-    if (!['BAD_REQUEST', 'GONE', 'TOO_LARGE'].includes(second ?? '')) return `unknown error code ${second}`;
+    if (!['BAD_REQUEST', 'GONE', 'TOO_LARGE', 'UNAVAILABLE'].includes(second ?? '')) return `unknown error code ${second}`;
     return (reply.length === 3 && /^[\x20-\x7e]+$/.test(third ?? '')) || 'ERR without a printable text';
   }
   if (status !== 'OK' || !/^(0|[1-9][0-9]*)$/.test(second ?? '')) return `status ${status}, count ${second}`;
@@ -318,7 +318,7 @@ test('the request counters (by "COMMAND result") and recordsServed add up to wha
     [req, ['REPLAY', BTC, '1', '9']], // OK 0
     [dealer, ['REPLAY', BTC, '1', '2']], // GONE (retains 4..8)
     [req, ['REPLAY', BTC, '2', '1']], // GONE (epoch)
-    [dealer, ['REPLAY', BTC, '1', '10']], // BAD_REQUEST (beyond newest + 1)
+    [dealer, ['REPLAY', BTC, '1', '10']], // UNAVAILABLE (beyond newest + 1)
     [req, ['REPLAY', BTC, '1']], // BAD_REQUEST (frames)
     [dealer, ['NOPE']], // BAD_REQUEST (command)
   ];
@@ -336,7 +336,7 @@ test('the request counters (by "COMMAND result") and recordsServed add up to wha
     'SNAPSHOT too_large': 1,
     'REPLAY ok': 2,
     'REPLAY gone': 2,
-    'REPLAY bad_request': 1,
+    'REPLAY unavailable': 1,
     '? bad_request': 3,
   });
   t.is([...service.requests.values()].reduce((a, b) => a + b, 0), requests.length + 1, 'every request counted once');

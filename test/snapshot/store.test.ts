@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
-import { SnapshotStore, flaggedHeader, type IngestResult, type ReplayAnswer, type StoreLimits, type StoredMessage } from '../../src/snapshot/store.js';
+import { SnapshotStore, type IngestResult, type ReplayAnswer, type StoreLimits, type StoredMessage } from '../../src/snapshot/store.js';
 import { FLAG_SNAPSHOT, type DecodedMessage } from '../../src/wire/index.js';
 import { bytesOf, holds, message, retainedHistory, run, sizeOf, storeWith, stored } from './_helpers.js';
 
@@ -35,13 +35,14 @@ test('each ingested message is classified as it relates to the held state, and c
     [message(BTC, 1, 5), 'gap'],
     [message(BTC, 1, 6), 'applied'],
     [message(BTC, 2, 1), 'new_epoch'],
-    [message(BTC, 1, 7), 'new_epoch'],
+    [message(BTC, 1, 7), 'older'],
+    [message(BTC, 2, 2), 'applied'],
     [message(ETH, 4, 100), 'new_topic'],
     [message(AAPL, 1, 1), 'topic_limit'],
     [message(ETH, 4, 101), 'applied'],
   ];
   for (const [m, expected] of steps) t.is(store.ingest(m), expected, `${m.topic} epoch ${m.header.epoch} seq ${m.header.seq}`);
-  t.deepEqual(store.counts, { new_topic: 2, applied: 3, duplicate: 2, gap: 1, new_epoch: 2, topic_limit: 1 });
+  t.deepEqual(store.counts, { new_topic: 2, applied: 4, duplicate: 2, gap: 1, new_epoch: 1, older: 1, topic_limit: 1 });
 });
 
 test('a duplicate (same epoch, seq <= held) changes neither the state nor the history', (t) => {
@@ -84,7 +85,7 @@ test('a new epoch resets the history: the old epoch is GONE, the new one holds o
 
 // ---------------------------------------------------------------- REPLAY, PROTOCOL.md section 4
 
-type Expected = { kind: 'ok'; seqs: number[] } | { kind: 'gone' | 'bad_request'; mentions: string[] };
+type Expected = { kind: 'ok'; seqs: number[] } | { kind: 'gone' | 'unavailable'; mentions: string[] };
 
 /** BTC epoch 7 seq 1..10 with 5 retained (6..10), and ETH of another epoch. */
 const replayStore = (): SnapshotStore => storeWith({ historyPerTopic: 5 }, ...run(BTC, 7, 1, 10), message(ETH, 3, 1));
@@ -94,8 +95,8 @@ const replayCases: [title: string, topic: string, epoch: number, fromSeq: number
   ['an epoch that is not the current one is GONE', BTC, 8, 6, { kind: 'gone', mentions: ['epoch 8', 'current epoch 7'] }],
   ["another topic's epoch is GONE", BTC, 3, 6, { kind: 'gone', mentions: ['epoch 3'] }],
   ['fromSeq = newest + 1 is OK with nothing missed', BTC, 7, 11, { kind: 'ok', seqs: [] }],
-  ['fromSeq = newest + 2 is BAD_REQUEST', BTC, 7, 12, { kind: 'bad_request', mentions: ['fromSeq 12', 'newest seq 10'] }],
-  ['a fromSeq far ahead is BAD_REQUEST', BTC, 7, Number.MAX_SAFE_INTEGER, { kind: 'bad_request', mentions: ['newest seq 10'] }],
+  ['fromSeq = newest + 2 is UNAVAILABLE: the client saw more than this service has yet', BTC, 7, 12, { kind: 'unavailable', mentions: ['fromSeq 12', 'newest seq 10', 'not caught up'] }],
+  ['a fromSeq far ahead is UNAVAILABLE', BTC, 7, Number.MAX_SAFE_INTEGER, { kind: 'unavailable', mentions: ['newest seq 10'] }],
   ['fromSeq just older than the retained history is GONE', BTC, 7, 5, { kind: 'gone', mentions: ['older than the retained history', 'from 6'] }],
   ['fromSeq 1, long evicted, is GONE', BTC, 7, 1, { kind: 'gone', mentions: ['seq 1'] }],
   ['fromSeq = oldest retained answers the whole history', BTC, 7, 6, { kind: 'ok', seqs: [6, 7, 8, 9, 10] }],
@@ -259,15 +260,6 @@ for (const [prefix, expected] of snapshotCases) {
   });
 }
 
-test('flaggedHeader sets flag bit 0 on a copy and changes nothing else', (t) => {
-  const header = message(BTC, 0xdeadbeef, 42).frames[1];
-  const original = Buffer.from(header);
-  const flagged = flaggedHeader(header);
-  t.is(flagged[1], FLAG_SNAPSHOT);
-  t.deepEqual(Buffer.concat([flagged.subarray(0, 1), flagged.subarray(2)]), Buffer.concat([original.subarray(0, 1), original.subarray(2)]));
-  t.deepEqual(header, original, 'the held header is not modified');
-});
-
 // ---------------------------------------------------------------- restore()
 
 test('restore(): reloaded records are served as state, without history, until live messages continue them', (t) => {
@@ -327,7 +319,7 @@ interface ModelTopic {
 /** The per-topic rules of PROTOCOL.md section 4 with unbounded history. */
 class Model {
   readonly topics = new Map<string, ModelTopic>();
-  readonly counts: Record<IngestResult, number> = { applied: 0, duplicate: 0, gap: 0, new_epoch: 0, new_topic: 0, topic_limit: 0 };
+  readonly counts: Record<IngestResult, number> = { applied: 0, duplicate: 0, gap: 0, new_epoch: 0, older: 0, new_topic: 0, topic_limit: 0 };
 
   constructor(private readonly maxTopics: number) {}
 
@@ -351,7 +343,7 @@ class Model {
     if (result === 'applied') {
       held!.run.push(m);
       this.topics.set(m.topic, { latest: m, run: held!.run });
-    } else if (result !== 'duplicate' && result !== 'topic_limit') {
+    } else if (result !== 'duplicate' && result !== 'older' && result !== 'topic_limit') {
       this.topics.set(m.topic, { latest: m, run: [m] });
     }
     return result;
@@ -364,7 +356,8 @@ class Model {
   private classify(held: ModelTopic | undefined, m: DecodedMessage): IngestResult {
     if (held === undefined) return this.topics.size >= this.maxTopics ? 'topic_limit' : 'new_topic';
     const { epoch, seq } = held.latest.header;
-    if (m.header.epoch !== epoch) return 'new_epoch';
+    // Another run ranks by the source's clock: a later publication restarted the topic, an earlier one is a leftover.
+    if (m.header.epoch !== epoch) return m.header.ts > held.latest.header.ts ? 'new_epoch' : 'older';
     if (m.header.seq <= seq) return 'duplicate';
     return m.header.seq === seq + 1 ? 'applied' : 'gap';
   }
@@ -374,7 +367,7 @@ class Model {
 function expectedReplay(held: ModelTopic | undefined, retained: readonly DecodedMessage[], epoch: number, fromSeq: number): ReplayAnswer['kind'] | number[] {
   if (held === undefined || epoch !== held.latest.header.epoch) return 'gone';
   const newest = held.latest.header.seq;
-  if (fromSeq > newest + 1) return 'bad_request';
+  if (fromSeq > newest + 1) return 'unavailable';
   if (fromSeq === newest + 1) return [];
   if (retained.length === 0 || fromSeq < retained[0]!.header.seq) return 'gone';
   return retained.filter((m) => m.header.seq >= fromSeq).map((m) => m.header.seq);

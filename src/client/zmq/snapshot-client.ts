@@ -1,5 +1,7 @@
 import { Dealer } from 'zeromq';
-import { decodeMessage, WireError, type DecodedMessage } from '../../wire/index.js';
+import {
+  encodeSnapshotRequest, parseSnapshotReply, SnapshotCommand, SnapshotStatus, SNAPSHOT_RETRYABLE, WireError, type DecodedMessage, type RejectReason, type SnapshotErrorCode, type SnapshotReply, type SnapshotRequest,
+} from '../../wire/index.js';
 
 export interface SnapshotClientOptions {
   /** Snapshot services in failover order. */
@@ -8,14 +10,18 @@ export interface SnapshotClientOptions {
   readonly timeoutMs: number;
 }
 
-/** An `ERR` reply: `code` is BAD_REQUEST, GONE or TOO_LARGE (PROTOCOL.md section 4). */
+/** An `ERR` reply (PROTOCOL.md section 4); `retryable` says whether the same request may be sent again later. */
 export class SnapshotError extends Error {
   override readonly name = 'SnapshotError';
   constructor(
-    readonly code: string,
+    readonly code: SnapshotErrorCode,
     message: string,
   ) {
     super(`${code}: ${message}`);
+  }
+
+  get retryable(): boolean {
+    return SNAPSHOT_RETRYABLE[this.code];
   }
 }
 
@@ -33,6 +39,8 @@ export class SnapshotUnavailable extends Error {
 export class SnapshotClient {
   /** Times a service did not answer and the next one was tried. */
   failovers = 0;
+  /** Replies that broke the contract (PROTOCOL.md sections 3-4), by reason; each failed its request. */
+  readonly rejected = new Map<RejectReason, number>();
   private current = 0;
   private socket: Dealer | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -44,17 +52,21 @@ export class SnapshotClient {
 
   /** The newest record of every topic starting with `prefix`, sorted by topic. */
   async snapshot(prefix: string): Promise<DecodedMessage[]> {
-    return this.records(await this.request(['SNAPSHOT', prefix]));
+    return records(await this.ask({ command: SnapshotCommand.SNAPSHOT, prefix }));
   }
 
-  /** Retained messages of `topic` in `epoch` from `fromSeq` on; SnapshotError GONE when they are not retained. */
+  /**
+   * Retained messages of `topic` in `epoch` from `fromSeq` on; SnapshotError GONE when they are
+   * not retained, UNAVAILABLE when the service has not caught up with `fromSeq` yet.
+   */
   async replay(topic: string, epoch: number, fromSeq: number): Promise<DecodedMessage[]> {
-    return this.records(await this.request(['REPLAY', topic, String(epoch), String(fromSeq)]));
+    return records(await this.ask({ command: SnapshotCommand.REPLAY, topic, epoch, fromSeq }));
   }
 
   async ping(): Promise<void> {
-    const [reply] = await this.request(['PING']);
-    if (reply?.toString() !== 'PONG') throw new Error(`PING answered ${reply?.toString()}`);
+    const reply = await this.ask({ command: SnapshotCommand.PING });
+    if (reply.status === SnapshotStatus.ERR) throw new SnapshotError(reply.code, reply.text);
+    if (reply.status !== SnapshotStatus.PONG) throw new WireError('reply', 'PING answered OK, expected PONG');
   }
 
   close(): void {
@@ -63,6 +75,17 @@ export class SnapshotClient {
   }
 
   /** Sends one request, serialised behind any earlier one, failing over until a service answers. */
+  async ask(request: SnapshotRequest): Promise<SnapshotReply> {
+    const reply = await this.request(encodeSnapshotRequest(request));
+    try {
+      return parseSnapshotReply(reply);
+    } catch (err) {
+      if (err instanceof WireError) this.rejected.set(err.reason, (this.rejected.get(err.reason) ?? 0) + 1);
+      throw err;
+    }
+  }
+
+  /** The raw reply frames (after the delimiter) to any request frames, for tools that look at the bytes. */
   request(body: readonly string[]): Promise<Buffer[]> {
     const result = this.queue.then(() => this.tryEach(body));
     this.queue = result.catch(() => undefined);
@@ -100,16 +123,11 @@ export class SnapshotClient {
     this.current = (this.current + 1) % this.options.endpoints.length;
     this.failovers++;
   }
+}
 
-  private records(reply: Buffer[]): DecodedMessage[] {
-    const [status, second, third] = reply;
-    if (status?.toString() === 'ERR') throw new SnapshotError(second?.toString() ?? '?', third?.toString() ?? '');
-    const count = Number(second?.toString());
-    if (status?.toString() !== 'OK' || !Number.isSafeInteger(count) || reply.length !== 2 + 3 * count) {
-      throw new WireError('frame_count', `malformed snapshot reply: ${reply.length} frames, status ${status?.toString()}, count ${second?.toString()}`);
-    }
-    const messages: DecodedMessage[] = [];
-    for (let i = 2; i < reply.length; i += 3) messages.push(decodeMessage(reply.slice(i, i + 3)));
-    return messages;
-  }
+/** The records of an OK reply; an ERR reply as a SnapshotError. */
+function records(reply: SnapshotReply): DecodedMessage[] {
+  if (reply.status === SnapshotStatus.ERR) throw new SnapshotError(reply.code, reply.text);
+  if (reply.status !== SnapshotStatus.OK) throw new WireError('reply', 'a record request answered PONG');
+  return reply.records;
 }

@@ -1,4 +1,6 @@
-import { nowMicros, type DecodedMessage, type TickRecord, type StatusRecord } from '../../wire/index.js';
+import {
+  isNewer, nowMicros, sequence, SnapshotErrorCode, type DecodedMessage, type RejectReason, type StatusRecord, type TickRecord, type WireError,
+} from '../../wire/index.js';
 import { SnapshotClient, SnapshotError, SnapshotUnavailable } from './snapshot-client.js';
 import { TickStream } from './stream.js';
 
@@ -28,6 +30,39 @@ export interface TickSubscriberOptions {
    * until a gap or a late message (a sign of falling behind) brings it back to one period.
    */
   readonly verifyDelayMs?: number;
+  /** Told about each live message that fails to decode; it is counted (`rejected`) and skipped. */
+  readonly onReject?: (err: WireError, frames: readonly Buffer[]) => void;
+}
+
+/** The live stream as the subscriber uses it: a TickStream, or a stand-in in tests. */
+export interface LiveSource extends AsyncIterable<DecodedMessage> {
+  /** Messages that failed to decode, by reason. */
+  readonly rejected: ReadonlyMap<RejectReason, number>;
+  close(): void;
+}
+
+/** The snapshot services as the subscriber uses them: a SnapshotClient, or a stand-in in tests. */
+export interface SnapshotSource {
+  snapshot(prefix: string): Promise<DecodedMessage[]>;
+  replay(topic: string, epoch: number, fromSeq: number): Promise<DecodedMessage[]>;
+  /** Services that did not answer and were skipped for the next. */
+  readonly failovers: number;
+  /** Replies that broke the contract, by reason. */
+  readonly rejected: ReadonlyMap<RejectReason, number>;
+  close(): void;
+}
+
+export interface SubscriberSources {
+  readonly live: LiveSource;
+  readonly snapshots: SnapshotSource;
+}
+
+/** The real sources: a SUB on the proxy backend and a DEALER on the snapshot services. */
+export function connectSources(options: TickSubscriberOptions): SubscriberSources {
+  return {
+    live: new TickStream({ endpoint: options.endpoint, prefixes: [options.prefix], receiveHwm: options.receiveHwm, onReject: options.onReject }),
+    snapshots: new SnapshotClient({ endpoints: options.snapshotEndpoints, timeoutMs: options.snapshotTimeoutMs ?? 2000 }),
+  };
 }
 
 /** One topic's state: its newest record and where it stands in its source's sequence. */
@@ -57,7 +92,7 @@ export interface SubscriberCounters {
   resnapshots: number;
   /** Topics whose source restarted (a new epoch). */
   resets: number;
-  /** Messages of another epoch that are older (header ts) than the held state: leftovers of a previous run, dropped. */
+  /** Messages of another epoch that are older (header ts) than the held state: leftovers of a previous run, dropped (wire/order.ts `older`). */
   stale: number;
   /** Gaps left unfilled because no snapshot service answered: the newer message, a full record, was taken as the state. */
   gapsSkipped: number;
@@ -67,10 +102,11 @@ export interface SubscriberCounters {
   verifyRepairs: number;
 }
 
-const REPAIR_ATTEMPTS = 5;
 /**
- * Waits before asking again for an initial snapshot that does not yet hold the first live
- * message: the snapshot service is a subscriber too, and under load it can lag this client.
+ * Waits before asking again when the snapshot service has not caught up with this client (an
+ * initial snapshot that does not yet hold the first live message, a REPLAY answered
+ * UNAVAILABLE): it is a subscriber too, and under load it can lag this client. Bounded: after
+ * the last one the client goes on without it.
  */
 const CATCH_UP_DELAYS_MS = [5, 10, 20, 40, 80, 160, 250, 250, 250];
 const DEFAULT_VERIFY_DELAY_MS = 1000;
@@ -103,8 +139,8 @@ export class TickSubscriber implements AsyncIterable<Update> {
   /** Resolves once the initial snapshot is applied; rejects if no snapshot could be had. */
   readonly ready: Promise<void>;
   private readonly state = new Map<string, TopicEntry>();
-  private readonly stream: TickStream;
-  private readonly snapshots: SnapshotClient;
+  private readonly stream: LiveSource;
+  private readonly snapshots: SnapshotSource;
   private readonly consumers = new Set<UpdateQueue>();
   private readonly running: Promise<void>;
   private closed = false;
@@ -121,9 +157,12 @@ export class TickSubscriber implements AsyncIterable<Update> {
   /** Until then gaps are not repaired: the last repair found no snapshot service answering. */
   private repairsPausedUntil = 0;
 
-  constructor(private readonly options: TickSubscriberOptions) {
-    this.stream = new TickStream({ endpoint: options.endpoint, prefixes: [options.prefix], receiveHwm: options.receiveHwm });
-    this.snapshots = new SnapshotClient({ endpoints: options.snapshotEndpoints, timeoutMs: options.snapshotTimeoutMs ?? 2000 });
+  constructor(
+    private readonly options: TickSubscriberOptions,
+    sources: SubscriberSources = connectSources(options),
+  ) {
+    this.stream = sources.live;
+    this.snapshots = sources.snapshots;
     let signalReady!: () => void;
     let failReady!: (err: Error) => void;
     this.ready = new Promise((resolve, reject) => {
@@ -140,6 +179,13 @@ export class TickSubscriber implements AsyncIterable<Update> {
   /** Snapshot services that did not answer and were skipped for the next. */
   get failovers(): number {
     return this.snapshots.failovers;
+  }
+
+  /** Live messages and snapshot replies that broke the contract, by reason: counted and skipped. */
+  get rejected(): Map<RejectReason, number> {
+    const total = new Map(this.stream.rejected);
+    for (const [reason, count] of this.snapshots.rejected) total.set(reason, (total.get(reason) ?? 0) + count);
+    return total;
   }
 
   get(topic: string): TopicEntry | undefined {
@@ -210,7 +256,7 @@ export class TickSubscriber implements AsyncIterable<Update> {
    * lags this client would instead show a gap on nearly every busy topic.
    */
   private async initialSnapshot(firstLive: () => DecodedMessage | undefined): Promise<void> {
-    let records = await this.snapshots.snapshot(this.options.prefix);
+    let records = await this.snapshotOnceAvailable(this.options.prefix);
     try {
       for (let attempt = 0, first = firstLive(); first !== undefined && attempt < CATCH_UP_DELAYS_MS.length && !holds(records, first); attempt++) {
         await delay(CATCH_UP_DELAYS_MS[attempt]!);
@@ -220,50 +266,61 @@ export class TickSubscriber implements AsyncIterable<Update> {
       }
     } catch (err) {
       // The snapshot in hand is still a valid start: gaps after it get repaired.
-      if (!(err instanceof SnapshotUnavailable) || this.closed) throw err;
+      if (!isTemporary(err) || this.closed) throw err;
     }
     for (const message of records) await this.take(message, 'snapshot');
   }
 
+  /** A snapshot, asked again after a short wait while the service answers UNAVAILABLE (bounded). */
+  private async snapshotOnceAvailable(prefix: string): Promise<DecodedMessage[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.snapshots.snapshot(prefix);
+      } catch (err) {
+        const unavailable = err instanceof SnapshotError && err.code === SnapshotErrorCode.UNAVAILABLE;
+        if (!unavailable || attempt >= CATCH_UP_DELAYS_MS.length || this.closed) throw err;
+        await delay(CATCH_UP_DELAYS_MS[attempt]!);
+      }
+    }
+  }
+
   private async onLive(message: DecodedMessage): Promise<void> {
-    const held = this.state.get(message.topic);
-    const { epoch, seq, ts } = message.header;
-    if (held === undefined) return this.take(message, 'live');
-    if (epoch !== held.epoch) {
-      // Epochs are random, so only the source's clock tells a restart from a previous run's
-      // message still queued behind a snapshot that already holds the new run.
-      if (ts < held.ts) {
+    switch (sequence(this.state.get(message.topic), message.header)) {
+      case 'first':
+      case 'next':
+        return this.take(message, 'live');
+      case 'duplicate':
+        this.counters.duplicates++;
+        return;
+      case 'older':
+        // A previous run's message still queued behind a snapshot that already holds the new run.
         this.counters.stale++;
         return;
-      }
-      this.counters.resets++;
-      return this.take(message, 'live');
+      case 'new_epoch':
+        this.counters.resets++;
+        return this.take(message, 'live');
+      case 'gap':
+        this.counters.gapsDetected++;
+        this.gapSinceVerify = true;
+        this.quietPeriodsNeeded = 1;
+        return this.repair(message);
     }
-    if (seq <= held.seq) {
-      this.counters.duplicates++;
-      return;
-    }
-    if (seq === held.seq + 1) return this.take(message, 'live');
-    this.counters.gapsDetected++;
-    this.gapSinceVerify = true;
-    this.quietPeriodsNeeded = 1;
-    await this.repair(message);
   }
 
   /**
    * Fills the hole before `message` from REPLAY. The snapshot service may not have caught up
-   * with this client yet (a short answer, or BAD_REQUEST when it has not even reached the
-   * held seq), so that is retried a few times; when the history is gone (or never arrives)
-   * the topic is taken afresh from a snapshot. When no service answers at all, the message
-   * itself, a full record, becomes the state, and repairs pause for a while rather than
-   * stalling every later gap for the timeout too.
+   * with this client yet (a short answer, or UNAVAILABLE when it has not even reached the held
+   * seq), so that is asked again after a short wait, a bounded number of times; when the
+   * history is gone (or never arrives) the topic is taken afresh from a snapshot. When no
+   * service answers at all, the message itself, a full record, becomes the state, and repairs
+   * pause for a while rather than stalling every later gap for the timeout too.
    */
   private async repair(message: DecodedMessage): Promise<void> {
     if (performance.now() < this.repairsPausedUntil) return this.skipGap(message);
     try {
       await this.replayOrResnapshot(message);
     } catch (err) {
-      if (!(err instanceof SnapshotUnavailable) || this.closed) throw err;
+      if (!isTemporary(err) || this.closed) throw err;
       this.repairsPausedUntil = performance.now() + (this.options.snapshotTimeoutMs ?? 2000);
       await this.skipGap(message);
     }
@@ -271,16 +328,17 @@ export class TickSubscriber implements AsyncIterable<Update> {
 
   private async replayOrResnapshot(message: DecodedMessage): Promise<void> {
     const { topic } = message;
-    for (let attempt = 0; attempt < REPAIR_ATTEMPTS && !this.closed; attempt++) {
-      if (attempt > 0) await delay(5 * attempt);
+    for (let attempt = 0; attempt <= CATCH_UP_DELAYS_MS.length && !this.closed; attempt++) {
+      if (attempt > 0) await delay(CATCH_UP_DELAYS_MS[attempt - 1]!);
       const held = this.state.get(topic)!;
       let replayed: DecodedMessage[];
       try {
         replayed = await this.snapshots.replay(topic, held.epoch, held.seq + 1);
       } catch (err) {
-        if (err instanceof SnapshotError && err.code === 'GONE') break;
-        if (err instanceof SnapshotError && err.code === 'BAD_REQUEST') continue;
-        throw err;
+        if (!(err instanceof SnapshotError)) throw err;
+        // UNAVAILABLE: the service is behind this client, and catches up; anything else (GONE) will not change.
+        if (err.retryable) continue;
+        break;
       }
       for (const missing of replayed) {
         if (missing.header.seq === this.state.get(topic)!.seq + 1 && missing.header.seq < message.header.seq) await this.take(missing, 'replay');
@@ -295,8 +353,8 @@ export class TickSubscriber implements AsyncIterable<Update> {
 
   private async resnapshot(message: DecodedMessage): Promise<void> {
     this.counters.resnapshots++;
-    const fresh = (await this.snapshots.snapshot(message.topic)).find((m) => m.topic === message.topic);
-    const newer = fresh && fresh.header.epoch === message.header.epoch && fresh.header.seq >= message.header.seq ? fresh : message;
+    const fresh = (await this.snapshotOnceAvailable(message.topic)).find((m) => m.topic === message.topic);
+    const newer = fresh !== undefined && !isNewer(fresh.header, message.header) ? fresh : message;
     await this.take(newer, newer === message ? 'live' : 'snapshot');
   }
 
@@ -340,17 +398,18 @@ export class TickSubscriber implements AsyncIterable<Update> {
       records = await this.snapshots.snapshot(this.options.prefix);
     } catch (err) {
       if (this.closed) return;
-      if (err instanceof SnapshotUnavailable) {
+      if (isTemporary(err)) {
         this.gapSinceVerify = true;
         return;
       }
-      if (err instanceof SnapshotError && err.code === 'TOO_LARGE') return;
+      // Too many topics for one reply: this subscriber's prefix cannot be checked this way.
+      if (err instanceof SnapshotError && err.code === SnapshotErrorCode.TOO_LARGE) return;
       throw err;
     }
     let repaired = 0;
     for (const fresh of records) {
       const held = this.state.get(fresh.topic);
-      if (held !== undefined && !isNewer(fresh, held)) continue;
+      if (!isNewer(held, fresh.header)) continue;
       repaired++;
       this.counters.verifyRepairs++;
       if (held !== undefined && held.epoch !== fresh.header.epoch) this.counters.resets++;
@@ -371,18 +430,15 @@ export class TickSubscriber implements AsyncIterable<Update> {
   }
 }
 
-/** Whether `message` is newer than `held`: a later seq of the same epoch, or another epoch published later. */
-function isNewer(message: DecodedMessage, held: TopicEntry): boolean {
-  const { epoch, seq, ts } = message.header;
-  return epoch === held.epoch ? seq > held.seq : ts > held.ts;
-}
-
 /** Whether a snapshot reply already reflects `message`: it holds the topic at that message or later. */
 function holds(records: readonly DecodedMessage[], message: DecodedMessage): boolean {
   const record = records.find((m) => m.topic === message.topic);
-  if (record === undefined) return false;
-  const { epoch, seq, ts } = record.header;
-  return epoch === message.header.epoch ? seq >= message.header.seq : ts > message.header.ts;
+  return record !== undefined && !isNewer(record.header, message.header);
+}
+
+/** A failure that passes: no service answered, or one answered UNAVAILABLE. */
+function isTemporary(err: unknown): boolean {
+  return err instanceof SnapshotUnavailable || (err instanceof SnapshotError && err.retryable);
 }
 
 function delay(ms: number): Promise<void> {

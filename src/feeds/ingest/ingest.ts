@@ -99,6 +99,7 @@ export class IngestAdapter implements FeedAdapter {
 }
 
 class IngestReject extends Error {
+  override readonly name = 'IngestReject';
   constructor(
     readonly reason: 'frame_count' | 'too_large',
     message: string,

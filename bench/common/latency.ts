@@ -1,6 +1,7 @@
 /**
- * End-to-end latency histograms (HdrHistogram, 3 significant digits) that the load processes
- * fill and the parent merges: each crosses the IPC channel as its compressed base64 encoding.
+ * The benchmarks' latency histograms (HdrHistogram, 3 significant digits, microseconds): the
+ * child processes record, the parent merges, each crossing the IPC channel as its compressed
+ * base64 encoding.
  */
 import hdr, { type Histogram } from 'hdr-histogram-js';
 
@@ -8,10 +9,11 @@ import hdr, { type Histogram } from 'hdr-histogram-js';
 const HIGHEST_MICROS = 600_000_000;
 
 /**
- * `recording`: for where every event is recorded (the load processes). hdr-histogram-js's
- * WebAssembly build records a value in about 15 ns against about 100 ns for its JavaScript
- * one (measured here), which made recording as costly as finding the events. Needs
- * `await prepareRecording()` first. Both encode alike, so the parent merges them as plain ones.
+ * `recording`: for where every message or event is recorded (the pipeline's subscriber, the
+ * fan-out's load processes). hdr-histogram-js's WebAssembly build records a value in about
+ * 15 ns against about 100 ns for its JavaScript one (measured in a load process), which made
+ * recording as costly as finding the events. Needs `await prepareRecording()` first. Both
+ * encode alike, so the parent merges them as plain ones.
  */
 export function latencyHistogram(recording = false): Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_MICROS, numberOfSignificantValueDigits: 3, autoResize: false, useWebAssembly: recording });
@@ -23,7 +25,7 @@ export function prepareRecording(): Promise<void> {
 
 export function recordLatency(histogram: Histogram, micros: number): void {
   // Clocks of two processes can disagree by a microsecond or so; clamp instead of failing.
-  histogram.recordValue(Math.min(HIGHEST_MICROS, Math.max(1, micros)));
+  histogram.recordValue(Math.min(HIGHEST_MICROS, Math.max(1, Math.round(micros))));
 }
 
 export function encodeHistogram(histogram: Histogram): string {
@@ -37,6 +39,7 @@ export function mergeHistograms(encoded: readonly string[]): Histogram {
 }
 
 export interface Percentiles {
+  readonly count: number;
   readonly p50: number;
   readonly p99: number;
   readonly p999: number;
@@ -47,6 +50,7 @@ export interface Percentiles {
 export function percentiles(histogram: Histogram): Percentiles | undefined {
   if (histogram.totalCount === 0) return undefined;
   return {
+    count: histogram.totalCount,
     p50: histogram.getValueAtPercentile(50),
     p99: histogram.getValueAtPercentile(99),
     p999: histogram.getValueAtPercentile(99.9),

@@ -1,7 +1,10 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { BadRequest, parseRequest, splitEnvelope, type Request } from '../../src/snapshot/requests.js';
-import { holds } from './_helpers.js';
+import {
+  SnapshotRequestError, encodeErrorReply, encodePong, encodeRecordsReply, encodeSnapshotRequest, parseSnapshotReply, parseSnapshotRequest,
+  FLAG_SNAPSHOT, WireError, type SnapshotRequest,
+} from '../../src/wire/index.js';
+import { holds, message } from '../snapshot/_helpers.js';
 
 const TOPIC = 'tick.SIM.BTC-USD';
 const MB = Buffer.alloc(1024 * 1024, 'A');
@@ -12,7 +15,7 @@ const show = (body: readonly Buffer[]): string =>
 
 // ---------------------------------------------------------------- valid requests
 
-const valid: [body: Buffer[], expected: Request][] = [
+const valid: [body: Buffer[], expected: SnapshotRequest][] = [
   [frames('PING'), { command: 'PING' }],
   [frames('SNAPSHOT', ''), { command: 'SNAPSHOT', prefix: '' }],
   [frames('SNAPSHOT', 'tick.SIM.'), { command: 'SNAPSHOT', prefix: 'tick.SIM.' }],
@@ -24,7 +27,7 @@ const valid: [body: Buffer[], expected: Request][] = [
 
 for (const [body, expected] of valid) {
   test(`parses ${show(body)}`, (t) => {
-    t.deepEqual(parseRequest(body), expected);
+    t.deepEqual(parseSnapshotRequest(body), expected);
   });
 }
 
@@ -33,7 +36,7 @@ test('property: any REPLAY of a valid topic, epoch and fromSeq round-trips throu
     fc.integer({ min: 1, max: 0xffff_ffff }),
     fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     (epoch, fromSeq) => {
-      const parsed = parseRequest(frames('REPLAY', TOPIC, String(epoch), String(fromSeq)));
+      const parsed = parseSnapshotRequest(frames('REPLAY', TOPIC, String(epoch), String(fromSeq)));
       return parsed.command === 'REPLAY' && parsed.epoch === epoch && parsed.fromSeq === fromSeq;
     },
   ));
@@ -106,7 +109,7 @@ malformed.push(['a fromSeq of 2^53', frames('REPLAY', TOPIC, '1', '9007199254740
 
 for (const [what, body, mentions] of malformed) {
   test(`BAD_REQUEST: ${what}`, (t) => {
-    const err = t.throws(() => parseRequest(body), { instanceOf: BadRequest });
+    const err = t.throws(() => parseSnapshotRequest(body), { instanceOf: SnapshotRequestError });
     for (const text of mentions) t.true(err.message.includes(text), `${JSON.stringify(err.message)} mentions ${JSON.stringify(text)}`);
     t.regex(err.message, /^[\x20-\x7e]{1,199}$/, 'short printable ASCII, whatever the request held');
   });
@@ -120,9 +123,9 @@ test('property: parseRequest never throws anything but BadRequest, and a BadRequ
   );
   holds(t, fc.property(fc.array(frameArb, { maxLength: 6 }), (body) => {
     try {
-      parseRequest(body);
+      parseSnapshotRequest(body);
     } catch (err) {
-      if (!(err instanceof BadRequest)) throw err;
+      if (!(err instanceof SnapshotRequestError)) throw err;
       // Whatever bytes the request held, the text is safe to send back and to log.
       return /^[\x20-\x7e]{1,199}$/.test(err.message);
     }
@@ -130,26 +133,43 @@ test('property: parseRequest never throws anything but BadRequest, and a BadRequ
   }));
 });
 
-// ---------------------------------------------------------------- splitEnvelope
+// ---------------------------------------------------------------- both sides
 
-const id = Buffer.from([0, 0x80, 0, 0, 0x29]); // the shape of a routing id a ROUTER assigns
-const id2 = Buffer.from([0, 0x80, 0, 0, 0x2a]);
-const empty = Buffer.alloc(0);
+test('every request the client encodes parses back to itself on the service side', (t) => {
+  const requests: SnapshotRequest[] = [
+    { command: 'PING' }, { command: 'SNAPSHOT', prefix: '' }, { command: 'SNAPSHOT', prefix: 'tick.SIM.' },
+    { command: 'REPLAY', topic: TOPIC, epoch: 0xffff_ffff, fromSeq: 1201 },
+  ];
+  for (const request of requests) t.deepEqual(parseSnapshotRequest(frames(...encodeSnapshotRequest(request))), request);
+});
 
-const envelopes: [what: string, message: Buffer[], expected: { envelope: Buffer[]; body: Buffer[] } | undefined][] = [
-  ['a REQ request: id, delimiter, body', [id, empty, ...frames('PING')], { envelope: [id, empty], body: frames('PING') }],
-  ['a request through a proxy: two ids', [id, id2, empty, ...frames('SNAPSHOT', 'tick.')], { envelope: [id, id2, empty], body: frames('SNAPSHOT', 'tick.') }],
-  ['an empty prefix is body, not a delimiter', [id, empty, ...frames('SNAPSHOT', '')], { envelope: [id, empty], body: frames('SNAPSHOT', '') }],
-  ['an empty body after the delimiter', [id, empty], { envelope: [id, empty], body: [] }],
-  ['a DEALER that omits the delimiter (PING)', [id, ...frames('PING')], undefined],
-  ['a DEALER that omits the delimiter, SNAPSHOT of a prefix', [id, ...frames('SNAPSHOT', 'tick.')], undefined],
-  ['a DEALER that omits the delimiter, SNAPSHOT of everything (the empty prefix is no delimiter)', [id, ...frames('SNAPSHOT', '')], undefined],
-  ['a DEALER that omits the delimiter, REPLAY with an empty epoch', [id, ...frames('REPLAY', TOPIC, '', '1')], undefined],
-  ['a message without a routing id', [empty, ...frames('PING')], undefined],
+test('replies: records come back decoded with flag bit 0 set, the held header untouched; ERR and PONG round-trip', (t) => {
+  const held = [message(TOPIC, 7, 3), message('tick.SIM.ETH-USD', 7, 9)];
+  const reply = parseSnapshotReply(encodeRecordsReply(held.map((m) => m.frames)));
+  t.is(reply.status, 'OK');
+  if (reply.status !== 'OK') return;
+  t.deepEqual(reply.records.map((r) => [r.topic, r.header.seq, r.header.flags & FLAG_SNAPSHOT]), [[TOPIC, 3, 1], ['tick.SIM.ETH-USD', 9, 1]]);
+  t.is(held[0]!.frames[1][1], 0, 'the stored header keeps its live flags');
+  t.deepEqual(parseSnapshotReply(encodeErrorReply('UNAVAILABLE', 'loading')), { status: 'ERR', code: 'UNAVAILABLE', text: 'loading' });
+  t.deepEqual(parseSnapshotReply(encodePong()), { status: 'PONG' });
+  t.deepEqual(parseSnapshotReply(encodeRecordsReply([])), { status: 'OK', records: [] });
+});
+
+const badReplies: [what: string, reply: Buffer[]][] = [
+  ['nothing', []],
+  ['an unknown status', frames('YES', '0')],
+  ['OK without a count', frames('OK')],
+  ['a count that is not decimal', frames('OK', '-1')],
+  ['a count that disagrees with the frames', frames('OK', '2', TOPIC, 'h', '{}')],
+  ['ERR with an unknown code', frames('ERR', 'NOPE', 'text')],
+  ['ERR with a prototype name for a code', frames('ERR', 'toString', 'text')],
+  ['ERR without a text', frames('ERR', 'GONE')],
+  ['PONG with a frame after it', frames('PONG', 'x')],
 ];
-
-for (const [what, message, expected] of envelopes) {
-  test(`splitEnvelope: ${what}`, (t) => {
-    t.deepEqual(splitEnvelope(message), expected);
+for (const [what, reply] of badReplies) {
+  test(`a malformed reply is a WireError naming it: ${what}`, (t) => {
+    const err = t.throws(() => parseSnapshotReply(reply), { instanceOf: WireError });
+    t.is(err.reason, 'reply');
+    t.regex(err.message, /malformed snapshot reply/);
   });
 }

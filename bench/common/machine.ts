@@ -4,9 +4,7 @@
  */
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sleepUntil } from './clock.js';
-import { machineLine } from './report.js';
-import type { Window } from './messages.js';
+import { sleepUntil, type Window } from './clock.js';
 
 /** How long one quietness sample lasts. */
 const SAMPLE_MS = 1_000;
@@ -36,7 +34,8 @@ export async function waitForQuiet(thresholdPercent: number, maxWaitMs: number):
   }
 }
 
-interface Times {
+/** CPU time of all cores since boot, ms. */
+export interface Times {
   readonly busy: number;
   readonly idle: number;
 }
@@ -47,7 +46,7 @@ function busyPercent(from: Times, to: Times): number {
   return all > 0 ? (100 * os.cpus().length * busy) / all : 0;
 }
 
-function machineTimes(): Times {
+export function machineTimes(): Times {
   let busy = 0;
   let idle = 0;
   for (const { times } of os.cpus()) {
@@ -55,6 +54,13 @@ function machineTimes(): Times {
     idle += times.idle;
   }
   return { busy, idle };
+}
+
+/** The machine a run's numbers come from, and how loaded it already was. */
+export function machineLine(): string {
+  const cpus = os.cpus();
+  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version}, ${os.type()} ${os.release()}, load average ${load}`;
 }
 
 /**

@@ -1,0 +1,29 @@
+/** Child program of the pipeline and snapshot benchmarks: the proxy, startProxy from src/proxy, on ephemeral loopback ports. */
+import { createLogger } from '../../src/log/index.js';
+import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
+import { serve } from './child.js';
+import { cpuOverWindow, type CpuReport, type Window } from './clock.js';
+
+const LOOPBACK_ANY_PORT = 'tcp://127.0.0.1:*';
+
+let proxy: RunningProxy | undefined;
+
+const methods = {
+  async start(params: { mode: 'native' | 'js'; hwm: number }): Promise<{ frontend: string; backend: string }> {
+    if (proxy !== undefined) throw new Error('the proxy is already started');
+    proxy = await startProxy(
+      { frontend: LOOPBACK_ANY_PORT, backend: LOOPBACK_ANY_PORT, frontendHwm: params.hwm, backendHwm: params.hwm, lingerMs: 0, mode: params.mode },
+      createLogger('warn'),
+    );
+    return { frontend: proxy.frontendEndpoint, backend: proxy.backendEndpoint };
+  },
+
+  /** This process's CPU over the window; resolves once it has ended. */
+  async measure(params: { window: Window }): Promise<CpuReport> {
+    return cpuOverWindow(params.window);
+  },
+};
+
+export type ProxyMethods = typeof methods;
+
+serve(methods, () => proxy?.close());

@@ -1,0 +1,203 @@
+/**
+ * TickSubscriber's late-joiner rules (PROTOCOL.md section 4) against a scripted live stream
+ * and a scripted snapshot service: every path of gap repair, epochs and failures, without
+ * sockets, so each outcome is exact.
+ */
+import test from 'ava';
+import { SnapshotError, SnapshotUnavailable, TickSubscriber, type Update } from '../../src/client/zmq/index.js';
+import type { LiveSource, SnapshotSource } from '../../src/client/zmq/subscriber.js';
+import { MAX_CLOCK_AHEAD_US, nowMicros, type DecodedMessage, type RejectReason, type SnapshotErrorCode } from '../../src/wire/index.js';
+import { message } from '../snapshot/_helpers.js';
+
+const A = 'tick.X.A';
+// The subscriber's waits are unref'd timers (its sockets keep a real process alive); these scripted sources hold no handle.
+const keepAlive = setInterval(() => {}, 1_000);
+test.after.always(() => clearInterval(keepAlive));
+const BASE = nowMicros() - 60_000_000;
+/** A message of run `epoch` (later epochs are later runs, by ts). */
+const m = (epoch: number, seq: number, ts = BASE + epoch * 1_000_000 + seq): DecodedMessage => message(A, epoch, seq, { ts });
+
+/** The live stream: what the test pushes, in order. */
+class ScriptedLive implements LiveSource {
+  readonly rejected = new Map<RejectReason, number>();
+  private readonly queued: DecodedMessage[] = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+
+  push(...messages: DecodedMessage[]): void {
+    this.queued.push(...messages);
+    this.wake?.();
+  }
+
+  close(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<DecodedMessage> {
+    for (;;) {
+      const next = this.queued.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
+type Answer = DecodedMessage[] | SnapshotErrorCode | 'no answer';
+
+/** The snapshot service: answers taken in turn per command, the requests it saw recorded. */
+class ScriptedSnapshots implements SnapshotSource {
+  readonly rejected = new Map<RejectReason, number>();
+  failovers = 0;
+  readonly requests: string[] = [];
+  readonly snapshotAnswers: Answer[] = [];
+  readonly replayAnswers: Answer[] = [];
+
+  snapshot(prefix: string): Promise<DecodedMessage[]> {
+    this.requests.push(`SNAPSHOT ${prefix}`);
+    return answer(this.snapshotAnswers.shift() ?? []);
+  }
+
+  replay(topic: string, epoch: number, fromSeq: number): Promise<DecodedMessage[]> {
+    this.requests.push(`REPLAY ${topic} ${epoch} ${fromSeq}`);
+    return answer(this.replayAnswers.shift() ?? []);
+  }
+
+  close(): void {}
+}
+
+function answer(given: Answer): Promise<DecodedMessage[]> {
+  if (Array.isArray(given)) return Promise.resolve(given);
+  if (given === 'no answer') return Promise.reject(new SnapshotUnavailable('no snapshot service answered'));
+  return Promise.reject(new SnapshotError(given, 'scripted'));
+}
+
+/** A subscriber on scripted sources, whose updates are collected as they are applied. */
+async function subscriber(initial: Answer = []) {
+  const live = new ScriptedLive();
+  const snapshots = new ScriptedSnapshots();
+  snapshots.snapshotAnswers.push(initial);
+  const sub = new TickSubscriber({ endpoint: 'unused', prefix: 'tick.X.', snapshotEndpoints: ['unused'], subscribeSettleMs: 1, verifyDelayMs: 60_000 }, { live, snapshots });
+  const updates: Update[] = [];
+  let waiting: { count: number; resolve: () => void } | undefined;
+  void (async () => {
+    for await (const update of sub) {
+      updates.push(update);
+      if (waiting !== undefined && updates.length >= waiting.count) waiting.resolve();
+    }
+  })();
+  await sub.ready;
+  const applied = (count: number): Promise<void> => (updates.length >= count ? Promise.resolve() : new Promise((resolve) => (waiting = { count, resolve })));
+  const seen = () => updates.map((u) => `${u.source} ${u.epoch}/${u.seq}`);
+  return { sub, live, snapshots, updates, applied, seen };
+}
+
+test('a gap is filled from REPLAY, in order, and counted as repaired', async (t) => {
+  const s = await subscriber([m(1, 1)]);
+  t.teardown(() => s.sub.close());
+  s.snapshots.replayAnswers.push([m(1, 2), m(1, 3)]);
+  s.live.push(m(1, 4));
+  await s.applied(4);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'replay 1/2', 'replay 1/3', 'live 1/4']);
+  t.like(s.sub.counters, { gapsDetected: 1, gapsRepaired: 1, resnapshots: 0 });
+  t.deepEqual(s.snapshots.requests, ['SNAPSHOT tick.X.', `REPLAY ${A} 1 2`]);
+});
+
+test('GONE: the topic is taken afresh from a snapshot, the newer of it and the live message', async (t) => {
+  const s = await subscriber([m(1, 1)]);
+  t.teardown(() => s.sub.close());
+  s.snapshots.replayAnswers.push('GONE');
+  s.snapshots.snapshotAnswers.push([m(1, 9)]);
+  s.live.push(m(1, 5));
+  await s.applied(2);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'snapshot 1/9']);
+  t.like(s.sub.counters, { gapsDetected: 1, gapsRepaired: 0, resnapshots: 1 });
+  t.deepEqual(s.snapshots.requests.slice(1), [`REPLAY ${A} 1 2`, `SNAPSHOT ${A}`]);
+});
+
+test('UNAVAILABLE: the service lags this client; REPLAY is asked again after a short wait and then fills the gap', async (t) => {
+  const s = await subscriber([m(1, 1)]);
+  t.teardown(() => s.sub.close());
+  s.snapshots.replayAnswers.push('UNAVAILABLE', 'UNAVAILABLE', [m(1, 2)]);
+  s.live.push(m(1, 3));
+  await s.applied(3);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'replay 1/2', 'live 1/3']);
+  t.deepEqual(s.snapshots.requests.slice(1), [`REPLAY ${A} 1 2`, `REPLAY ${A} 1 2`, `REPLAY ${A} 1 2`]);
+  t.like(s.sub.counters, { gapsRepaired: 1 });
+});
+
+test('BAD_REQUEST is never asked again: the topic is taken from a snapshot instead', async (t) => {
+  const s = await subscriber([m(1, 1)]);
+  t.teardown(() => s.sub.close());
+  s.snapshots.replayAnswers.push('BAD_REQUEST');
+  s.snapshots.snapshotAnswers.push([m(1, 1)]);
+  s.live.push(m(1, 4));
+  await s.applied(2);
+  t.deepEqual(s.snapshots.requests.slice(1), [`REPLAY ${A} 1 2`, `SNAPSHOT ${A}`]);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'live 1/4'], 'the snapshot was older than the live message, a full record: that is taken');
+  t.like(s.sub.counters, { resnapshots: 1 });
+});
+
+test('no service answers: the gap is skipped (the live message is a full record) and repairs pause rather than stall each gap', async (t) => {
+  const s = await subscriber([m(1, 1)]);
+  t.teardown(() => s.sub.close());
+  s.snapshots.replayAnswers.push('no answer');
+  s.live.push(m(1, 3), m(1, 6));
+  await s.applied(3);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'live 1/3', 'live 1/6']);
+  t.like(s.sub.counters, { gapsDetected: 2, gapsSkipped: 2, gapsRepaired: 0 });
+  t.deepEqual(s.snapshots.requests.slice(1), [`REPLAY ${A} 1 2`], 'the second gap came while repairs were paused');
+});
+
+test('a new epoch (a later run) resets the topic; a previous run\'s leftover is dropped as stale; a duplicate is dropped', async (t) => {
+  const s = await subscriber([m(1, 5)]);
+  t.teardown(() => s.sub.close());
+  s.live.push(m(1, 5), m(2, 1), m(1, 6), m(2, 2));
+  await s.applied(3);
+  t.deepEqual(s.seen(), ['snapshot 1/5', 'live 2/1', 'live 2/2']);
+  t.like(s.sub.counters, { duplicates: 1, resets: 1, stale: 1 });
+  t.is(s.snapshots.requests.length, 1, 'none of these needs the snapshot service');
+});
+
+test('one hostile message of another epoch with ts = 2^53-1 holds the topic only until the source\'s next message', async (t) => {
+  const s = await subscriber([m(1, 5)]);
+  t.teardown(() => s.sub.close());
+  const hostile = message(A, 424242, 1, { ts: 2 ** 53 - 1 });
+  s.live.push(hostile, m(1, 6), m(1, 7));
+  await s.applied(4);
+  t.deepEqual(s.seen(), ['snapshot 1/5', 'live 424242/1', 'live 1/6', 'live 1/7']);
+  t.like(s.sub.get(A), { epoch: 1, seq: 7 });
+  t.true(hostile.header.ts > nowMicros() + MAX_CLOCK_AHEAD_US);
+});
+
+test('the initial snapshot is asked again while the service answers UNAVAILABLE (bounded)', async (t) => {
+  const live = new ScriptedLive();
+  const snapshots = new ScriptedSnapshots();
+  snapshots.snapshotAnswers.push('UNAVAILABLE', 'UNAVAILABLE', [m(1, 3)]);
+  const sub = new TickSubscriber({ endpoint: 'unused', prefix: 'tick.X.', snapshotEndpoints: ['unused'], subscribeSettleMs: 1 }, { live, snapshots });
+  t.teardown(() => sub.close());
+  await sub.ready;
+  t.like(sub.get(A), { epoch: 1, seq: 3 });
+  t.deepEqual(snapshots.requests, ['SNAPSHOT tick.X.', 'SNAPSHOT tick.X.', 'SNAPSHOT tick.X.']);
+
+  const never = new ScriptedSnapshots();
+  never.snapshotAnswers.push(...Array.from({ length: 20 }, () => 'UNAVAILABLE' as const));
+  const refused = new TickSubscriber({ endpoint: 'unused', prefix: 'tick.X.', snapshotEndpoints: ['unused'], subscribeSettleMs: 1 }, { live: new ScriptedLive(), snapshots: never });
+  t.teardown(() => refused.close());
+  const err = await t.throwsAsync(refused.ready, { instanceOf: SnapshotError });
+  t.is(err.code, 'UNAVAILABLE');
+  t.true(never.requests.length > 3 && never.requests.length < 20, `gave up after ${never.requests.length} attempts`);
+});
+
+test('rejects of the live stream and of snapshot replies add up by reason', async (t) => {
+  const s = await subscriber();
+  t.teardown(() => s.sub.close());
+  s.live.rejected.set('header', 2);
+  s.snapshots.rejected.set('header', 1);
+  s.snapshots.rejected.set('reply', 4);
+  t.deepEqual(Object.fromEntries(s.sub.rejected), { header: 3, reply: 4 });
+});
