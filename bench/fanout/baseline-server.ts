@@ -7,7 +7,7 @@
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Subscriber } from 'zeromq';
-import { WS_PATH } from '../../src/gateway/gateway.js';
+import { WS_PATH } from '../../src/wire/index.js';
 import { decodeHeader } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
 

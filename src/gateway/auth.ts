@@ -1,7 +1,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { errors, jwtVerify } from 'jose';
-import { patternProblem } from './requests.js';
+import { CloseCode, patternProblem } from '../wire/index.js';
 import { upstreamPrefix } from './routing.js';
 
 /**
@@ -27,12 +27,12 @@ export interface Grant {
 }
 
 /**
- * Why a connection may not stay: 4001 for a token that does not authenticate (missing, invalid,
- * expired), 4003 for a valid token that entitles nothing (PROTOCOL.md section 5 close codes).
+ * Why a connection may not stay: UNAUTHENTICATED for a token that does not authenticate (missing,
+ * invalid, expired), FORBIDDEN for a valid token that entitles nothing (PROTOCOL.md section 5 close codes).
  */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
-  constructor(message: string, readonly closeCode: 4001 | 4003 = 4001) {
+  constructor(message: string, readonly closeCode: typeof CloseCode.UNAUTHENTICATED | typeof CloseCode.FORBIDDEN = CloseCode.UNAUTHENTICATED) {
     super(message);
   }
 }
@@ -66,7 +66,7 @@ export class Authenticator {
     this.algorithm = ALGORITHMS[options.mode];
   }
 
-  /** The grant of a valid token; throws AuthError when it is missing, malformed, badly signed, expired, lacks `topics` (4001) or entitles nothing (4003). */
+  /** The grant of a valid token; throws AuthError when it is missing, malformed, badly signed, expired, lacks `topics` (UNAUTHENTICATED) or entitles nothing (FORBIDDEN). */
   async verify(token: string | undefined): Promise<Grant> {
     if (token === undefined || token === '') throw new AuthError('unauthenticated: no token');
     let payload: Record<string, unknown>;
@@ -80,7 +80,7 @@ export class Authenticator {
     if (!Array.isArray(topics) || !topics.every((p) => typeof p === 'string' && patternProblem(p) === undefined)) {
       throw new AuthError('unauthenticated: token has no valid topics claim');
     }
-    if (topics.length === 0) throw new AuthError('forbidden: the token entitles no topics', 4003);
+    if (topics.length === 0) throw new AuthError('forbidden: the token entitles no topics', CloseCode.FORBIDDEN);
     return { patterns: topics as string[], expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
   }
 }

@@ -5,11 +5,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
 import type { Logger } from '../log/index.js';
 import type { BucketHistogram } from '../metrics/index.js';
-import { nowMicros, type RejectReason } from '../wire/index.js';
+import {
+  CloseCode, ErrorCode, MAX_REQUEST_BYTES, nowMicros, parseRequest, patternMatches, RequestError, WS_PATH,
+  SnapshotErrorCode, type ParsedRequest, type ParsedSubscribe, type RejectReason, type RequestId,
+} from '../wire/index.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
 import { EventCache } from './cache.js';
-import { parseRequest, RequestError, type ClientRequest, type ErrorCode, type RequestId } from './requests.js';
-import { coversVenue, patternMatches, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
+import { coversVenue, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
 import { pageHandler } from './page.js';
 import { Flusher, type FlusherOptions } from './flusher.js';
 import { outbound, type OutboundEvent } from './frames.js';
@@ -37,12 +39,10 @@ export interface GatewayOptions extends FlusherOptions {
   readonly publicBaseUrl?: string;
 }
 
-export const WS_PATH = '/v1/ws';
 const STATUS_PREFIX = 'status.';
 /** Distinct control texts remembered for sharing (sharedControl). */
 const CONTROL_EVENTS_KEPT = 1024;
-export const MAX_PAYLOAD_BYTES = 64 * 1024;
-/** Errors within one second after which a client is taken to be abusive and closed with 1008. */
+/** Errors within one second after which a client is taken to be abusive and closed (CloseCode.POLICY). */
 const ABUSE_ERRORS_PER_SECOND = 20;
 /** setTimeout's longest delay; a later token expiry is re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -71,8 +71,10 @@ interface Client {
   readonly entitled: readonly string[] | undefined;
   /** Listed for the next flush pass. */
   dirty: boolean;
-  /** Closes the connection with 4001 when the token's `exp` passes. */
+  /** Closes the connection (CloseCode.UNAUTHENTICATED) when the token's `exp` passes. */
   expiry: NodeJS.Timeout | undefined;
+  /** The close code the gateway sent, counted whatever the socket reports once the peer is gone. */
+  closedWith: CloseCode | undefined;
 }
 
 /**
@@ -110,7 +112,7 @@ export class Gateway {
     this.flusher = new Flusher(options);
     this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_BYTES });
     this.http.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
@@ -125,7 +127,7 @@ export class Gateway {
         this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, undefined));
         return;
       }
-      // 4001 is a WebSocket close code: a client without a valid token is upgraded, then closed.
+      // UNAUTHENTICATED is a WebSocket close code: a client without a valid token is upgraded, then closed.
       // A peer that resets while its token is checked must not take the process down.
       socket.on('error', () => {});
       this.verifying++;
@@ -219,12 +221,12 @@ export class Gateway {
     return port;
   }
 
-  /** Stops accepting, closes every client with 1001 (going away), and leaves the fabric. */
+  /** Stops accepting, closes every client (CloseCode.GOING_AWAY), and leaves the fabric. */
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.http.close();
     this.flusher.flushAll(this.clients);
-    for (const client of this.clients) client.socket.close(1001, 'server shutting down');
+    for (const client of this.clients) this.closeClient(client, CloseCode.GOING_AWAY, 'server shutting down');
     await Promise.all([...this.clients].map((client) => new Promise((resolve) => {
       client.socket.once('close', resolve);
       setTimeout(() => {
@@ -237,9 +239,9 @@ export class Gateway {
     await this.upstream.close();
   }
 
-  /** Closes a just-upgraded connection whose token was refused (4001 or 4003), without a welcome. */
+  /** Closes a just-upgraded connection whose token was refused (UNAUTHENTICATED or FORBIDDEN), without a welcome. */
   private unauthenticated(socket: WebSocket, req: IncomingMessage, err: Error): void {
-    const [code, reason] = err instanceof AuthError ? [err.closeCode, err.message] : [4001, 'unauthenticated'];
+    const [code, reason] = err instanceof AuthError ? [err.closeCode, err.message] : [CloseCode.UNAUTHENTICATED, 'unauthenticated'];
     this.counters.closedByCode.set(code, (this.counters.closedByCode.get(code) ?? 0) + 1);
     this.log.debug({ remote: req.socket.remoteAddress, code, reason }, 'client refused');
     socket.on('error', () => {});
@@ -250,11 +252,14 @@ export class Gateway {
     const session = new Session(randomBytes(12).toString('base64url'), socket, {
       bufferedHighWater: this.options.bufferedHighWaterBytes,
       maxQueuedEvents: this.options.maxQueuedEvents,
-    }, () => this.counters.slowConsumerCloses++);
+    }, () => {
+      this.counters.slowConsumerCloses++;
+      client.closedWith ??= CloseCode.SLOW_CONSUMER;
+    });
     const now = Date.now();
     const client: Client = {
       session, socket, patterns: new Map(), subscribeOps: { windowStart: now, count: 0 }, errors: { windowStart: now, count: 0 }, alive: true,
-      changes: Promise.resolve(), dirty: false, entitled: grant?.patterns, expiry: undefined,
+      changes: Promise.resolve(), dirty: false, entitled: grant?.patterns, expiry: undefined, closedWith: undefined,
     };
     if (grant?.expiresAt !== undefined) this.expireAt(client, grant.expiresAt);
     this.clients.add(client);
@@ -267,21 +272,21 @@ export class Gateway {
     this.control(client, { type: 'welcome', session: session.id, server: `tickfan/${this.options.version}`, heartbeatMs: this.options.heartbeatMs });
   }
 
-  /** Arms the client's expiry timer: when `expiresAt` passes, the connection is closed with 4001. */
+  /** Arms the client's expiry timer: when `expiresAt` passes, the connection is closed (CloseCode.UNAUTHENTICATED). */
   private expireAt(client: Client, expiresAt: number): void {
     const left = expiresAt - Date.now();
     client.expiry = setTimeout(() => {
       if (left > MAX_TIMER_MS) return this.expireAt(client, expiresAt);
       client.expiry = undefined;
       this.flusher.flush(client);
-      client.socket.close(4001, 'token expired');
+      this.closeClient(client, CloseCode.UNAUTHENTICATED, 'token expired');
     }, Math.min(Math.max(left, 0), MAX_TIMER_MS));
   }
 
   private onMessage(client: Client, text: string | undefined): void {
-    let request: ClientRequest;
+    let request: ParsedRequest;
     try {
-      if (text === undefined) throw new RequestError('BAD_REQUEST', 'binary frames are not accepted: send JSON text', undefined);
+      if (text === undefined) throw new RequestError(ErrorCode.BAD_REQUEST, 'binary frames are not accepted: send JSON text', undefined);
       request = parseRequest(text);
     } catch (err) {
       if (!(err instanceof RequestError)) throw err;
@@ -297,17 +302,18 @@ export class Gateway {
       case 'subscribe':
         // Counted as it arrives, not when its turn comes.
         if (withinWindow(client.subscribeOps) > this.options.subscribeOpsPerSecond) {
-          return this.refuse(client, new RequestError('RATE_LIMITED', `at most ${this.options.subscribeOpsPerSecond} subscribe requests per second`, request.id));
+          return this.refuse(client, new RequestError(ErrorCode.RATE_LIMITED, `at most ${this.options.subscribeOpsPerSecond} subscribe requests per second`, request.id));
         }
         if (client.entitled !== undefined) {
           const entitled = client.entitled;
           const outside = request.patterns.filter((pattern) => !entitles(entitled, pattern));
           if (outside.length > 0) {
-            return this.refuse(client, new RequestError('FORBIDDEN', `outside your entitlements: ${outside.slice(0, 10).map((p) => JSON.stringify(p)).join(', ')}${outside.length > 10 ? ', ...' : ''}`, request.id));
+            return this.refuse(client, new RequestError(ErrorCode.FORBIDDEN, `outside your entitlements: ${outside.slice(0, 10).map((p) => JSON.stringify(p)).join(', ')}${outside.length > 10 ? ', ...' : ''}`, request.id));
           }
         }
         return this.inOrder(client, () => this.subscribe(client, request).catch((err: Error) => {
-          this.refuse(client, err instanceof RequestError ? err : new RequestError('BAD_REQUEST', `subscribe failed: ${err.message}`, request.id));
+          // Not the request's fault: a failure on this side, which may pass.
+          this.refuse(client, err instanceof RequestError ? err : new RequestError(ErrorCode.UNAVAILABLE, `subscribe failed: ${err.message}`, request.id));
         }));
     }
   }
@@ -323,11 +329,11 @@ export class Gateway {
     });
   }
 
-  private async subscribe(client: Client, request: Extract<ClientRequest, { op: 'subscribe' }>): Promise<void> {
+  private async subscribe(client: Client, request: ParsedSubscribe): Promise<void> {
     if (client.socket.readyState !== client.socket.OPEN) return;
     const added = request.patterns.filter((pattern) => !client.patterns.has(pattern));
     if (client.patterns.size + added.length > this.options.maxSubscriptions) {
-      throw new RequestError('TOO_MANY_SUBSCRIPTIONS', `at most ${this.options.maxSubscriptions} subscriptions per connection`, request.id);
+      throw new RequestError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `at most ${this.options.maxSubscriptions} subscriptions per connection`, request.id);
     }
     // Hold the state of every needed prefix first, then register and answer in one turn, so
     // no live tick can reach the client before its `subscribed` and snapshot events.
@@ -336,7 +342,7 @@ export class Gateway {
     const failed = wanted.find((result) => result.status === 'rejected');
     if (failed || client.socket.readyState !== client.socket.OPEN) {
       wanted.forEach((result, i) => result.status === 'fulfilled' && this.unwant(prefixes[i]!));
-      if (failed) throw new RequestError('BAD_REQUEST', `state unavailable: ${(failed as PromiseRejectedResult).reason.message}`, request.id);
+      if (failed) throw new RequestError(ErrorCode.UNAVAILABLE, `state unavailable: ${(failed as PromiseRejectedResult).reason.message}`, request.id);
       return;
     }
     for (const pattern of added) this.index.add(client, pattern);
@@ -354,7 +360,7 @@ export class Gateway {
    * match. A topic the client already follows (through a pattern it held before, or an earlier
    * pattern of this request) goes on as it is: resuming or snapshotting it again would repeat seqs.
    */
-  private sendInitialState(client: Client, request: Extract<ClientRequest, { op: 'subscribe' }>, added: readonly string[]): void {
+  private sendInitialState(client: Client, request: ParsedSubscribe, added: readonly string[]): void {
     const { session } = client;
     const heldBefore = [...client.patterns.keys()].filter((pattern) => !added.includes(pattern));
     const started = new Set<string>();
@@ -404,8 +410,7 @@ export class Gateway {
       const entitled = client.entitled;
       this.control(client, { type: 'topics', id, topics: entitled === undefined ? topics : topics.filter((topic) => entitles(entitled, topic)) });
     } catch (err) {
-      const message = err instanceof SnapshotError && err.code === 'TOO_LARGE' ? 'too many topics: narrow the prefix' : `topics unavailable: ${(err as Error).message}`;
-      this.refuse(client, new RequestError('BAD_REQUEST', message, id));
+      this.refuse(client, listRefusal(err as Error, id));
     }
   }
 
@@ -446,7 +451,7 @@ export class Gateway {
     this.control(client, { type: 'error', id: err.id, code: err.code, message: err.message });
     if (withinWindow(client.errors) > ABUSE_ERRORS_PER_SECOND) {
       this.flusher.flush(client);
-      client.socket.close(1008, 'too many bad requests');
+      this.closeClient(client, CloseCode.POLICY, 'too many bad requests');
     }
   }
 
@@ -478,11 +483,16 @@ export class Gateway {
     }
   }
 
-  /** WebSocket-level ping: a peer that did not answer the previous one is dead and terminated. */
+  /**
+   * WebSocket-level ping: a peer that did not answer the previous one is dead and terminated,
+   * unless it is behind with conflation off: then it stopped reading, and is closed as a slow
+   * consumer. Terminated at the next check if it answers neither that close nor pings, so a
+   * stuck peer costs at most two more ping intervals (`ws` alone would wait 30 s for its close).
+   */
   private pingClients(): void {
     for (const client of this.clients) {
       if (!client.alive) {
-        client.socket.terminate();
+        if (!client.session.closeIfSlow()) client.socket.terminate();
         continue;
       }
       client.alive = false;
@@ -490,9 +500,20 @@ export class Gateway {
     }
   }
 
+  /**
+   * Closes a client's connection with `code`, counted as that code when it ends. A peer that
+   * answers neither the close nor pings is terminated by the ping check (pingClients).
+   */
+  private closeClient(client: Client, code: CloseCode, reason: string): void {
+    client.closedWith ??= code;
+    client.socket.close(code, reason);
+  }
+
   private drop(client: Client, code: number): void {
     if (!this.clients.delete(client)) return;
     clearTimeout(client.expiry);
+    // A peer that never answered the gateway's close ends as ABNORMAL for `ws`; what counts is why it was closed.
+    code = client.closedWith ?? code;
     for (const pattern of client.patterns.keys()) {
       this.index.remove(client, pattern);
       for (const prefix of upstreamPrefixes(pattern)) this.unwant(prefix);
@@ -501,6 +522,18 @@ export class Gateway {
     addCounters(this.retired, client.session.counters);
     this.log.debug({ session: client.session.id, code }, 'client disconnected');
   }
+}
+
+/**
+ * Why a `list` failed, for the client: a reply too large for the snapshot service or a prefix
+ * it refuses is the request's (BAD_REQUEST: narrow or fix the prefix); no service answering, a
+ * service that cannot answer now, or an unreadable reply is temporary (UNAVAILABLE: the same
+ * request may succeed later).
+ */
+function listRefusal(err: Error, id: RequestId | undefined): RequestError {
+  if (err instanceof SnapshotError && err.code === SnapshotErrorCode.TOO_LARGE) return new RequestError(ErrorCode.BAD_REQUEST, 'too many topics: narrow the prefix', id);
+  const temporary = !(err instanceof SnapshotError) || err.retryable;
+  return new RequestError(temporary ? ErrorCode.UNAVAILABLE : ErrorCode.BAD_REQUEST, `topics unavailable: ${err.message}`, id);
 }
 
 /** Counts one more event in a one-second window and returns the count so far. */

@@ -1,11 +1,10 @@
 import type { Registry } from 'prom-client';
 import { BucketHistogram, counterOf, countersBy, gaugeOf, withZeros } from '../metrics/index.js';
 import type { Gateway } from './gateway.js';
-import { ERROR_CODES } from './requests.js';
-import { REJECT_REASONS } from '../wire/index.js';
+import { CloseCode, ERROR_CODES, REJECT_REASONS } from '../wire/index.js';
 
-/** Close codes an operator watches (PROTOCOL.md section 5, and 1000 normal, 1006 dropped); others appear when they occur. */
-const CLOSE_CODES = [1000, 1001, 1006, 1008, 1009, 4001, 4003, 4008];
+/** Close codes an operator watches (PROTOCOL.md section 5, with normal and dropped); others appear when they occur. */
+const CLOSE_CODES = Object.values(CloseCode);
 
 const BACKLOG_BUCKETS_BYTES = [0, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024, 16 * 1024 * 1024];
 
@@ -16,7 +15,7 @@ const BACKLOG_BUCKETS_BYTES = [0, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1024 *
 export function registerGatewayMetrics(registry: Registry, gateway: Gateway): void {
   gaugeOf(registry, 'tickfan_gateway_connections', 'WebSocket clients connected now.', () => gateway.connections);
   counterOf(registry, 'tickfan_gateway_connections_opened_total', 'WebSocket connections accepted.', () => gateway.counters.opened);
-  countersBy(registry, 'tickfan_gateway_connections_closed_total', 'WebSocket connections closed, by close code (4001 unauthenticated, 4003 forbidden, 4008 slow consumer, 1001 shutdown, ...).', ['code'], function* () {
+  countersBy(registry, 'tickfan_gateway_connections_closed_total', `WebSocket connections closed, by close code (${CloseCode.UNAUTHENTICATED} unauthenticated, ${CloseCode.FORBIDDEN} forbidden, ${CloseCode.SLOW_CONSUMER} slow consumer, ${CloseCode.GOING_AWAY} shutdown, ...).`, ['code'], function* () {
     for (const [code, count] of withZeros(CLOSE_CODES, gateway.counters.closedByCode)) yield [{ code }, count];
   });
   gaugeOf(registry, 'tickfan_gateway_subscriptions', 'Subscription patterns held by connected clients.', () => gateway.subscriptions);
@@ -25,7 +24,7 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
   counterOf(registry, 'tickfan_gateway_frames_sent_total', 'WebSocket frames sent to clients (each a JSON array of events).', () => gateway.traffic.framesSent);
   counterOf(registry, 'tickfan_gateway_sent_bytes_total', 'Bytes of frames sent to clients (payload, before WebSocket framing).', () => gateway.traffic.bytesSent);
   counterOf(registry, 'tickfan_gateway_ticks_conflated_total', 'Pending ticks replaced by a newer tick of the same topic for a client that fell behind.', () => gateway.traffic.conflated);
-  counterOf(registry, 'tickfan_gateway_slow_consumer_closes_total', 'Clients closed with 4008 (behind with conflate:false).', () => gateway.counters.slowConsumerCloses);
+  counterOf(registry, 'tickfan_gateway_slow_consumer_closes_total', `Clients closed with ${CloseCode.SLOW_CONSUMER} (behind with conflate:false).`, () => gateway.counters.slowConsumerCloses);
   countersBy(registry, 'tickfan_gateway_client_errors_total', 'Error events sent to clients, by code.', ['code'], function* () {
     for (const [code, count] of withZeros(ERROR_CODES, gateway.counters.errorsByCode)) yield [{ code }, count];
   });

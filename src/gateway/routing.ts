@@ -72,11 +72,6 @@ export function upstreamPrefix(pattern: string): string {
   return pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;
 }
 
-/** Whether `pattern` matches `topic`. */
-export function patternMatches(pattern: string, topic: string): boolean {
-  return pattern.endsWith('*') ? topic.startsWith(pattern.slice(0, -1)) : topic === pattern;
-}
-
 /**
  * The `status.` prefix a pattern also needs upstream (PROTOCOL.md section 5: a client hears the
  * status of every venue whose ticks its patterns can match), or undefined when the pattern's own

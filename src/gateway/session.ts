@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { CloseCode, type Position } from '../wire/index.js';
 import { encodeFrame, outbound, type FrameBuilder, type OutboundEvent } from './frames.js';
 
 export interface SessionLimits {
@@ -23,15 +24,6 @@ export function addCounters(into: SessionCounters, from: Readonly<SessionCounter
   into.conflated += from.conflated;
 }
 
-/** Where a resuming client stands on one topic: nothing older or equal may follow. */
-interface Position {
-  readonly epoch: number;
-  readonly seq: number;
-}
-
-/** Close code for a client that fell behind with conflation off (PROTOCOL.md section 5). */
-export const SLOW_CONSUMER = 4008;
-
 /**
  * One WebSocket client's outbound side. Events are queued as ready-made JSON texts (built
  * once per tick for all clients) and flushed as one array frame per flush; clients whose
@@ -46,12 +38,12 @@ export const SLOW_CONSUMER = 4008;
  * A client that is behind (socket buffer over the high-water mark) keeps queueing; past
  * `maxQueuedEvents` it either switches to conflation (only the newest pending event per
  * topic is kept: bounded by its topic count) or, when it asked for conflate:false, is
- * closed with 4008.
+ * closed with CloseCode.SLOW_CONSUMER.
  */
 export class Session {
   conflate = true;
   readonly counters: SessionCounters = { eventsSent: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
-  /** Resume points not passed yet (usually none). */
+  /** Resume points not passed yet (usually none): nothing at or before one may follow. */
   private readonly resumed = new Map<string, Position>();
   /** Per topic forgotten since the last flush: the queue length then (its earlier events are of the old subscription). */
   private readonly forgotten = new Map<string, number>();
@@ -144,6 +136,16 @@ export class Session {
     return this.socket.bufferedAmount;
   }
 
+  /**
+   * Closes the client as a slow consumer if it is one now: behind, with conflation off. For a
+   * client that stopped reading before it had queued `maxQueuedEvents`; returns whether it closed.
+   */
+  closeIfSlow(): boolean {
+    if (this.closing || this.conflate || !this.behind()) return false;
+    this.closeSlow();
+    return true;
+  }
+
   /** Whether pending ticks are being conflated (the client fell behind). */
   get conflating(): boolean {
     return this.conflated !== undefined;
@@ -154,13 +156,7 @@ export class Session {
   }
 
   private fallBehind(): void {
-    if (!this.conflate) {
-      this.closing = true;
-      this.queue = [];
-      this.onSlowClose();
-      this.socket.close(SLOW_CONSUMER, 'slow consumer');
-      return;
-    }
+    if (!this.conflate) return this.closeSlow();
     // Keep control events in order up front; ticks collapse to the newest per topic.
     const control: OutboundEvent[] = [];
     this.conflated = new Map();
@@ -171,6 +167,13 @@ export class Session {
       else if (i >= (this.forgotten.get(topic) ?? 0)) this.keepNewest(this.conflated!, topic, event);
     });
     this.queue = control;
+  }
+
+  private closeSlow(): void {
+    this.closing = true;
+    this.queue = [];
+    this.onSlowClose();
+    this.socket.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
   }
 
   /** Whether a tick of `topic` is newer than the client's resume point there; the point goes once passed. */

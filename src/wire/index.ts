@@ -20,3 +20,10 @@ export {
   type SnapshotRequest, type SnapshotReply,
 } from './snapshot.js';
 export { SendQueue, type SendTarget } from './send-queue.js';
+export {
+  WS_PATH, MAX_REQUEST_BYTES, MAX_PATTERNS_PER_REQUEST, ErrorCode, ERROR_CODES, ERROR_RETRY, isErrorCode, isRetryable, CloseCode, closeAction,
+  patternMatches, patternProblem, parseRequest, RequestError,
+  type RequestId, type Position, type ClientRequest, type SubscribeRequest, type UnsubscribeRequest, type ListRequest, type PingRequest,
+  type ParsedRequest, type ParsedSubscribe, type ServerEvent, type WelcomeEvent, type SubscribedEvent, type UnsubscribedEvent,
+  type TopicsEvent, type PongEvent, type RecordEvent, type HeartbeatEvent, type StatusEvent, type ErrorEvent, type ErrorRetry, type CloseAction,
+} from './websocket.js';

@@ -315,3 +315,65 @@ test('close() ends everything and leaves no timer behind: a Node process using t
   t.deepEqual(report.active.filter((resource) => resource === 'Timeout'), [], 'no timer active after close()');
   t.log(`exited ${(performance.now() - started).toFixed(0)} ms after start`);
 });
+
+test("a subscribe refused for now (UNAVAILABLE) is sent again and resolves; a resubscription refused with BAD_REQUEST is not retried but given up and reported", async (t) => {
+  const server = await fake(t);
+  const client = await open(t, server);
+  const first = await server.connection(0);
+  const errors: TickfanError[] = [];
+  client.on('error', (err) => errors.push(err));
+  const subscribing = client.subscribe('tick.A.*');
+  const { request: refused } = await first.nextOf('subscribe');
+  first.send({ type: 'error', id: refused.id, code: 'UNAVAILABLE', message: 'state unavailable: no snapshot service answered' });
+  const { request: retried } = await first.nextOf('subscribe');
+  t.deepEqual(retried.topics, ['tick.A.*'], 'the same subscribe, again');
+  first.send({ type: 'subscribed', id: retried.id, topics: retried.topics }, record('snapshot', 'tick.A.1', 1, 1));
+  t.deepEqual(await subscribing, ['tick.A.*']);
+  t.deepEqual(errors, [], "a caller's retry is not an error event");
+
+  first.socket.terminate();
+  const second = await server.connection(1);
+  const { request: resubscribe } = await second.nextOf('subscribe');
+  second.send({ type: 'error', id: resubscribe.id, code: 'BAD_REQUEST', message: 'no' });
+  await sync(client, second);
+  t.deepEqual(errors.map((err) => err.code), ['BAD_REQUEST']);
+  t.deepEqual(client.subscriptions(), [], 'given up');
+  t.is(client.size, 0);
+  t.deepEqual(second.requests.filter((r) => r.op === 'subscribe').length, 1, 'not sent again');
+});
+
+test('an updates() reader that falls maxPendingUpdates behind is ended with SLOW_READER; the state stays current and other readers go on', async (t) => {
+  const server = await fake(t);
+  const client = await open(t, server, { maxPendingUpdates: 5 });
+  const conn = await server.connection(0);
+  const stuck = client.updates();
+  const reading = client.updates(['tick.A.1']);
+  const subscribing = client.subscribe('tick.A.*');
+  await answerSubscribe(conn, ...Array.from({ length: 5 }, (_, i) => record('tick', 'tick.A.1', 1, i + 1)));
+  await subscribing;
+  t.deepEqual((await Promise.all(Array.from({ length: 5 }, () => reading.next()))).map((r) => (r.value as Update).seq), [1, 2, 3, 4, 5]);
+  conn.send(record('tick', 'tick.A.1', 1, 6), record('tick', 'tick.A.2', 1, 1));
+  await sync(client, conn);
+  const err = await t.throwsAsync(stuck.next(), { instanceOf: TickfanError });
+  t.is(err!.code, 'SLOW_READER');
+  t.like(client.get('tick.A.1'), { seq: 6 });
+  t.like(client.get('tick.A.2'), { seq: 1 });
+  t.like((await reading.next()).value, { topic: 'tick.A.1', seq: 6 }, 'the reader that keeps up is not affected');
+  t.is(client.state, 'live');
+});
+
+test('a close with 1012 (the server is draining) reconnects after a delay drawn over the whole backoff (full jitter); other codes keep the configured jitter', async (t) => {
+  const server = await fake(t);
+  const client = await open(t, server, { minReconnectDelayMs: 400, maxReconnectDelayMs: 400, reconnectJitter: 0.5, stableConnectionMs: 0, random: () => 0.75 });
+  const draining = nextState(client, (change) => change.state === 'reconnecting');
+  (await server.connection(0)).socket.close(1012, 'service restart');
+  t.like(await draining, { code: 1012, delayMs: 100 }, '400 * (1 - 1 * 0.75)');
+  const going = nextState(client, (change) => change.state === 'reconnecting');
+  (await server.connection(1)).socket.close(1001, 'going away');
+  t.like(await going, { code: 1001, delayMs: 250 }, '400 * (1 - 0.5 * 0.75)');
+});
+
+test('maxPendingUpdates and maxRequestRetries out of range are refused, naming the option', (t) => {
+  t.throws(() => new TickfanClient('ws://127.0.0.1:1/v1/ws', { maxPendingUpdates: 0, reconnect: false }), { instanceOf: RangeError, message: /maxPendingUpdates must be an integer >= 1, not 0/ });
+  t.throws(() => new TickfanClient('ws://127.0.0.1:1/v1/ws', { maxRequestRetries: -1, reconnect: false }), { instanceOf: RangeError, message: /maxRequestRetries must be an integer >= 0, not -1/ });
+});

@@ -185,3 +185,16 @@ test('only /v1/ws is a WebSocket endpoint', async (t) => {
   const gw = await gateway(t);
   t.is(await refusedUpgrade(gw.url.replace('/v1/ws', '/ws')), 404);
 });
+
+test('UNAVAILABLE: with no snapshot service answering, a subscribe (its state cannot be had now) and a list are refused for now, not as bad requests; the connection stays open', async (t) => {
+  const lonely = await Fabric.start({ TICKFAN_CONNECT_SNAPSHOT_TIMEOUT_MS: '100' }, ['proxy']);
+  t.teardown(() => lonely.stop());
+  const client = await (await lonely.gatewayFor(t)).join();
+  const subscribe = await client.request({ op: 'subscribe', id: 's', topics: ['tick.SIM.*'] });
+  t.like(subscribe, { type: 'error', id: 's', code: 'UNAVAILABLE' });
+  t.regex(String(subscribe.message), /state unavailable/);
+  const list = await client.request({ op: 'list', id: 'l', prefix: 'tick.' });
+  t.like(list, { type: 'error', id: 'l', code: 'UNAVAILABLE' });
+  t.regex(String(list.message), /no snapshot service answered/);
+  await stillOpen(t, client);
+});

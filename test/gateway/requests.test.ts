@@ -1,5 +1,7 @@
 import test from 'ava';
-import { parseRequest, patternProblem, RequestError, type ClientRequest, type ErrorCode } from '../../src/gateway/requests.js';
+import {
+  closeAction, CloseCode, ERROR_CODES, ErrorCode, isErrorCode, isRetryable, parseRequest, patternProblem, RequestError, type ParsedRequest,
+} from '../../src/wire/websocket.js';
 
 /** The RequestError parseRequest throws for `text` (fails the test when it parses). */
 function refusal(text: string): RequestError {
@@ -32,7 +34,7 @@ test('subscribe: every field of the PROTOCOL.md example', (t) => {
   const request = parseRequest(JSON.stringify({
     op: 'subscribe', id: 'a-1', topics: ['tick.SIM.BTC-USD', 'tick.SIM.*'], snapshot: false, conflate: false,
     since: { 'tick.SIM.ETH-USD': { epoch: 3735928559, seq: 1200 } },
-  })) as Extract<ClientRequest, { op: 'subscribe' }>;
+  })) as Extract<ParsedRequest, { op: 'subscribe' }>;
   t.is(request.op, 'subscribe');
   t.is(request.id, 'a-1');
   t.false(request.snapshot);
@@ -41,7 +43,7 @@ test('subscribe: every field of the PROTOCOL.md example', (t) => {
 });
 
 test('subscribe: duplicate patterns are taken once; "*" alone is everything', (t) => {
-  const request = parseRequest('{"op":"subscribe","topics":["*","tick.A.b","*"]}') as Extract<ClientRequest, { op: 'subscribe' }>;
+  const request = parseRequest('{"op":"subscribe","topics":["*","tick.A.b","*"]}') as Extract<ParsedRequest, { op: 'subscribe' }>;
   t.deepEqual(request.patterns, ['*', 'tick.A.b']);
   t.is(request.id, undefined, 'no id: none echoed');
 });
@@ -119,7 +121,7 @@ test('subscribe: since must map valid topics to {epoch 1..2^32-1, seq integer >=
   ];
   for (const since of bad) refused(t, { op: 'subscribe', id: 3, topics: ['*'], since }, 'BAD_REQUEST', 3, /since/);
   const ok = parseRequest(JSON.stringify({ op: 'subscribe', topics: ['*'], since: { 'tick.SIM.A': { epoch: 0xffff_ffff, seq: 0 } } }));
-  t.deepEqual([...(ok as Extract<ClientRequest, { op: 'subscribe' }>).since], [['tick.SIM.A', { epoch: 0xffff_ffff, seq: 0 }]]);
+  t.deepEqual([...(ok as Extract<ParsedRequest, { op: 'subscribe' }>).since], [['tick.SIM.A', { epoch: 0xffff_ffff, seq: 0 }]]);
 });
 
 test('list: prefix must be a string of at most 200 characters', (t) => {
@@ -155,4 +157,30 @@ test('subscribe and unsubscribe with any invalid pattern are BAD_TOPIC as a whol
       refused(t, { op, id: 'b', topics: [bad, 'tick.SIM.BTC-USD'] }, 'BAD_TOPIC', 'b');
     }
   }
+});
+
+// ---- the codes of the contract ----
+
+test('error codes: the six of PROTOCOL.md section 5; only RATE_LIMITED and UNAVAILABLE may be retried', (t) => {
+  t.deepEqual([...ERROR_CODES].sort(), ['BAD_REQUEST', 'BAD_TOPIC', 'FORBIDDEN', 'RATE_LIMITED', 'TOO_MANY_SUBSCRIPTIONS', 'UNAVAILABLE']);
+  t.deepEqual(ERROR_CODES.filter(isRetryable).sort(), [ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE]);
+  t.true(isErrorCode('UNAVAILABLE'));
+  t.false(isErrorCode('SOMETHING_NEW'));
+  t.false(isErrorCode('toString'), 'not an inherited property');
+});
+
+test('close codes: what a client does on each', (t) => {
+  t.like(CloseCode, { NORMAL: 1000, GOING_AWAY: 1001, ABNORMAL: 1006, POLICY: 1008, TOO_BIG: 1009, SERVICE_RESTART: 1012, UNAUTHENTICATED: 4001, FORBIDDEN: 4003, SLOW_CONSUMER: 4008 });
+  const actions = Object.fromEntries(Object.entries(CloseCode).map(([name, code]) => [name, closeAction(code)]));
+  t.deepEqual(actions, {
+    NORMAL: 'reconnect', GOING_AWAY: 'reconnect', ABNORMAL: 'reconnect', POLICY: 'reconnect', TOO_BIG: 'reconnect',
+    SERVICE_RESTART: 'reconnect_spread', UNAUTHENTICATED: 'reauthenticate', FORBIDDEN: 'stop', SLOW_CONSUMER: 'reconnect',
+  });
+  t.is(closeAction(1011), 'reconnect', 'a code of another server or a proxy reconnects');
+});
+
+test('RequestError is an Error named RequestError', (t) => {
+  const err = refusal('{');
+  t.true(err instanceof Error);
+  t.is(err.name, 'RequestError');
 });

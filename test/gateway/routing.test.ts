@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { patternMatches, SubscriptionIndex, upstreamPrefix } from '../../src/gateway/routing.js';
+import { SubscriptionIndex, upstreamPrefix } from '../../src/gateway/routing.js';
+import { patternMatches } from '../../src/wire/websocket.js';
 
 const sorted = (clients: readonly string[]): string[] => [...clients].sort();
 

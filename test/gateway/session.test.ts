@@ -2,7 +2,8 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { WebSocket } from 'ws';
 import { outbound } from '../../src/gateway/frames.js';
-import { Session, SLOW_CONSUMER } from '../../src/gateway/session.js';
+import { Session } from '../../src/gateway/session.js';
+import { CloseCode } from '../../src/wire/websocket.js';
 
 /** A stand-in for a ws socket: records frames; the test sets bufferedAmount to play a full or drained socket. */
 class FakeSocket {
@@ -196,6 +197,23 @@ test('control events are never conflated or dropped, and keep their order', (t) 
   t.deepEqual(events.filter((e) => e.type === 'tick').map((e) => e.seq), [300]);
 });
 
+test('closeIfSlow: only a client behind with conflate:false is closed with 4008 (once); one keeping up or conflating is left alone', (t) => {
+  const { s, socket, slowCloses } = session({ maxQueuedEvents: 1000 });
+  offer(s, 'tick.V.A', 1, 1);
+  socket.bufferedAmount = HIGH_WATER + 1;
+  t.false(s.closeIfSlow(), 'behind, but conflating: not a slow consumer');
+  s.conflate = false;
+  socket.bufferedAmount = HIGH_WATER;
+  t.false(s.closeIfSlow(), 'conflate:false, but not behind');
+  t.is(socket.closed, undefined);
+  socket.bufferedAmount = HIGH_WATER + 1;
+  t.true(s.closeIfSlow());
+  t.deepEqual(socket.closed, { code: CloseCode.SLOW_CONSUMER, reason: 'slow consumer' });
+  t.is(s.pending, 0, 'its queue is released');
+  t.false(s.closeIfSlow(), 'already closing');
+  t.is(slowCloses(), 1);
+});
+
 test('conflate:false: a client behind past maxQueuedEvents is closed with 4008, once, and sent nothing more', (t) => {
   const { s, socket, slowCloses } = session({ maxQueuedEvents: 10 });
   s.conflate = false;
@@ -205,8 +223,8 @@ test('conflate:false: a client behind past maxQueuedEvents is closed with 4008, 
   for (let seq = 1; seq <= 10; seq++) offer(s, 'tick.V.A', 1, seq);
   t.is(socket.closed, undefined, 'at the limit: not yet');
   offer(s, 'tick.V.A', 1, 11);
-  t.deepEqual(socket.closed, { code: SLOW_CONSUMER, reason: 'slow consumer' });
-  t.is(SLOW_CONSUMER, 4008);
+  t.deepEqual(socket.closed, { code: CloseCode.SLOW_CONSUMER, reason: 'slow consumer' });
+  t.is(CloseCode.SLOW_CONSUMER, 4008);
   t.is(slowCloses(), 1);
   for (let seq = 12; seq <= 100; seq++) t.false(offer(s, 'tick.V.A', 1, seq), 'nothing is queued for a closing client');
   t.is(slowCloses(), 1, 'counted once');

@@ -126,3 +126,42 @@ test('a client that stops reading: conflated to one pending event per topic and 
   t.is(fast.closeCode, undefined);
   for (const client of [fast, conflated, strict]) t.deepEqual(client.badFrames, []);
 });
+
+/** Polls `done` every 20 ms (the gateway's counters have no event to await) until it holds, at most `ms`. */
+async function pollUntil(done: () => boolean, ms: number, what: () => string): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what()}`);
+    await quietFor(20);
+  }
+}
+
+test('a conflate:false client that stops reading before it has queued maxQueuedEvents is closed by the ping check as a slow consumer: counted as 4008, not 1006', async (t) => {
+  const fabric = await Fabric.start({}, ['proxy', 'snapshot']);
+  t.teardown(() => fabric.stop());
+  const pingIntervalMs = 2000;
+  const gw = await fabric.gateway({
+    TICKFAN_GATEWAY_BUFFERED_HIGH_WATER_BYTES: String(HIGH_WATER),
+    // Never reached here: only the ping check can find this client.
+    TICKFAN_GATEWAY_MAX_QUEUED_EVENTS: '10000000',
+    TICKFAN_GATEWAY_PING_INTERVAL_MS: String(pingIntervalMs),
+  });
+  const publisher = await fabric.publisher();
+  const instruments: Instrument[] = Array.from({ length: 5 }, (_, i) => ({ venue: 'STUCK', symbol: `S${i}`, tickSize: 0.01, startPrice: 100 + i, lotSize: 1 }));
+  // About 8 MB/s: the loopback buffers fill well within one ping interval.
+  const feed = new SimulatedFeed({ instruments, rate: 500, seed: 5 });
+  const bigPad = 'p'.repeat(16 * 1024);
+  await feed.start((record) => void publisher.publish({ ...record, pad: bigPad }));
+  t.teardown(() => feed.stop());
+
+  const stuck = await gw.join();
+  t.is((await stuck.request({ op: 'subscribe', id: 1, topics: ['tick.STUCK.*'], conflate: false })).type, 'subscribed');
+  await stuck.until(() => stuck.data().length >= 20, 10_000, () => 'ticks flowing');
+  const session = gw.gateway.sessions.find((s) => s.id === stuck.events[0]!.session)!;
+  stuck.pause();
+  await pollUntil(() => session.bufferedBytes > HIGH_WATER, pingIntervalMs, () => `the client to fall behind (buffered ${session.bufferedBytes})`);
+  // Two checks close it (no pong to the last ping, behind), a third drops the peer that never answers the close.
+  await pollUntil(() => gw.gateway.connections === 0, 5 * pingIntervalMs, () => `the stuck client to be gone (closed: ${JSON.stringify([...gw.gateway.counters.closedByCode])})`);
+  t.deepEqual([...gw.gateway.counters.closedByCode], [[4008, 1]], 'counted as the slow-consumer close the gateway sent');
+  t.is(gw.gateway.counters.slowConsumerCloses, 1);
+});

@@ -1,21 +1,22 @@
 import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
-import { Emitter } from './emitter.js';
-import { TickfanError } from './errors.js';
 import {
+  closeAction,
   CloseCode,
-  MAX_PATTERNS_PER_REQUEST,
-  MAX_REQUEST_BYTES,
+  ErrorCode,
   patternMatches,
   WS_PATH,
-  type ErrorEvent,
-  type Position,
+  type ClientRequest,
   type RecordEvent,
-  type RequestId,
   type ServerEvent,
   type StatusEvent,
   type WelcomeEvent,
-} from './protocol.js';
-import { IteratorQueue } from './queue.js';
+} from '../../wire/websocket.js';
+import { BoundedQueue } from '../queue.js';
+import { TopicBook } from './book.js';
+import { Emitter } from './emitter.js';
+import { TickfanError } from './errors.js';
+import { RequestTable } from './requests.js';
+import { planResubscriptions } from './resubscribe.js';
 import type { ClientCounters, ClientEvents, ConnectionState, ConnectOptions, StateChange, SubscribeOptions, TopicState, Update } from './types.js';
 import { globalWebSocket, loadWs, OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 
@@ -29,15 +30,14 @@ const DEFAULTS = {
   waitOnFirstConnect: false,
   connectTimeoutMs: 10_000,
   requestTimeoutMs: 10_000,
+  maxRequestRetries: 8,
+  maxPendingUpdates: 100_000,
 };
 
 /** How long close() waits for the closing handshake before dropping the socket. */
 const CLOSE_WAIT_MS = 1_000;
-/** Bytes of patterns per resubscribe request; the rest of the 64 KiB is for `since`. */
-const RESUBSCRIBE_PATTERN_BYTES = 24 * 1024;
-/** Headroom under the server's request limit. */
-const REQUEST_BYTES = MAX_REQUEST_BYTES - 1024;
-const RESUBSCRIBE_PATTERNS = Math.floor(MAX_PATTERNS_PER_REQUEST / 2);
+/** The shortest wait before a request refused for now goes again: the server's rate window is a second. */
+const MIN_RETRY_DELAY_MS = 1_000;
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -50,43 +50,12 @@ interface Connection {
   heartbeatMs: number;
   connectTimer: Timer | undefined;
   idleTimer: ReturnType<typeof setInterval> | undefined;
-  /** Topics already given a `since` entry in this connection's resubscription. */
-  readonly resumed: Set<string>;
 }
 
-interface Pending {
-  reject(err: Error): void;
-  timer: Timer | undefined;
-  settled: boolean;
-}
-
-interface Settle<T> extends Pending {
-  resolve(value: T): void;
-}
-
-/** A subscribe or unsubscribe: sent one at a time, in call order, so the server applies them in that order. */
-interface Mutation {
-  id: number;
-  readonly kind: 'subscribe' | 'unsubscribe' | 'resubscribe';
-  readonly patterns: readonly string[];
-  readonly options: Required<SubscribeOptions>;
-  /** resubscribe: the held topics to resume (`since`), assigned when first sent. */
-  topics?: string[];
-  /** resubscribe: times the server refused it for now (RATE_LIMITED, BAD_REQUEST). */
-  retries?: number;
-  /** The caller's promise; none for resubscriptions. */
-  settle: Settle<string[]> | undefined;
-}
-
-/** A list or ping: independent, sent at once (or once live), sent again after a reconnect. */
-interface Query {
-  readonly id: number;
-  readonly frame: Record<string, unknown>;
-  readonly type: 'topics' | 'pong';
-  readonly settle: Settle<unknown>;
-  readonly parse: (event: unknown, query: Query) => unknown;
-  sent: boolean;
-  sentAt: number;
+/** An updates() reader: its queue, and the patterns it wants (undefined: every update). */
+interface Reader {
+  readonly queue: BoundedQueue<Update>;
+  readonly patterns: readonly string[] | undefined;
 }
 
 /**
@@ -96,7 +65,9 @@ interface Query {
  * exponential backoff and jitter and resubscribes every pattern with `since` from the last
  * (epoch, seq) held per topic, so the server replays what was missed.
  *
- * Works in Node (with the `ws` package) and in browsers (the global WebSocket).
+ * Works in Node (with the `ws` package) and in browsers (the global WebSocket). This class
+ * keeps the connection and dispatches what comes in; the state is a TopicBook, the requests a
+ * RequestTable, and what to send again on a new connection planResubscriptions().
  */
 export class TickfanClient extends Emitter<ClientEvents> {
   readonly url: string;
@@ -117,19 +88,10 @@ export class TickfanClient extends Emitter<ClientEvents> {
   private backoffLevel = 0;
   private everLive = false;
   private reconnectTimer: Timer | undefined;
-  private retryTimer: Timer | undefined;
   private closeTimer: Timer | undefined;
-  private nextId = 1;
-  /** Acknowledged subscriptions: pattern -> options. */
-  private readonly subs = new Map<string, Required<SubscribeOptions>>();
-  /** topic -> whether a subscription matches it; cleared when subscriptions change. */
-  private readonly matchCache = new Map<string, boolean>();
-  private readonly topicStates = new Map<string, TopicState>();
-  private readonly statuses = new Map<string, StatusEvent>();
-  private mutations: Mutation[] = [];
-  private inFlight: Mutation | undefined;
-  private readonly queries = new Map<number, Query>();
-  private readonly iterators = new Set<{ queue: IteratorQueue<Update>; patterns: readonly string[] | undefined }>();
+  private readonly book = new TopicBook(this.counters);
+  private readonly requests: RequestTable;
+  private readonly readers = new Set<Reader>();
   private closing = false;
   private closed: Promise<void> | undefined;
   private finishClose: (() => void) | undefined;
@@ -141,11 +103,28 @@ export class TickfanClient extends Emitter<ClientEvents> {
     super();
     this.url = normalizeUrl(url);
     this.options = { ...DEFAULTS, ...stripUndefined(options) };
+    requireCount(this.options.maxPendingUpdates, 'maxPendingUpdates', 1);
+    requireCount(this.options.maxRequestRetries, 'maxRequestRetries', 0);
     this.backoff = {
       minDelayMs: this.options.minReconnectDelayMs,
       maxDelayMs: Math.max(this.options.maxReconnectDelayMs, this.options.minReconnectDelayMs),
       jitter: Math.min(Math.max(this.options.reconnectJitter, 0), 1),
     };
+    this.requests = new RequestTable({
+      timeoutMs: this.options.requestTimeoutMs,
+      maxRetries: this.options.maxRequestRetries,
+      retryDelayMs: (retry) => Math.max(backoffDelay(retry, this.backoff, this.options.random), MIN_RETRY_DELAY_MS),
+    }, {
+      live: () => this.conn?.live === true,
+      send: (frame) => this.send(frame),
+      subscribed: (patterns, subscribeOptions) => this.book.subscribe(patterns, subscribeOptions),
+      unsubscribed: (patterns) => this.book.unsubscribe(patterns),
+      resubscriptionFailed: (patterns, err) => {
+        this.book.unsubscribe(patterns);
+        this.emit('error', err);
+      },
+      resubscriptionRetried: (err) => this.emit('error', err),
+    });
     this.ctor = options.WebSocket ?? globalWebSocket();
     this.ready = new Promise((resolve, reject) => {
       this.signalReady = resolve;
@@ -166,38 +145,39 @@ export class TickfanClient extends Emitter<ClientEvents> {
 
   /** The subscribed patterns (acknowledged by the server). */
   subscriptions(): string[] {
-    return [...this.subs.keys()];
+    return [...this.book.subscriptions.keys()];
   }
 
   /** The current state of `topic`, if a subscription holds it. */
   get(topic: string): TopicState | undefined {
-    return this.topicStates.get(topic);
+    return this.book.held.get(topic);
   }
 
   /** Every held topic and its state. */
   entries(): IterableIterator<[string, TopicState]> {
-    return this.topicStates.entries();
+    return this.book.held.entries();
   }
 
   /** Held topics. */
   get size(): number {
-    return this.topicStates.size;
+    return this.book.held.size;
   }
 
   /** The last status event of a venue, if any came. */
   status(venue: string): StatusEvent | undefined {
-    return this.statuses.get(venue);
+    return this.book.status(venue);
   }
 
   /**
    * Subscribes to patterns (exact topics, or prefixes ending in `*`). Resolves with the
    * patterns once the server confirms (its snapshot events, sent in the same frame, are
    * applied by then); rejects with a TickfanError carrying the server's code (BAD_TOPIC, ...).
+   * Refusals for now (RATE_LIMITED, UNAVAILABLE) are retried up to `maxRequestRetries` times.
    * Subscriptions survive reconnects.
    */
   subscribe(patterns: string | readonly string[], options: SubscribeOptions = {}): Promise<string[]> {
-    const list = typeof patterns === 'string' ? [patterns] : [...patterns];
-    return this.mutate('subscribe', list, { snapshot: options.snapshot ?? true, conflate: options.conflate ?? true });
+    if (this.closing) return closedRejection();
+    return this.requests.subscribe(listOf(patterns), { snapshot: options.snapshot ?? true, conflate: options.conflate ?? true });
   }
 
   /**
@@ -205,37 +185,46 @@ export class TickfanClient extends Emitter<ClientEvents> {
    * subscription matches) and topics no remaining subscription matches leave the state.
    */
   unsubscribe(patterns: string | readonly string[]): Promise<string[]> {
-    const list = typeof patterns === 'string' ? [patterns] : [...patterns];
-    return this.mutate('unsubscribe', list, { snapshot: true, conflate: true });
+    if (this.closing) return closedRejection();
+    return this.requests.unsubscribe(listOf(patterns));
   }
 
-  /** Topics the server knows that start with `prefix`. */
+  /** Topics the server knows that start with `prefix` (retried like subscribe when refused for now). */
   list(prefix = ''): Promise<string[]> {
-    return this.query({ op: 'list', prefix }, 'topics', (event) => (event as { topics: string[] }).topics);
+    if (this.closing) return closedRejection();
+    return this.requests.query({ op: 'list', prefix }, 'topics', (event) => (event as { topics: string[] }).topics);
   }
 
   /** Round trip to the server; resolves with the time it took, in ms. */
   ping(): Promise<number> {
-    return this.query({ op: 'ping' }, 'pong', (_event, query) => performance.now() - query.sentAt);
+    if (this.closing) return closedRejection();
+    return this.requests.query({ op: 'ping' }, 'pong', (_event, query) => performance.now() - query.sentAt);
   }
 
   /**
    * Applied updates from now on, in order, as an async iterator; only those of topics
    * matching `patterns` when given. Ends when the client is closed (throws the error when it
-   * closed because of one). Buffers without bound for a reader that does not keep up.
+   * closed because of one). Holds at most `maxPendingUpdates` unread: a reader that falls that
+   * far behind is ended with SLOW_READER.
    */
   updates(patterns?: readonly string[]): AsyncIterableIterator<Update> {
-    const entry = {
-      queue: new IteratorQueue<Update>(() => this.iterators.delete(entry)),
+    const { maxPendingUpdates } = this.options;
+    const reader: Reader = {
+      queue: new BoundedQueue<Update>({
+        limit: maxPendingUpdates,
+        whenFull: 'fail',
+        overflowError: () => new TickfanError('SLOW_READER', `an updates() reader fell ${maxPendingUpdates} updates behind (maxPendingUpdates) and was ended; get() and entries() hold the current state`),
+        onDetach: () => this.readers.delete(reader),
+      }),
       patterns: patterns === undefined ? undefined : [...patterns],
     };
     if (this.closed) {
-      if (this.failure) entry.queue.fail(this.failure);
-      else entry.queue.end();
+      if (this.failure) reader.queue.fail(this.failure);
+      else reader.queue.end();
     } else {
-      this.iterators.add(entry);
+      this.readers.add(reader);
     }
-    return entry.queue;
+    return reader.queue;
   }
 
   /**
@@ -247,7 +236,6 @@ export class TickfanClient extends Emitter<ClientEvents> {
     this.closing = true;
     this.closed = new Promise<void>((resolve) => (this.finishClose = resolve));
     this.clearTimer('reconnectTimer');
-    this.clearTimer('retryTimer');
     const conn = this.conn;
     if (conn === undefined) {
       this.finish(undefined, undefined);
@@ -293,7 +281,7 @@ export class TickfanClient extends Emitter<ClientEvents> {
       return this.connectionEnded(undefined, CloseCode.ABNORMAL, (err as Error).message);
     }
     const conn: Connection = {
-      socket, live: false, liveAt: 0, lastFrameAt: Date.now(), heartbeatMs: 0, connectTimer: undefined, idleTimer: undefined, resumed: new Set(),
+      socket, live: false, liveAt: 0, lastFrameAt: Date.now(), heartbeatMs: 0, connectTimer: undefined, idleTimer: undefined,
     };
     this.conn = conn;
     let lastError = '';
@@ -353,12 +341,7 @@ export class TickfanClient extends Emitter<ClientEvents> {
   /** A connection (or an attempt, when `conn` is undefined) ended: reconnect, or end the client. */
   private connectionEnded(conn: Connection | undefined, code: number, reason: string): void {
     if (conn !== undefined && conn === this.conn) this.conn = undefined;
-    // What was in flight goes again on the next connection; resubscriptions are rebuilt there.
-    if (this.inFlight !== undefined && this.inFlight.kind !== 'resubscribe') this.mutations.unshift(this.inFlight);
-    this.inFlight = undefined;
-    this.clearTimer('retryTimer');
-    this.mutations = this.mutations.filter((m) => m.kind !== 'resubscribe');
-    for (const query of this.queries.values()) query.sent = false;
+    this.requests.disconnected();
 
     if (this.closing) return this.finish(undefined, { code, reason });
     const failure = this.terminalFailure(conn, code, reason);
@@ -366,7 +349,9 @@ export class TickfanClient extends Emitter<ClientEvents> {
 
     if (conn?.live && Date.now() - conn.liveAt >= this.options.stableConnectionMs) this.backoffLevel = 0;
     const next = this.attempt + 1;
-    const delayMs = backoffDelay(++this.backoffLevel, this.backoff, this.options.random);
+    // A draining server's clients come back spread over the whole delay, not all at its end.
+    const backoff = closeAction(code) === 'reconnect_spread' ? { ...this.backoff, jitter: 1 } : this.backoff;
+    const delayMs = backoffDelay(++this.backoffLevel, backoff, this.options.random);
     this.setState({ state: 'reconnecting', attempt: next, delayMs, code, reason });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
@@ -379,8 +364,9 @@ export class TickfanClient extends Emitter<ClientEvents> {
     const why = `connection to ${this.url} closed (${code}${reason ? `: ${reason}` : ''})`;
     if (!this.options.reconnect) return new TickfanError('CONNECTION', why, undefined, code);
     if (!this.everLive && !conn?.live && !this.options.waitOnFirstConnect) return new TickfanError('CONNECTION', why, undefined, code);
-    if (code === CloseCode.FORBIDDEN) return new TickfanError('FORBIDDEN', why, undefined, code);
-    if (code === CloseCode.UNAUTHENTICATED && typeof this.options.token !== 'function') return new TickfanError('UNAUTHENTICATED', why, undefined, code);
+    const action = closeAction(code);
+    if (action === 'stop') return new TickfanError(code === CloseCode.FORBIDDEN ? ErrorCode.FORBIDDEN : 'CONNECTION', why, undefined, code);
+    if (action === 'reauthenticate' && typeof this.options.token !== 'function') return new TickfanError('UNAUTHENTICATED', why, undefined, code);
     if (this.attempt >= this.options.maxReconnectAttempts) return new TickfanError('CONNECTION', `${why}; gave up after ${this.attempt} attempts`, undefined, code);
     return undefined;
   }
@@ -392,29 +378,23 @@ export class TickfanClient extends Emitter<ClientEvents> {
     this.failure = failure;
     this.closed ??= Promise.resolve();
     this.clearTimer('reconnectTimer');
-    this.clearTimer('retryTimer');
     this.clearTimer('closeTimer');
     if (this.conn !== undefined) this.detach(this.conn);
     this.conn = undefined;
     const err = failure ?? new TickfanError('CLOSED', 'the client was closed');
-    const mutations = this.inFlight ? [this.inFlight, ...this.mutations] : this.mutations;
-    this.inFlight = undefined;
-    this.mutations = [];
-    for (const mutation of mutations) if (mutation.settle) this.reject(mutation.settle, err);
-    for (const query of this.queries.values()) this.reject(query.settle, err);
-    this.queries.clear();
-    for (const { queue } of this.iterators) {
+    this.requests.fail(err);
+    for (const { queue } of this.readers) {
       if (failure) queue.fail(failure);
       else queue.end();
     }
-    this.iterators.clear();
+    this.readers.clear();
     this.failReady(err);
     this.setState({ state: 'closed', attempt: this.attempt, ...(last ?? {}), ...(failure ? { error: failure } : {}) });
     if (failure) this.emit('error', failure);
     this.finishClose?.();
   }
 
-  private clearTimer(name: 'reconnectTimer' | 'retryTimer' | 'closeTimer'): void {
+  private clearTimer(name: 'reconnectTimer' | 'closeTimer'): void {
     const timer = this[name];
     if (timer !== undefined) clearTimeout(timer);
     this[name] = undefined;
@@ -456,14 +436,15 @@ export class TickfanClient extends Emitter<ClientEvents> {
         return this.onWelcome(conn, event);
       case 'subscribed':
       case 'unsubscribed':
-        return this.onAnswer(event.id, event.type, event.topics);
+        return this.requests.onAnswer(event);
       case 'error':
-        return this.onError(event);
+        if (!this.requests.onError(event)) this.emit('error', TickfanError.fromEvent(event));
+        return;
       case 'topics':
       case 'pong':
-        return this.onQueryAnswer(event.id, event.type, event);
+        return this.requests.onQueryAnswer(event);
       case 'status':
-        this.statuses.set(event.venue, event);
+        this.book.setStatus(event);
         return this.emit('status', event);
       default:
         // Event types of later protocol versions are ignored.
@@ -489,289 +470,28 @@ export class TickfanClient extends Emitter<ClientEvents> {
     this.attempt = 0;
     this.emit('welcome', event);
     this.signalReady();
-    // Resubscribe everything first, then what the caller asked for meanwhile, in order.
-    this.mutations.unshift(...this.resubscriptions());
-    for (const query of this.queries.values()) this.sendQuery(query);
-    this.pump();
-  }
-
-  /**
-   * Every subscription again, grouped by options, at most RESUBSCRIBE_PATTERNS patterns and
-   * RESUBSCRIBE_PATTERN_BYTES per request; `since` entries are added when each is sent.
-   */
-  private resubscriptions(): Mutation[] {
-    const groups = new Map<string, { options: Required<SubscribeOptions>; patterns: string[] }>();
-    for (const [pattern, options] of this.subs) {
-      const key = `${options.snapshot}/${options.conflate}`;
-      let group = groups.get(key);
-      if (group === undefined) groups.set(key, (group = { options, patterns: [] }));
-      group.patterns.push(pattern);
-    }
-    const mutations: Mutation[] = [];
-    for (const { options, patterns } of groups.values()) {
-      let chunk: string[] = [];
-      let bytes = 0;
-      for (const pattern of patterns) {
-        if (chunk.length > 0 && (chunk.length >= RESUBSCRIBE_PATTERNS || bytes + pattern.length + 3 > RESUBSCRIBE_PATTERN_BYTES)) {
-          mutations.push({ id: 0, kind: 'resubscribe', patterns: chunk, options, settle: undefined });
-          chunk = [];
-          bytes = 0;
-        }
-        chunk.push(pattern);
-        bytes += pattern.length + 3;
-      }
-      if (chunk.length > 0) mutations.push({ id: 0, kind: 'resubscribe', patterns: chunk, options, settle: undefined });
-    }
-    return mutations;
+    this.requests.connected(planResubscriptions(this.book.subscriptions, this.book.held));
   }
 
   private apply(event: RecordEvent): void {
-    const { topic, epoch, seq, ts } = event;
-    if (!this.subscribed(topic)) {
-      this.counters.unsolicited++;
-      return;
-    }
-    const held = this.topicStates.get(topic);
-    let skipped = 0;
-    let reset = false;
-    if (held !== undefined) {
-      if (held.epoch === epoch) {
-        if (seq <= held.seq) {
-          this.counters.duplicates++;
-          return;
-        }
-        skipped = seq - held.seq - 1;
-      } else {
-        // Epochs are random: only the source's clock tells a restart from a previous run's leftover.
-        if (ts <= held.ts) {
-          this.counters.stale++;
-          return;
-        }
-        reset = true;
-      }
-    }
-    const state: TopicState = { epoch, seq, ts, record: event.data };
-    this.topicStates.set(topic, state);
-    this.counters.applied++;
-    this.counters.skipped += skipped;
-    if (reset) this.counters.resets++;
-    const update: Update = {
-      kind: event.type, topic, ...state, previous: held === undefined ? undefined : { epoch: held.epoch, seq: held.seq }, skipped, reset,
-    };
+    const update = this.book.apply(event);
+    if (update === undefined) return;
     this.emit('update', update);
     this.emit(event.type, update);
-    for (const { queue, patterns } of this.iterators) {
-      if (patterns === undefined || patterns.some((pattern) => patternMatches(pattern, topic))) queue.push(update);
+    for (const { queue, patterns } of this.readers) {
+      if (patterns === undefined || patterns.some((pattern) => patternMatches(pattern, update.topic))) queue.push(update);
     }
   }
 
-  private subscribed(topic: string): boolean {
-    let matched = this.matchCache.get(topic);
-    if (matched === undefined) {
-      matched = false;
-      for (const pattern of this.subs.keys()) {
-        if (patternMatches(pattern, topic)) {
-          matched = true;
-          break;
-        }
-      }
-      this.matchCache.set(topic, matched);
-    }
-    return matched;
-  }
-
-  private onAnswer(id: RequestId | undefined, type: 'subscribed' | 'unsubscribed', topics: string[]): void {
-    const mutation = this.inFlight;
-    if (mutation === undefined || mutation.id !== id) return;
-    this.inFlight = undefined;
-    if (type === 'subscribed' && mutation.kind !== 'unsubscribe') {
-      if (mutation.kind === 'subscribe') for (const pattern of mutation.patterns) this.subs.set(pattern, mutation.options);
-      this.matchCache.clear();
-    } else if (type === 'unsubscribed' && mutation.kind === 'unsubscribe') {
-      this.removeSubscriptions(mutation.patterns);
-    }
-    if (mutation.settle) this.resolve(mutation.settle, Array.isArray(topics) ? topics : [...mutation.patterns]);
-    this.pump();
-  }
-
-  private onError(event: ErrorEvent): void {
-    const err = new TickfanError(event.code, event.message, event.id);
-    const mutation = this.inFlight;
-    if (mutation !== undefined && event.id !== undefined && mutation.id === event.id) {
-      this.inFlight = undefined;
-      if (mutation.settle) {
-        this.reject(mutation.settle, err);
-      } else if (event.code === 'RATE_LIMITED' || event.code === 'BAD_REQUEST') {
-        // A resubscription the server cannot take now (rate, or no state upstream yet): again later.
-        this.emit('error', err);
-        this.inFlight = mutation;
-        mutation.retries = (mutation.retries ?? 0) + 1;
-        const delayMs = Math.max(backoffDelay(mutation.retries, this.backoff, this.options.random), 1_000);
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          if (this.inFlight !== mutation) return;
-          this.inFlight = undefined;
-          this.mutations.unshift(mutation);
-          this.pump();
-        }, delayMs);
-        return;
-      } else {
-        // Refused for good (BAD_TOPIC, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS): these patterns are gone.
-        this.removeSubscriptions(mutation.patterns);
-        this.emit('error', err);
-      }
-      return this.pump();
-    }
-    const query = event.id === undefined ? undefined : this.queries.get(event.id as number);
-    if (query !== undefined) {
-      this.queries.delete(query.id);
-      return this.reject(query.settle, err);
-    }
-    this.emit('error', err);
-  }
-
-  private onQueryAnswer(id: RequestId | undefined, type: 'topics' | 'pong', event: unknown): void {
-    const query = typeof id === 'number' ? this.queries.get(id) : undefined;
-    if (query === undefined || query.type !== type) return;
-    this.queries.delete(query.id);
-    this.resolve(query.settle, query.parse(event, query));
-  }
-
-  /** Drops subscriptions, and the state of topics no remaining subscription matches. */
-  private removeSubscriptions(patterns: readonly string[]): void {
-    for (const pattern of patterns) this.subs.delete(pattern);
-    this.matchCache.clear();
-    for (const topic of [...this.topicStates.keys()]) {
-      if (!this.subscribed(topic)) this.topicStates.delete(topic);
-    }
-  }
-
-  // --- outbound -----------------------------------------------------------------------
-
-  private mutate(kind: 'subscribe' | 'unsubscribe', patterns: string[], options: Required<SubscribeOptions>): Promise<string[]> {
-    if (this.closing) return Promise.reject(new TickfanError('CLOSED', 'the client is closed'));
-    return new Promise<string[]>((resolve, reject) => {
-      const mutation: Mutation = { id: 0, kind, patterns, options, settle: undefined };
-      mutation.settle = this.settler(resolve, reject, `${kind} ${JSON.stringify(patterns)}`, () => {
-        // Not sent yet: it never will be. Sent: an answer that still comes is applied.
-        const index = this.mutations.indexOf(mutation);
-        if (index >= 0) this.mutations.splice(index, 1);
-      });
-      this.mutations.push(mutation);
-      this.pump();
-    });
-  }
-
-  private query<T>(frame: Record<string, unknown>, type: 'topics' | 'pong', parse: (event: unknown, query: Query) => T): Promise<T> {
-    if (this.closing) return Promise.reject(new TickfanError('CLOSED', 'the client is closed'));
-    return new Promise<T>((resolve, reject) => {
-      const id = this.nextId++;
-      const settle = this.settler(resolve as (value: unknown) => void, reject, `${frame.op} (id ${id})`, () => this.queries.delete(id));
-      const query: Query = { id, frame, type, settle, parse, sent: false, sentAt: 0 };
-      this.queries.set(id, query);
-      if (this.conn?.live) this.sendQuery(query);
-    });
-  }
-
-  private settler<T>(resolve: (value: T) => void, reject: (err: Error) => void, what: string, onTimeout?: () => void): Settle<T> {
-    const settle: Settle<T> = { resolve, reject, timer: undefined, settled: false };
-    const ms = this.options.requestTimeoutMs;
-    if (ms > 0) {
-      settle.timer = setTimeout(() => {
-        settle.timer = undefined;
-        onTimeout?.();
-        // A subscription answered later still counts: only the caller's wait ends here.
-        this.reject(settle, new TickfanError('TIMEOUT', `no answer to ${what} within ${ms} ms`));
-      }, ms);
-    }
-    return settle;
-  }
-
-  private resolve<T>(settle: Settle<T>, value: T): void {
-    if (settle.settled) return;
-    settle.settled = true;
-    if (settle.timer !== undefined) clearTimeout(settle.timer);
-    settle.resolve(value);
-  }
-
-  private reject(settle: Pending, err: Error): void {
-    if (settle.settled) return;
-    settle.settled = true;
-    if (settle.timer !== undefined) clearTimeout(settle.timer);
-    settle.reject(err);
-  }
-
-  private sendQuery(query: Query): void {
-    query.sent = true;
-    query.sentAt = performance.now();
-    this.send({ ...query.frame, id: query.id });
-  }
-
-  /** Sends the next subscribe/unsubscribe when none is waiting for its answer. */
-  private pump(): void {
-    while (this.conn?.live && this.inFlight === undefined && this.mutations.length > 0) {
-      const mutation = this.mutations.shift()!;
-      // The caller's wait timed out before it was sent (again): it failed, so it is not sent.
-      if (mutation.settle?.settled) continue;
-      mutation.id = this.nextId++;
-      this.inFlight = mutation;
-      this.send(this.frameOf(mutation));
-    }
-  }
-
-  private frameOf(mutation: Mutation): Record<string, unknown> {
-    const { id, kind, patterns, options } = mutation;
-    if (kind === 'unsubscribe') return { op: 'unsubscribe', id, topics: patterns };
-    if (kind === 'subscribe') return { op: 'subscribe', id, topics: patterns, snapshot: options.snapshot, conflate: options.conflate };
-    const conn = this.conn!;
-    mutation.topics ??= this.topicsToResume(conn, patterns);
-    const frame: Record<string, unknown> = { op: 'subscribe', id, topics: patterns, snapshot: options.snapshot, conflate: options.conflate };
-    let bytes = JSON.stringify(frame).length + 12;
-    const since: Record<string, Position> = {};
-    let taken = 0;
-    for (const topic of mutation.topics) {
-      const held = this.topicStates.get(topic);
-      if (held === undefined) {
-        taken++;
-        continue;
-      }
-      const entry = `${JSON.stringify(topic)}:{"epoch":${held.epoch},"seq":${held.seq}},`;
-      if (bytes + entry.length > REQUEST_BYTES) break;
-      bytes += entry.length;
-      since[topic] = { epoch: held.epoch, seq: held.seq };
-      taken++;
-    }
-    if (taken < mutation.topics.length) {
-      // Too many topics for one request: the same patterns again with the rest. Only the last
-      // part asks for snapshots, so topics resumed by a later part get none before their since.
-      const rest: Mutation = { id: 0, kind: 'resubscribe', patterns, options, settle: undefined, topics: mutation.topics.slice(taken) };
-      this.mutations.unshift(rest);
-      frame.snapshot = false;
-    }
-    if (taken > 0) frame.since = since;
-    this.counters.resumedTopics += Object.keys(since).length;
-    return frame;
-  }
-
-  /** Held topics matching `patterns` that no earlier resubscription of this connection resumes. */
-  private topicsToResume(conn: Connection, patterns: readonly string[]): string[] {
-    const topics: string[] = [];
-    for (const topic of this.topicStates.keys()) {
-      if (conn.resumed.has(topic) || !patterns.some((pattern) => patternMatches(pattern, topic))) continue;
-      conn.resumed.add(topic);
-      topics.push(topic);
-    }
-    return topics;
-  }
-
-  private send(frame: Record<string, unknown>): void {
+  private send(frame: ClientRequest): void {
     const conn = this.conn;
     if (conn === undefined || conn.socket.readyState !== OPEN) return;
     try {
       conn.socket.send(JSON.stringify(frame));
     } catch (err) {
-      this.abandon(conn, CloseCode.ABNORMAL, `send failed: ${(err as Error).message}`);
+      return this.abandon(conn, CloseCode.ABNORMAL, `send failed: ${(err as Error).message}`);
     }
+    if (frame.op === 'subscribe' && frame.since !== undefined) this.counters.resumedTopics += Object.keys(frame.since).length;
   }
 }
 
@@ -802,6 +522,18 @@ function normalizeUrl(input: string | URL): string {
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new TypeError(`not a WebSocket URL: ${input.toString()}`);
   if (url.pathname === '' || url.pathname === '/') url.pathname = WS_PATH;
   return url.toString();
+}
+
+function requireCount(value: number, option: string, least: number): void {
+  if (!Number.isSafeInteger(value) || value < least) throw new RangeError(`${option} must be an integer >= ${least}, not ${String(value)}`);
+}
+
+function listOf(patterns: string | readonly string[]): string[] {
+  return typeof patterns === 'string' ? [patterns] : [...patterns];
+}
+
+function closedRejection<T>(): Promise<T> {
+  return Promise.reject(new TickfanError('CLOSED', 'the client is closed'));
 }
 
 function isRecordEvent(event: RecordEvent): boolean {

@@ -20,12 +20,13 @@ export type {
   TopicState,
   Update,
 } from './types.js';
-export { TickfanError, type ClientErrorCode, type TickfanErrorCode } from './errors.js';
+export { TickfanError, type ClientErrorCode, type ServerErrorCode, type TickfanErrorCode } from './errors.js';
 export { backoffDelay, baseDelay, type BackoffOptions } from '../../util/backoff.js';
 export type { Listener } from './emitter.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 export {
   CloseCode,
+  ErrorCode,
   MAX_PATTERNS_PER_REQUEST,
   MAX_REQUEST_BYTES,
   patternMatches,
@@ -36,10 +37,9 @@ export {
   type Position,
   type RecordEvent,
   type RequestId,
-  type ServerErrorCode,
   type ServerEvent,
   type StatusEvent,
   type StatusRecord,
   type TickRecord,
   type WelcomeEvent,
-} from './protocol.js';
+} from '../../wire/websocket.js';

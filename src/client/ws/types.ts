@@ -1,6 +1,6 @@
 /** The SDK's public option, state and event types (the client itself is in client.ts). */
 import type { TickfanError } from './errors.js';
-import type { HeartbeatEvent, Position, StatusEvent, TickRecord, WelcomeEvent } from './protocol.js';
+import type { HeartbeatEvent, Position, StatusEvent, TickRecord, WelcomeEvent } from '../../wire/websocket.js';
 import type { WebSocketConstructor } from './socket.js';
 
 export interface ConnectOptions {
@@ -16,7 +16,7 @@ export interface ConnectOptions {
   /**
    * A token sent as `?token=` (PROTOCOL.md section 5, authentication). A function is called
    * before every connection attempt, so an expired token can be refreshed; with a function,
-   * close code 4001 (token expired) reconnects instead of ending the client.
+   * close code CloseCode.UNAUTHENTICATED (token expired) reconnects instead of ending the client.
    */
   readonly token?: string | (() => string | Promise<string>);
   /** Reconnect after a connection ends (default true). */
@@ -43,6 +43,20 @@ export interface ConnectOptions {
   readonly connectTimeoutMs?: number;
   /** How long subscribe, unsubscribe, list and ping wait for their answer (default 10,000 ms; 0 = forever). */
   readonly requestTimeoutMs?: number;
+  /**
+   * Times a subscribe (the caller's, or a resubscription after a reconnect) or a list that the
+   * server refused for now (RATE_LIMITED, UNAVAILABLE) is sent again, after a backoff of at
+   * least a second that grows like the reconnect delays (default 8). Then the caller's promise
+   * rejects with the last refusal; a resubscription gives its patterns up and emits `error`.
+   * Other refusals (BAD_REQUEST, BAD_TOPIC, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS) are never retried.
+   */
+  readonly maxRequestRetries?: number;
+  /**
+   * Updates an updates() iterator may hold unread (default 100,000). A reader that falls this
+   * far behind is ended: its next read throws a TickfanError `SLOW_READER` and it gets no more
+   * updates; the client's state (`get`, `entries`) stays complete and current.
+   */
+  readonly maxPendingUpdates?: number;
   /**
    * A live connection without any frame for this long is taken as dead and replaced. The
    * server sends a heartbeat after `heartbeatMs` of silence; default 2 x heartbeatMs + 1,000 ms.
@@ -74,7 +88,7 @@ export interface StateChange {
    * b = min(maxReconnectDelayMs, minReconnectDelayMs * 2^(k-1)).
    */
   readonly delayMs?: number;
-  /** reconnecting, closed: the close code of the connection that ended (1006 when it never opened or was dropped). */
+  /** reconnecting, closed: the close code of the connection that ended (CloseCode.ABNORMAL when it never opened or was dropped). */
   readonly code?: number;
   readonly reason?: string;
   /** live: the server's session id. */
