@@ -55,15 +55,27 @@ class ScriptedSnapshots implements SnapshotSource {
   failovers = 0;
   readonly requests: string[] = [];
   readonly snapshotAnswers: Answer[] = [];
+  private readonly waiters: { count: number; resolve: () => void }[] = [];
+
+  /** Resolves once `count` requests have been made. */
+  requested(count: number): Promise<void> {
+    if (this.requests.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
+
+  private record(request: string): void {
+    this.requests.push(request);
+    for (const waiter of this.waiters) if (this.requests.length >= waiter.count) waiter.resolve();
+  }
   readonly replayAnswers: Answer[] = [];
 
   snapshot(prefix: string): Promise<DecodedMessage[]> {
-    this.requests.push(`SNAPSHOT ${prefix}`);
+    this.record(`SNAPSHOT ${prefix}`);
     return answer(this.snapshotAnswers.shift() ?? []);
   }
 
   replay(topic: string, epoch: number, fromSeq: number): Promise<DecodedMessage[]> {
-    this.requests.push(`REPLAY ${topic} ${epoch} ${fromSeq}`);
+    this.record(`REPLAY ${topic} ${epoch} ${fromSeq}`);
     return answer(this.replayAnswers.shift() ?? []);
   }
 
@@ -200,4 +212,24 @@ test('rejects of the live stream and of snapshot replies add up by reason', asyn
   s.snapshots.rejected.set('header', 1);
   s.snapshots.rejected.set('reply', 4);
   t.deepEqual(Object.fromEntries(s.sub.rejected), { header: 3, reply: 4 });
+});
+
+test('a check against a snapshot that finds the state behind is followed by another once quiet, until one finds nothing', async (t) => {
+  const live = new ScriptedLive();
+  const snapshots = new ScriptedSnapshots();
+  // The initial snapshot; a first check whose snapshot is itself not yet at the end; a second that is; a third that finds nothing.
+  snapshots.snapshotAnswers.push([m(1, 1)], [m(1, 5)], [m(1, 7)], [m(1, 7)]);
+  const sub = new TickSubscriber({ endpoint: 'unused', prefix: 'tick.X.', snapshotEndpoints: ['unused'], subscribeSettleMs: 1, verifyDelayMs: 20 }, { live, snapshots });
+  t.teardown(() => sub.close());
+  await sub.ready;
+  live.push(m(1, 2)); // traffic, then quiet: the messages after it were lost
+  const reached = (async () => {
+    for await (const update of sub) if (update.seq === 7) return;
+  })();
+  await reached;
+  t.like(sub.get(A), { epoch: 1, seq: 7 });
+  t.like(sub.counters, { verifyRepairs: 2 });
+  await snapshots.requested(4);
+  t.is(sub.counters.verifications, 3, 'a third check, which finds nothing and ends the series');
+  t.deepEqual(snapshots.requests, ['SNAPSHOT tick.X.', 'SNAPSHOT tick.X.', 'SNAPSHOT tick.X.', 'SNAPSHOT tick.X.']);
 });

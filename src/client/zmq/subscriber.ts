@@ -1,6 +1,7 @@
 import {
   isNewer, nowMicros, sequence, SnapshotErrorCode, type DecodedMessage, type RejectReason, type StatusRecord, type TickRecord, type WireError,
 } from '../../wire/index.js';
+import { BoundedQueue } from '../queue.js';
 import { SnapshotClient, SnapshotError, SnapshotUnavailable } from './snapshot-client.js';
 import { TickStream } from './stream.js';
 
@@ -103,12 +104,17 @@ export interface SubscriberCounters {
 }
 
 /**
- * Waits before asking again when the snapshot service has not caught up with this client (an
- * initial snapshot that does not yet hold the first live message, a REPLAY answered
- * UNAVAILABLE): it is a subscriber too, and under load it can lag this client. Bounded: after
- * the last one the client goes on without it.
+ * Waits before asking again for a snapshot the service cannot give yet (an initial snapshot
+ * that does not yet hold the first live message, or one answered UNAVAILABLE): it is a
+ * subscriber too, and under load it can lag this client. Bounded: after the last one the
+ * client goes on without it.
  */
 const CATCH_UP_DELAYS_MS = [5, 10, 20, 40, 80, 160, 250, 250, 250];
+/**
+ * Waits before asking REPLAY again while the service has not caught up: short, since the live
+ * loop (and so the socket) waits meanwhile; after them the topic is taken from a snapshot.
+ */
+const REPLAY_RETRY_DELAYS_MS = [5, 10, 15, 20];
 const DEFAULT_VERIFY_DELAY_MS = 1000;
 /** Quiet checks that find nothing back off to at most this many verifyDelayMs periods of quiet. */
 const MAX_QUIET_PERIODS = 64;
@@ -141,7 +147,7 @@ export class TickSubscriber implements AsyncIterable<Update> {
   private readonly state = new Map<string, TopicEntry>();
   private readonly stream: LiveSource;
   private readonly snapshots: SnapshotSource;
-  private readonly consumers = new Set<UpdateQueue>();
+  private readonly consumers = new Set<BoundedQueue<Update>>();
   private readonly running: Promise<void>;
   private closed = false;
   /** Decides every verifyDelayMs, from the initial snapshot on, whether to check against a snapshot. */
@@ -151,6 +157,11 @@ export class TickSubscriber implements AsyncIterable<Update> {
   private wakeForVerify: (() => void) | undefined;
   private gapSinceVerify = false;
   private liveSinceVerify = 0;
+  /**
+   * The last check found the state behind: its snapshot may itself have been taken before the
+   * end of what was lost, so another check follows once quiet even if no live message came since.
+   */
+  private recheck = false;
   private liveSinceLossCheck = 0;
   private quietPeriods = 0;
   private quietPeriodsNeeded = 1;
@@ -202,7 +213,11 @@ export class TickSubscriber implements AsyncIterable<Update> {
 
   /** Applied updates from the moment of the call, in order per topic. */
   [Symbol.asyncIterator](): AsyncIterator<Update> {
-    const queue = new UpdateQueue(this.options.maxPendingUpdates ?? 100_000, () => this.consumers.delete(queue));
+    // A reader `maxPendingUpdates` behind makes the subscriber wait: it stops reading its socket,
+    // and ZeroMQ's bounded queue (and later gap repair) takes over.
+    const queue: BoundedQueue<Update> = new BoundedQueue({
+      limit: this.options.maxPendingUpdates ?? 100_000, whenFull: 'wait', onDetach: () => this.consumers.delete(queue),
+    });
     this.consumers.add(queue);
     return queue;
   }
@@ -328,8 +343,8 @@ export class TickSubscriber implements AsyncIterable<Update> {
 
   private async replayOrResnapshot(message: DecodedMessage): Promise<void> {
     const { topic } = message;
-    for (let attempt = 0; attempt <= CATCH_UP_DELAYS_MS.length && !this.closed; attempt++) {
-      if (attempt > 0) await delay(CATCH_UP_DELAYS_MS[attempt - 1]!);
+    for (let attempt = 0; attempt <= REPLAY_RETRY_DELAYS_MS.length && !this.closed; attempt++) {
+      if (attempt > 0) await delay(REPLAY_RETRY_DELAYS_MS[attempt - 1]!);
       const held = this.state.get(topic)!;
       let replayed: DecodedMessage[];
       try {
@@ -380,7 +395,7 @@ export class TickSubscriber implements AsyncIterable<Update> {
     this.liveSinceLossCheck = 0;
     if (this.verifyRequested !== undefined) return;
     if (this.gapSinceVerify) this.verifyRequested = 'gap';
-    else if (this.liveSinceVerify > 0 && this.quietPeriods >= this.quietPeriodsNeeded) this.verifyRequested = 'quiet';
+    else if ((this.liveSinceVerify > 0 || this.recheck) && this.quietPeriods >= this.quietPeriodsNeeded) this.verifyRequested = 'quiet';
     else return;
     this.wakeForVerify?.();
   }
@@ -415,6 +430,7 @@ export class TickSubscriber implements AsyncIterable<Update> {
       if (held !== undefined && held.epoch !== fresh.header.epoch) this.counters.resets++;
       await this.take(fresh, 'snapshot');
     }
+    this.recheck = repaired > 0;
     if (repaired > 0) this.quietPeriodsNeeded = 1;
     else if (reason === 'quiet') this.quietPeriodsNeeded = Math.min(2 * this.quietPeriodsNeeded, MAX_QUIET_PERIODS);
   }
@@ -443,70 +459,4 @@ function isTemporary(err: unknown): boolean {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/**
- * The buffer between the subscriber and one async-iterator reader. When the reader falls
- * `limit` updates behind, push() waits for it: the subscriber stops reading its socket, and
- * ZeroMQ's bounded queue (and later gap repair) takes over.
- */
-class UpdateQueue implements AsyncIterator<Update> {
-  private readonly items: Update[] = [];
-  private head = 0;
-  private reader: { resolve: (r: IteratorResult<Update>) => void; reject: (err: Error) => void } | undefined;
-  private room: (() => void) | undefined;
-  private done = false;
-  private failure: Error | undefined;
-
-  constructor(
-    private readonly limit: number,
-    private readonly onReturn: () => void,
-  ) {}
-
-  async push(update: Update): Promise<void> {
-    if (this.done) return;
-    if (this.reader) {
-      const { resolve } = this.reader;
-      this.reader = undefined;
-      resolve({ value: update, done: false });
-      return;
-    }
-    this.items.push(update);
-    if (this.items.length - this.head >= this.limit) await new Promise<void>((resolve) => (this.room = resolve));
-  }
-
-  next(): Promise<IteratorResult<Update>> {
-    if (this.head < this.items.length) {
-      const value = this.items[this.head++]!;
-      if (this.head === this.items.length) {
-        this.items.length = 0;
-        this.head = 0;
-      }
-      this.room?.();
-      this.room = undefined;
-      return Promise.resolve({ value, done: false });
-    }
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => (this.reader = { resolve, reject }));
-  }
-
-  return(): Promise<IteratorResult<Update>> {
-    this.end();
-    this.onReturn();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  end(): void {
-    this.done = true;
-    this.room?.();
-    this.reader?.resolve({ value: undefined, done: true });
-    this.reader = undefined;
-  }
-
-  fail(err: Error): void {
-    this.failure = err;
-    this.reader?.reject(err);
-    this.reader = undefined;
-  }
 }
