@@ -25,7 +25,10 @@ interface Setup {
 }
 
 async function fabricWithFeed(t: ExecutionContext): Promise<Setup> {
-  const fabric = new Fabric({ TICKFAN_FEEDS_SIMULATED_RATE: String(RATE) });
+  // A history of 1,024 ticks per topic (about 10 s of this feed) instead of the default 64 (under
+  // a second): the test is that what a client missed while away comes back from history, and on a
+  // loaded machine a reconnect can take longer than the default reaches back.
+  const fabric = new Fabric({ TICKFAN_FEEDS_SIMULATED_RATE: String(RATE), TICKFAN_GATEWAY_HISTORY_PER_TOPIC: '1024' });
   t.teardown(() => fabric.kill());
   await fabric.start('proxy');
   const witness = new Witness(fabric.backend);
