@@ -80,8 +80,8 @@ interface Client {
 /**
  * The WebSocket gateway of PROTOCOL.md section 5. It is itself a late joiner of the fabric
  * (Upstream), keeps every topic it holds as ready-made event texts (EventCache), and fans
- * each tick out to the matching clients (SubscriptionIndex), queued per client and flushed
- * as one array frame per client per event-loop turn (Session).
+ * each tick out to the matching clients (SubscriptionIndex), queued per client (Session) and
+ * sent as one array frame per client per flush pass, passes spaced by their own cost (Flusher).
  */
 export class Gateway {
   readonly counters: GatewayCounters = { opened: 0, closedByCode: new Map(), errorsByCode: new Map(), slowConsumerCloses: 0, ticksReceived: 0 };

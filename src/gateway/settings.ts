@@ -1,5 +1,6 @@
 import type convict from 'convict';
 import { checkedFormat, integerIn } from '../config/index.js';
+import { CloseCode } from '../wire/index.js';
 import { AUTH_MODES, verificationKey, type AuthMode } from './auth.js';
 
 export interface GatewaySettings {
@@ -42,7 +43,7 @@ export const gatewaySchema: convict.Schema<{ gateway: GatewaySettings }> = {
       format: integerIn(1024, 1024 ** 3), default: 256 * 1024,
     },
     maxQueuedEvents: {
-      doc: 'Events queued for a client that is behind; beyond it the client is conflated (newest per topic) or, with conflate:false, closed with 4008.',
+      doc: `Events queued for a client that is behind; beyond it the client is conflated (newest per topic) or, with conflate:false, closed with ${CloseCode.SLOW_CONSUMER}.`,
       format: integerIn(1, 10_000_000), default: 10_000,
     },
     historyPerTopic: {

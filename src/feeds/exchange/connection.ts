@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
+import { CloseCode } from '../../wire/index.js';
 import type { AdapterMonitor } from '../adapter.js';
 
 export interface ConnectionOptions {
@@ -20,7 +21,6 @@ export interface ConnectionOptions {
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-const NORMAL_CLOSURE = 1000;
 
 /**
  * One logical upstream WebSocket: reconnects with backoff and jitter after a loss, resubscribes
@@ -68,7 +68,7 @@ export class ExchangeConnection {
     socket.on('error', (err) => {
       failure = err.message;
     });
-    socket.on('close', (code) => options.monitor.guard(() => this.onClose(socket, code === NORMAL_CLOSURE ? failure : `${failure} (close code ${code})`)));
+    socket.on('close', (code) => options.monitor.guard(() => this.onClose(socket, code === CloseCode.NORMAL ? failure : `${failure} (close code ${code})`)));
     return socket;
   }
 
@@ -78,7 +78,7 @@ export class ExchangeConnection {
       const old = this.current;
       this.current = socket;
       this.replacement = undefined;
-      old?.close(NORMAL_CLOSURE, 'replaced');
+      old?.close(CloseCode.NORMAL, 'replaced');
     } else {
       this.reportedDown = false;
       this.options.monitor.connected();
