@@ -14,6 +14,7 @@ import { ALL_TICKS, patternOfFilter } from './filter.js';
 import { formatMs } from './format.js';
 import { LatencyWindow } from './latency.js';
 import { gatewaySocketUrl } from './url.js';
+import { nowMicros } from '../wire/time.js';
 
 /** How often ages, rates and the reconnect countdown are redrawn without any tick. */
 const CLOCK_MS = 250;
@@ -40,7 +41,6 @@ const filterError = element('filter-error');
 const board = new Board(table.tBodies[0]!);
 const connection = new ConnectionView();
 const latency = new LatencyWindow(10);
-const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
 
 const client = new TickfanClient(gatewaySocketUrl(document.baseURI), {
   waitOnFirstConnect: true,
@@ -56,7 +56,7 @@ let wanted: string[] = [ALL_TICKS];
 client.on('update', (update) => {
   if (!wanted.some((pattern) => patternMatches(pattern, update.topic))) return;
   board.apply(update);
-  if (update.kind === 'tick') latency.record(nowUs() - update.ts, Date.now());
+  if (update.kind === 'tick') latency.record(nowMicros() - update.ts, Date.now());
   requestFrame();
 });
 client.on('state', (change) => {
@@ -98,7 +98,7 @@ function drawFrame(): void {
 function drawClock(now: number): void {
   const sinceSample = now - lastRateSampleAt;
   const sample = sinceSample >= RATE_SAMPLE_MS;
-  board.renderClock(nowUs(), sample ? sinceSample : undefined);
+  board.renderClock(nowMicros(), sample ? sinceSample : undefined);
   if (sample) {
     rateText.textContent = `${Math.round(((board.updates - updatesAtRateSample) * 1000) / sinceSample)} updates/s`;
     updatesAtRateSample = board.updates;
