@@ -17,19 +17,13 @@ import { Flusher, type FlusherOptions } from './flusher.js';
 import { outbound, type OutboundEvent } from './frames.js';
 import { addCounters, Session, type SessionCounters } from './session.js';
 import { VenueStatusBoard } from './status.js';
+import type { GatewaySettings } from './settings.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
 
-export interface GatewayOptions extends FlusherOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly heartbeatMs: number;
-  readonly pingIntervalMs: number;
-  readonly maxConnections: number;
-  readonly maxSubscriptions: number;
-  readonly subscribeOpsPerSecond: number;
-  readonly bufferedHighWaterBytes: number;
-  readonly maxQueuedEvents: number;
-  readonly historyPerTopic: number;
+/** The gateway's own settings as configured, with what the role resolves for it (upstream, auth key, TLS files read). */
+export interface GatewayOptions extends FlusherOptions, Pick<GatewaySettings,
+  'host' | 'port' | 'heartbeatMs' | 'pingIntervalMs' | 'maxConnections' | 'maxSubscriptions' | 'subscribeOpsPerSecond'
+  | 'bufferedHighWaterBytes' | 'maxQueuedEvents' | 'historyPerTopic'> {
   readonly upstream: UpstreamOptions;
   readonly auth: AuthOptions;
   /** PEM certificate and key: serve wss:// instead of ws://. */
