@@ -20,7 +20,8 @@ export interface ServiceOptions {
   readonly lingerMs: number;
 }
 
-export type ReplyResult = 'ok' | 'bad_request' | 'gone' | 'too_large' | 'unavailable';
+/** How a request was answered, as a metric label: `ok`, or the error code in lower case. */
+export type ReplyResult = 'ok' | Lowercase<SnapshotErrorCode>;
 
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -169,7 +170,7 @@ export class SnapshotService {
   }
 
   private refuse(command: SnapshotCommand | '?', code: SnapshotErrorCode, text: string): Buffer[] {
-    this.count(command, code.toLowerCase() as ReplyResult);
+    this.count(command, code.toLowerCase() as Lowercase<SnapshotErrorCode>);
     return encodeErrorReply(code, text);
   }
 
