@@ -14,6 +14,32 @@ export interface LogSettings {
 
 export interface ZmqSettings {
   readonly lingerMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+}
+
+/** zeromq.js socket options, as zmqSocketOptions fills them. */
+export interface ZmqSocketOptions {
+  readonly linger: number;
+  readonly heartbeatInterval: number;
+  readonly heartbeatTimeout: number;
+  readonly heartbeatTimeToLive: number;
+}
+
+/**
+ * The ZMTP options every tickfan socket carries. Heartbeats make a peer that went silent
+ * without closing its TCP connection (a stopped process, a partitioned host, a dead link)
+ * show up as a disconnect within heartbeatTimeoutMs instead of after the kernel's TCP timeout
+ * (minutes), so a subscriber can tell a dead line from a quiet market.
+ */
+export function zmqSocketOptions(zmq: ZmqSettings): ZmqSocketOptions {
+  return {
+    linger: zmq.lingerMs,
+    heartbeatInterval: zmq.heartbeatIntervalMs,
+    heartbeatTimeout: zmq.heartbeatTimeoutMs,
+    // The peer drops the connection too when our heartbeats stop, so both ends notice.
+    heartbeatTimeToLive: zmq.heartbeatTimeoutMs,
+  };
 }
 
 export interface MetricsSettings {
@@ -57,6 +83,14 @@ export const sharedSchema: convict.Schema<SharedSettings> = {
     lingerMs: {
       doc: 'How long a closing socket may keep trying to deliver queued messages; bounds shutdown time.',
       format: integerIn(0, 1500), default: 200,
+    },
+    heartbeatIntervalMs: {
+      doc: 'Interval of ZMTP heartbeats on every ZeroMQ connection (libzmq ZMQ_HEARTBEAT_IVL); 0 turns them off.',
+      format: integerIn(0, 60_000), default: 1000,
+    },
+    heartbeatTimeoutMs: {
+      doc: 'A connection whose peer sent nothing (not even a heartbeat) for this long is closed and counts as a dead line (ZMQ_HEARTBEAT_TIMEOUT, and the TTL asked of the peer).',
+      format: integerIn(100, 600_000), default: 3000,
     },
   },
   metrics: {

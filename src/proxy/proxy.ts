@@ -1,4 +1,5 @@
 import { Proxy as NativeProxy, XPublisher, XSubscriber } from 'zeromq';
+import type { ZmqSocketOptions } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 
 /** See docs/architecture.md, Proxy mode: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop that counts. */
@@ -12,7 +13,8 @@ export interface ProxyOptions {
   readonly backend: string;
   readonly frontendHwm: number;
   readonly backendHwm: number;
-  readonly lingerMs: number;
+  /** Linger and ZMTP heartbeats of both sockets. */
+  readonly socket: ZmqSocketOptions;
   /** See docs/architecture.md: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop. */
   readonly mode: ProxyMode;
 }
@@ -39,8 +41,8 @@ export interface RunningProxy {
  * someone downstream wants.
  */
 export async function startProxy(options: ProxyOptions, log: Logger): Promise<RunningProxy> {
-  const frontend = new XSubscriber({ receiveHighWaterMark: options.frontendHwm, linger: options.lingerMs });
-  const backend = new XPublisher({ sendHighWaterMark: options.backendHwm, linger: options.lingerMs });
+  const frontend = new XSubscriber({ ...options.socket, receiveHighWaterMark: options.frontendHwm });
+  const backend = new XPublisher({ ...options.socket, sendHighWaterMark: options.backendHwm });
   try {
     await bindOrExplain(frontend, options.frontend, 'proxy.frontend');
     await bindOrExplain(backend, options.backend, 'proxy.backend');

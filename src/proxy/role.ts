@@ -1,11 +1,11 @@
-import type { ZmqSettings } from '../config/index.js';
+import { zmqSocketOptions, type ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import type { RoleHandle } from '../role/index.js';
 import { registerProxyMetrics } from './metrics.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 import type { ProxySettings } from './settings.js';
 
-/** What the proxy role reads of the configuration: its own keys and the shared socket linger. */
+/** What the proxy role reads of the configuration: its own keys and the shared socket options. */
 export interface ProxyRoleConfig {
   readonly proxy: ProxySettings;
   readonly zmq: ZmqSettings;
@@ -17,7 +17,7 @@ export interface ProxyRole extends RoleHandle {
 
 /** The proxy role as configured: binds the frontend and backend of PROTOCOL.md section 3. */
 export async function startProxyRole(config: ProxyRoleConfig, log: Logger): Promise<ProxyRole> {
-  const proxy = await startProxy({ ...config.proxy, lingerMs: config.zmq.lingerMs }, log);
+  const proxy = await startProxy({ ...config.proxy, socket: zmqSocketOptions(config.zmq) }, log);
   return {
     proxy,
     registerMetrics: (registry) => registerProxyMetrics(registry, proxy),

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { TickStream } from '../../src/client/zmq/index.js';
 import { DEFAULT_INSTRUMENTS, SimulatedFeed, TickPublisher } from '../../src/feeds/index.js';
+import { zmqSocketOptions } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { startProxy, type ProxyMode } from '../../src/proxy/index.js';
 import { byTopic, collect, firstGap } from '../helpers/streams.js';
@@ -11,7 +12,7 @@ const TICKS = 10_000;
 for (const mode of ['native', 'js'] as ProxyMode[]) {
   test.serial(`feed -> ${mode} proxy -> subscribers: ${TICKS} ticks over 50 topics, contiguous seq from 1, one epoch, venue filter holds`, async (t) => {
     const proxy = await startProxy(
-      { frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', frontendHwm: 100_000, backendHwm: 100_000, lingerMs: 0, mode },
+      { frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', frontendHwm: 100_000, backendHwm: 100_000, socket: zmqSocketOptions({ lingerMs: 0, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 3000 }), mode },
       log,
     );
     const everything = new TickStream({ endpoint: proxy.backendEndpoint, prefixes: ['tick.'] });
