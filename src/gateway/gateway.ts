@@ -4,7 +4,7 @@ import { createServer as createTlsServer } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
 import type { Logger } from '../log/index.js';
-import type { BucketHistogram } from '../metrics/index.js';
+import type { BucketHistogram, LineView } from '../metrics/index.js';
 import {
   CloseCode, ErrorCode, MAX_REQUEST_BYTES, nowMicros, parseRequest, patternMatches, RequestError, WS_PATH,
   SnapshotErrorCode, type ParsedRequest, type ParsedSubscribe, type RejectReason, type RequestId,
@@ -16,7 +16,7 @@ import { pageHandler } from './page.js';
 import { Flusher, type FlusherOptions } from './flusher.js';
 import { outbound, type OutboundEvent } from './frames.js';
 import { addCounters, Session, type SessionCounters } from './session.js';
-import { VenueStatusBoard } from './status.js';
+import { VenueStatusBoard, type VenueStatus } from './status.js';
 import type { GatewaySettings } from './settings.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
 
@@ -104,7 +104,7 @@ export class Gateway {
     this.http = serverFor(options.tls, pageHandler({ publicBaseUrl: options.publicBaseUrl ?? '' }));
     this.cache = new EventCache(options.historyPerTopic);
     this.flusher = new Flusher(options);
-    this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
+    this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log, (up) => this.onFabric(up));
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_BYTES });
     this.http.on('upgrade', (req, socket, head) => {
@@ -151,6 +151,11 @@ export class Gateway {
   /** Messages from the fabric that broke the contract, by reason, dropped before any client saw them. */
   get upstreamRejects(): Map<RejectReason, number> {
     return this.upstream.rejected;
+  }
+
+  /** The lines to the fabric (A/B), for metrics. */
+  get upstreamLines(): LineView {
+    return this.upstream;
   }
 
   /** Upstream prefixes held, for tests and metrics. */
@@ -421,7 +426,16 @@ export class Gateway {
   /** A venue's feed status changed: every client whose patterns can match its ticks hears of it. */
   private onStatus(update: Update): void {
     const status = this.statuses.apply(update);
-    if (status === undefined) return;
+    if (status !== undefined) this.announce(status);
+  }
+
+  /** The last line to the fabric went down, or the first came back: clients hear it as each venue's status. */
+  private onFabric(up: boolean): void {
+    const reason = up ? undefined : `no line to the fabric is up (${this.options.upstream.backends.join(', ')})`;
+    for (const status of this.statuses.setCutOff(reason)) this.announce(status);
+  }
+
+  private announce(status: VenueStatus): void {
     for (const client of this.clients) {
       if ([...client.patterns.keys()].some((pattern) => coversVenue(pattern, status.venue))) this.control(client, status.text);
     }
