@@ -1,6 +1,7 @@
 import { Proxy as NativeProxy, XPublisher, XSubscriber } from 'zeromq';
 import type { ZmqSocketOptions } from '../config/index.js';
 import type { Logger } from '../log/index.js';
+import { UpstreamLinks, type UpstreamState } from './upstream.js';
 
 /** See docs/architecture.md, Proxy mode: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop that counts. */
 export const PROXY_MODES = ['native', 'js'] as const;
@@ -11,6 +12,11 @@ export interface ProxyOptions {
   readonly frontend: string;
   /** Bind endpoint of the XPUB backend that subscribers connect to. */
   readonly backend: string;
+  /**
+   * Backends (XPUB) of upstream proxies the frontend connects to, so this proxy is a node of a
+   * tree; none when absent. The frontend is bound all the same, for local feeds.
+   */
+  readonly upstream?: readonly string[];
   readonly frontendHwm: number;
   readonly backendHwm: number;
   /** Linger and ZMTP heartbeats of both sockets. */
@@ -31,6 +37,12 @@ export interface RunningProxy {
   forwarded(): number | undefined;
   /** Peers connected now: publishers on the frontend, subscribers on the backend. */
   peers(): { readonly publishers: number; readonly subscribers: number };
+  /** The links to proxy.upstream, in configured order; empty without upstreams. */
+  upstreams(): UpstreamState[];
+  /** Ready to forward: none configured, or at least one upstream connected. */
+  upstreamReady(): boolean;
+  /** Called whenever an upstream connects or disconnects. */
+  onUpstreamChange(listener: (state: UpstreamState) => void): void;
   close(): Promise<void>;
 }
 
@@ -38,36 +50,57 @@ export interface RunningProxy {
  * The XSUB/XPUB forwarder of PROTOCOL.md section 3. It forwards bytes and never decodes:
  * validation belongs to the edges, and a proxy that parsed would cap the whole fabric at
  * JavaScript's decoding rate. Subscriptions flow back upstream so feeds only send what
- * someone downstream wants.
+ * someone downstream wants; through upstream proxies too, so each site of a tree receives only
+ * what its own subscribers want.
  */
 export async function startProxy(options: ProxyOptions, log: Logger): Promise<RunningProxy> {
   const frontend = new XSubscriber({ ...options.socket, receiveHighWaterMark: options.frontendHwm });
   const backend = new XPublisher({ ...options.socket, sendHighWaterMark: options.backendHwm });
+  const upstream = options.upstream ?? [];
+  let endpoints: Pick<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'>;
+  let peers: { publishers: () => number; subscribers: () => number };
+  const links = new UpstreamLinks(upstream, log);
   try {
     await bindOrExplain(frontend, options.frontend, 'proxy.frontend');
     await bindOrExplain(backend, options.backend, 'proxy.backend');
+    // Read before connecting: lastEndpoint then names the last connected endpoint instead.
+    endpoints = { frontendEndpoint: frontend.lastEndpoint ?? options.frontend, backendEndpoint: backend.lastEndpoint ?? options.backend };
+    // Watched and connected before forwarding starts: a native proxy owns the sockets from then on.
+    peers = { publishers: countPeers(frontend, endpoints.frontendEndpoint), subscribers: countPeers(backend, endpoints.backendEndpoint) };
+    links.watch(frontend, endpoints.frontendEndpoint);
+    for (const endpoint of upstream) connectOrExplain(frontend, endpoint);
   } catch (err) {
     frontend.close();
     backend.close();
     throw err;
   }
-  const endpoints = { frontendEndpoint: frontend.lastEndpoint ?? options.frontend, backendEndpoint: backend.lastEndpoint ?? options.backend };
-  log.info({ ...endpoints, mode: options.mode }, 'proxy listening');
-  // Watched before forwarding starts: a native proxy owns the sockets from then on.
-  const peers = { publishers: countPeers(frontend), subscribers: countPeers(backend) };
+  log.info({ ...endpoints, upstream, mode: options.mode }, 'proxy listening');
   const running = options.mode === 'native' ? runNative(frontend, backend) : runForwardingLoop(frontend, backend, log);
-  return { ...endpoints, ...running, peers: () => ({ publishers: peers.publishers(), subscribers: peers.subscribers() }) };
+  return {
+    ...endpoints,
+    ...running,
+    peers: () => ({ publishers: peers.publishers(), subscribers: peers.subscribers() }),
+    upstreams: () => links.list(),
+    upstreamReady: () => links.anyConnected(),
+    onUpstreamChange: (listener) => links.onChange(listener),
+  };
 }
 
-/** Connected peers of a bound socket, from its monitor events. */
-function countPeers(socket: XSubscriber | XPublisher): () => number {
+/**
+ * Peers connected to the socket bound at `boundEndpoint`, from its monitor events. libzmq names
+ * an accepted connection by the listener's endpoint; the frontend's links to upstreams carry
+ * other addresses and are UpstreamLinks' to count.
+ */
+function countPeers(socket: XSubscriber | XPublisher, boundEndpoint: string): () => number {
   let connected = 0;
   socket.events.on('accept', () => connected++);
-  socket.events.on('disconnect', () => connected--);
+  socket.events.on('disconnect', ({ address }) => {
+    if (address === boundEndpoint) connected--;
+  });
   return () => connected;
 }
 
-function runNative(frontend: XSubscriber, backend: XPublisher): Omit<RunningProxy, 'frontendEndpoint' | 'backendEndpoint' | 'peers'> {
+function runNative(frontend: XSubscriber, backend: XPublisher): Pick<RunningProxy, 'forwarded' | 'close'> {
   const proxy = new NativeProxy(frontend, backend);
   const finished = proxy.run();
   return {
@@ -79,7 +112,7 @@ function runNative(frontend: XSubscriber, backend: XPublisher): Omit<RunningProx
   };
 }
 
-function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, log: Logger): Omit<RunningProxy, 'frontendEndpoint' | 'backendEndpoint' | 'peers'> {
+function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, log: Logger): Pick<RunningProxy, 'forwarded' | 'close'> {
   const counters = { forwarded: 0 };
   // Each socket is sent on by exactly one loop, so sends never overlap (zeromq.js EBUSY).
   const downstream = (async () => {
@@ -102,6 +135,14 @@ function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, log: Logg
       await loops;
     },
   };
+}
+
+function connectOrExplain(socket: XSubscriber, endpoint: string): void {
+  try {
+    socket.connect(endpoint);
+  } catch (err) {
+    throw new Error(`cannot connect to ${endpoint} (setting proxy.upstream): ${(err as Error).message}`);
+  }
 }
 
 async function bindOrExplain(socket: XSubscriber | XPublisher, endpoint: string, setting: string): Promise<void> {

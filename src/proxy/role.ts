@@ -21,8 +21,9 @@ export async function startProxyRole(config: ProxyRoleConfig, log: Logger): Prom
   return {
     proxy,
     registerMetrics: (registry) => registerProxyMetrics(registry, proxy),
-    // Bound, so feeds and subscribers can connect.
-    ready: () => true,
+    // Bound, so feeds and subscribers can connect; with upstreams, linked to at least one of them,
+    // or it has nothing to forward.
+    ready: () => proxy.upstreamReady(),
     stop: () => proxy.close(),
   };
 }
