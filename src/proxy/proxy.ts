@@ -1,7 +1,7 @@
 import { Proxy as NativeProxy, XPublisher, XSubscriber } from 'zeromq';
 import type { ZmqSocketOptions } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import { UpstreamLinks, type UpstreamState } from './upstream.js';
+import { FrontendPeers, type UpstreamState } from './frontend-peers.js';
 
 /** See docs/architecture.md, Proxy mode: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop that counts. */
 export const PROXY_MODES = ['native', 'js'] as const;
@@ -57,17 +57,16 @@ export async function startProxy(options: ProxyOptions, log: Logger): Promise<Ru
   const frontend = new XSubscriber({ ...options.socket, receiveHighWaterMark: options.frontendHwm });
   const backend = new XPublisher({ ...options.socket, sendHighWaterMark: options.backendHwm });
   const upstream = options.upstream ?? [];
+  // Watched and connected before forwarding starts: a native proxy owns the sockets from then on.
+  const frontendPeers = new FrontendPeers(upstream, log);
+  frontendPeers.watch(frontend);
+  const subscribers = countPeers(backend);
   let endpoints: Pick<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'>;
-  let peers: { publishers: () => number; subscribers: () => number };
-  const links = new UpstreamLinks(upstream, log);
   try {
     await bindOrExplain(frontend, options.frontend, 'proxy.frontend');
     await bindOrExplain(backend, options.backend, 'proxy.backend');
     // Read before connecting: lastEndpoint then names the last connected endpoint instead.
     endpoints = { frontendEndpoint: frontend.lastEndpoint ?? options.frontend, backendEndpoint: backend.lastEndpoint ?? options.backend };
-    // Watched and connected before forwarding starts: a native proxy owns the sockets from then on.
-    peers = { publishers: countPeers(frontend, endpoints.frontendEndpoint), subscribers: countPeers(backend, endpoints.backendEndpoint) };
-    links.watch(frontend, endpoints.frontendEndpoint);
     for (const endpoint of upstream) connectOrExplain(frontend, endpoint);
   } catch (err) {
     frontend.close();
@@ -79,24 +78,18 @@ export async function startProxy(options: ProxyOptions, log: Logger): Promise<Ru
   return {
     ...endpoints,
     ...running,
-    peers: () => ({ publishers: peers.publishers(), subscribers: peers.subscribers() }),
-    upstreams: () => links.list(),
-    upstreamReady: () => links.anyConnected(),
-    onUpstreamChange: (listener) => links.onChange(listener),
+    peers: () => ({ publishers: frontendPeers.publishers(), subscribers: subscribers() }),
+    upstreams: () => frontendPeers.list(),
+    upstreamReady: () => frontendPeers.anyUpstreamConnected(),
+    onUpstreamChange: (listener) => frontendPeers.onUpstreamChange(listener),
   };
 }
 
-/**
- * Peers connected to the socket bound at `boundEndpoint`, from its monitor events. libzmq names
- * an accepted connection by the listener's endpoint; the frontend's links to upstreams carry
- * other addresses and are UpstreamLinks' to count.
- */
-function countPeers(socket: XSubscriber | XPublisher, boundEndpoint: string): () => number {
+/** Subscribers connected to the backend, which only binds, from its monitor events. */
+function countPeers(backend: XPublisher): () => number {
   let connected = 0;
-  socket.events.on('accept', () => connected++);
-  socket.events.on('disconnect', ({ address }) => {
-    if (address === boundEndpoint) connected--;
-  });
+  backend.events.on('accept', () => connected++);
+  backend.events.on('disconnect', () => connected--);
   return () => connected;
 }
 

@@ -10,7 +10,7 @@ import { Subscriber, XPublisher } from 'zeromq';
 import { zmqSocketOptions } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { startProxy, type ProxyMode, type RunningProxy } from '../../src/proxy/index.js';
-import type { UpstreamState } from '../../src/proxy/upstream.js';
+import type { UpstreamState } from '../../src/proxy/frontend-peers.js';
 import { decodeMessage, encodeMessage, encodeTickRecord, nowMicros } from '../../src/wire/index.js';
 import { Conditions } from '../helpers/conditions.js';
 
@@ -175,6 +175,22 @@ for (const mode of ['native', 'js'] as ProxyMode[]) {
     second.close();
     await Promise.all([rootBackend.heard('-tick.SIM.'), rootBackend.heard('-tick.B.')]);
     t.deepEqual(rootBackend.interest.slice(2).sort(), ['-tick.B.', '-tick.SIM.'], 'withdrawn once the last subscriber of each left');
+  });
+
+  test.serial(`${mode}: a feed on a regional proxy's own frontend (bound on every interface) reaches its subscribers beside the root's ticks, and hears their interest`, async (t) => {
+    const own = cleanup(t);
+    const root = own(await proxy(mode));
+    const regional = own(await proxy(mode, { frontend: 'tcp://0.0.0.0:*', upstream: [root.backendEndpoint] }));
+    const rootFeed = own(ObservingFeed.connectedTo(root.frontendEndpoint));
+    const localFeed = own(ObservingFeed.connectedTo(regional.frontendEndpoint));
+    const subscriber = own(new RecordingSubscriber(regional.backendEndpoint, 'tick.SIM.', 'tick.LOCAL.'));
+    await Promise.all([rootFeed.heard('+tick.LOCAL.'), localFeed.heard('+tick.LOCAL.')]);
+    const fromRoot = matching(await rootFeed.publishRounds(SIM_TOPICS, 50), 'tick.SIM.');
+    const fromLocal = await localFeed.publishRounds(['tick.LOCAL.X'], 50);
+    await subscriber.got(fromRoot.length + fromLocal.length);
+    t.deepEqual(subscriber.received.filter((m) => m.startsWith('tick.SIM.')), fromRoot);
+    t.deepEqual(subscriber.received.filter((m) => m.startsWith('tick.LOCAL.')), fromLocal);
+    t.deepEqual(regional.upstreams().map((u) => u.connected), [true]);
   });
 
   test.serial(`${mode}: a regional proxy restarted on its endpoints subscribes again and forwards again`, async (t) => {
