@@ -9,8 +9,7 @@ import test from 'ava';
 import { Subscriber, XPublisher } from 'zeromq';
 import { zmqSocketOptions } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
-import { startProxy, type ProxyMode, type RunningProxy } from '../../src/proxy/index.js';
-import type { UpstreamState } from '../../src/proxy/frontend-peers.js';
+import { startProxy, type ProxyMode, type RunningProxy, type UpstreamState } from '../../src/proxy/index.js';
 import { decodeMessage, encodeMessage, encodeTickRecord, nowMicros } from '../../src/wire/index.js';
 import { Conditions } from '../helpers/conditions.js';
 
