@@ -18,7 +18,7 @@ import { outbound, type OutboundEvent } from './frames.js';
 import { addCounters, Session, type SessionCounters } from './session.js';
 import { VenueStatusBoard, type VenueStatus } from './status.js';
 import type { GatewaySettings } from './settings.js';
-import { Upstream, type UpstreamOptions } from './upstream.js';
+import { Upstream, type UpstreamOptions, type UpstreamRepair } from './upstream.js';
 
 /** The gateway's own settings as configured, with what the role resolves for it (upstream, auth key, TLS files read). */
 export interface GatewayOptions extends FlusherOptions, Pick<GatewaySettings,
@@ -151,6 +151,11 @@ export class Gateway {
   /** Messages from the fabric that broke the contract, by reason, dropped before any client saw them. */
   get upstreamRejects(): Map<RejectReason, number> {
     return this.upstream.rejected;
+  }
+
+  /** How the upstream subscribers kept the gateway's state whole (gaps, repairs, restarts), for metrics. */
+  get upstreamRepairs(): Map<UpstreamRepair, number> {
+    return this.upstream.repairs;
   }
 
   /** The lines to the fabric (A/B), for metrics. */
