@@ -145,4 +145,5 @@ test('a client resumes across a gateway restart on the same port and ends with t
   assertBackoff(t, changes);
   t.is(client.counters.resumedTopics, TOPICS, 'every topic was resubscribed with since');
   await assertFinalState(t, setup, client, log);
+  t.is(log.gaps, 0, 'the restarted gateway, its history empty, answered since from the snapshot service\'s REPLAY: no seq skipped');
 });
