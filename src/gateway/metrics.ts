@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
-import { BucketHistogram, counterOf, countersBy, gaugeOf, registerLineMetrics, withZeros } from '../metrics/index.js';
-import type { Gateway } from './gateway.js';
+import { BucketHistogram, counterOf, countersBy, gaugeOf, gaugesBy, registerLineMetrics, withZeros } from '../metrics/index.js';
+import { RESUME_OUTCOMES, UPGRADE_REFUSALS, type Gateway } from './gateway.js';
+import { REPLAY_RESULTS } from './replay.js';
 import { UPSTREAM_REPAIRS } from './upstream.js';
 import { CloseCode, ERROR_CODES, REJECT_REASONS } from '../wire/index.js';
 
@@ -16,9 +17,13 @@ const BACKLOG_BUCKETS_BYTES = [0, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1024 *
 export function registerGatewayMetrics(registry: Registry, gateway: Gateway): void {
   gaugeOf(registry, 'tickfan_gateway_connections', 'WebSocket clients connected now.', () => gateway.connections);
   counterOf(registry, 'tickfan_gateway_connections_opened_total', 'WebSocket connections accepted.', () => gateway.counters.opened);
-  countersBy(registry, 'tickfan_gateway_connections_closed_total', `WebSocket connections closed, by close code (${CloseCode.UNAUTHENTICATED} unauthenticated, ${CloseCode.FORBIDDEN} forbidden, ${CloseCode.SLOW_CONSUMER} slow consumer, ${CloseCode.GOING_AWAY} shutdown, ...).`, ['code'], function* () {
+  countersBy(registry, 'tickfan_gateway_connections_closed_total', `WebSocket connections closed, by close code (${CloseCode.UNAUTHENTICATED} unauthenticated, ${CloseCode.FORBIDDEN} forbidden, ${CloseCode.SLOW_CONSUMER} slow consumer, ${CloseCode.GOING_AWAY} shutdown, ${CloseCode.SERVICE_RESTART} drained for a restart, ...).`, ['code'], function* () {
     for (const [code, count] of withZeros(CLOSE_CODES, gateway.counters.closedByCode)) yield [{ code }, count];
   });
+  countersBy(registry, 'tickfan_gateway_upgrades_refused_total', 'WebSocket upgrades refused with HTTP 503, by reason (draining for a deploy, gateway.maxConnections reached).', ['reason'], function* () {
+    for (const [reason, count] of withZeros(UPGRADE_REFUSALS, gateway.counters.upgradesRefused)) yield [{ reason }, count];
+  });
+  gaugeOf(registry, 'tickfan_gateway_draining', `1 while the gateway drains (SIGTERM): not ready, refusing upgrades, closing its clients with ${CloseCode.SERVICE_RESTART} over gateway.drainMs.`, () => (gateway.draining ? 1 : 0));
   gaugeOf(registry, 'tickfan_gateway_subscriptions', 'Subscription patterns held by connected clients.', () => gateway.subscriptions);
   counterOf(registry, 'tickfan_gateway_ticks_received_total', 'Ticks the gateway took from upstream (each once).', () => gateway.counters.ticksReceived);
   counterOf(registry, 'tickfan_gateway_events_sent_total', 'Events sent to clients (ticks, snapshots and control events).', () => gateway.traffic.eventsSent);
@@ -35,6 +40,16 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
   });
   countersBy(registry, 'tickfan_gateway_messages_rejected_total', 'Messages from the fabric (live stream, snapshot and replay replies) that failed to decode, by reason: dropped, never sent to a client.', ['reason'], function* () {
     for (const [reason, count] of withZeros<string>(REJECT_REASONS, gateway.upstreamRejects)) yield [{ reason }, count];
+  });
+  countersBy(registry, 'tickfan_gateway_resumes_total', 'Topics of `since` resumes, by how they were answered: current (missed nothing), history (the gateway\'s own), replay (the snapshot service\'s REPLAY), snapshot (a fresh snapshot: the ticks were not to be had, or the epoch changed).', ['outcome'], function* () {
+    for (const [outcome, count] of withZeros(RESUME_OUTCOMES, gateway.counters.resumes)) yield [{ outcome }, count];
+  });
+  countersBy(registry, 'tickfan_gateway_replay_requests_total', 'REPLAY requests to the snapshot service for resumes beyond the gateway\'s history (resumes of one topic share one), by result; queue_full: not sent, gateway.maxQueuedReplays already waited.', ['result'], function* () {
+    for (const [result, count] of withZeros(REPLAY_RESULTS, gateway.replayer?.results ?? new Map())) yield [{ result }, count];
+  });
+  gaugesBy(registry, 'tickfan_gateway_replays_pending', 'REPLAY requests waiting for a connection (at most gateway.maxQueuedReplays) or in flight (at most gateway.replayConcurrency).', ['state'], function* () {
+    yield [{ state: 'waiting' }, gateway.replayer?.waitingCount ?? 0];
+    yield [{ state: 'in_flight' }, gateway.replayer?.inFlightCount ?? 0];
   });
   gaugeOf(registry, 'tickfan_gateway_upstream_prefixes', 'Prefixes the gateway follows on the proxy (client interest, plus lingering ones).', () => gateway.upstreamPrefixes.length);
   gaugeOf(registry, 'tickfan_gateway_cached_topics', 'Topics in the gateway\'s event cache.', () => gateway.cachedTopics);

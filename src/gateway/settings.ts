@@ -14,8 +14,11 @@ export interface GatewaySettings {
   readonly bufferedHighWaterBytes: number;
   readonly maxQueuedEvents: number;
   readonly historyPerTopic: number;
+  readonly replayConcurrency: number;
+  readonly maxQueuedReplays: number;
   readonly flushIntervalMs: number;
   readonly upstreamLingerMs: number;
+  readonly drainMs: number;
   readonly publicBaseUrl: string;
   readonly auth: { readonly mode: AuthMode; readonly key: string };
   readonly tls: { readonly certFile: string; readonly keyFile: string };
@@ -49,8 +52,16 @@ export const gatewaySchema: convict.Schema<{ gateway: GatewaySettings }> = {
     historyPerTopic: {
       // 64, not 256: with 1,000 busy topics 256 holds about 150 MB more, and at 100 clients the
       // fan-out bench sustained 2.25M events/s with it against 3.0M with 64 (docs/performance.md).
-      doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory; a client further behind gets a fresh snapshot.',
+      doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory; for a client further behind it asks the snapshot service (REPLAY), and sends a fresh snapshot only when that cannot answer.',
       format: integerIn(1, 100_000), default: 64,
+    },
+    replayConcurrency: {
+      doc: 'REPLAY requests (for `since` resumes beyond the gateway\'s history) in flight at most, each on its own connection to the snapshot service.',
+      format: integerIn(1, 64), default: 4,
+    },
+    maxQueuedReplays: {
+      doc: 'REPLAY requests waiting at most (resumes of the same topic share one); a resume beyond it gets a fresh snapshot. 0: never ask REPLAY, resume from the gateway\'s history or with a snapshot.',
+      format: integerIn(0, 1_000_000), default: 10_000,
     },
     flushIntervalMs: {
       doc: 'Least time between two flushes of queued events to clients; 0: every event-loop turn. Under load flushes are spaced further by their own cost, so frames grow instead of the write count.',
@@ -59,6 +70,10 @@ export const gatewaySchema: convict.Schema<{ gateway: GatewaySettings }> = {
     upstreamLingerMs: {
       doc: 'How long the gateway keeps following a prefix after its last client left, so a client that reconnects within it resumes from history instead of a snapshot.',
       format: integerIn(0, 3_600_000), default: 30_000,
+    },
+    drainMs: {
+      doc: `On SIGTERM (a deploy) the gateway drains: /readyz answers 503 at once and new upgrades are refused, then its clients are closed with ${CloseCode.SERVICE_RESTART} spread evenly over this window, so they do not all reconnect in the same instant; the process exits when the last one is gone or the window ends. 0: close every client at once. SIGINT stops at once (${CloseCode.GOING_AWAY}).`,
+      format: integerIn(0, 120_000), default: 5000,
     },
     publicBaseUrl: {
       doc: 'Where browsers reach the gateway when a reverse proxy puts it under a path the ticker page cannot infer (e.g. https://example.com/market/ or /market/): the page loads its files and opens v1/ws relative to it. Empty: relative to the page\'s own address, which is right for a proxy prefix that ends in /.',
