@@ -17,6 +17,7 @@ REQUIRED=(
   "openssl:openssl"                    # the wss certificate of test/gateway/tls.test.ts
   "prometheus:promtool"                # a real Prometheus and promtool for test/observability/
   "chromium:/usr/bin/chromium"         # the live ticker page's tests (test/browser/), driven by playwright-core
+  "haproxy:haproxy"                    # deploy/haproxy.cfg in front of the gateways of test/integration/rolling-deploy.test.ts
 )
 
 # Succeeds when the probe shows its package is there.
