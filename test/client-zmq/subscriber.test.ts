@@ -229,7 +229,31 @@ test('a check against a snapshot that finds the state behind is followed by anot
   await reached;
   t.like(sub.get(A), { epoch: 1, seq: 7 });
   t.like(sub.counters, { verifyRepairs: 2 });
-  await snapshots.requested(4);
+  // Four snapshots, and a REPLAY for the seqs in between before each of the two repairs.
+  await snapshots.requested(6);
   t.is(sub.counters.verifications, 3, 'a third check, which finds nothing and ends the series');
-  t.deepEqual(snapshots.requests, ['SNAPSHOT tick.X.', 'SNAPSHOT tick.X.', 'SNAPSHOT tick.X.', 'SNAPSHOT tick.X.']);
+  const snapshotRequests = snapshots.requests.filter((r) => r.startsWith('SNAPSHOT'));
+  t.deepEqual(snapshotRequests, ['SNAPSHOT tick.X.', 'SNAPSHOT tick.X.', 'SNAPSHOT tick.X.', 'SNAPSHOT tick.X.']);
+});
+
+test('a check that finds the state behind asks REPLAY for the seqs in between, so every seq is applied in order; a seq REPLAY no longer has becomes the jump', async (t) => {
+  const live = new ScriptedLive();
+  const snapshots = new ScriptedSnapshots();
+  snapshots.snapshotAnswers.push([m(1, 1)], [m(1, 5)], [m(1, 9)]);
+  // The first check's REPLAY has everything in between; the second's is GONE.
+  snapshots.replayAnswers.push([m(1, 3), m(1, 4), m(1, 5)], 'GONE');
+  const sub = new TickSubscriber({ endpoint: 'unused', prefix: 'tick.X.', snapshotEndpoints: ['unused'], subscribeSettleMs: 1, verifyDelayMs: 20 }, { live, snapshots });
+  t.teardown(() => sub.close());
+  const updates: string[] = [];
+  const reached = (async () => {
+    for await (const update of sub) {
+      updates.push(`${update.source} ${update.seq}`);
+      if (update.seq === 9) return;
+    }
+  })();
+  await sub.ready;
+  live.push(m(1, 2));
+  await reached;
+  t.deepEqual(updates, ['snapshot 1', 'live 2', 'replay 3', 'replay 4', 'snapshot 5', 'snapshot 9']);
+  t.deepEqual(snapshots.requests.filter((r) => r.startsWith('REPLAY')), [`REPLAY ${A} 1 3`, `REPLAY ${A} 1 6`]);
 });

@@ -419,7 +419,10 @@ export class TickSubscriber implements AsyncIterable<Update> {
 
   /**
    * Compares the state with a fresh snapshot and takes every record that is newer than what
-   * is held: messages ZeroMQ dropped that no later message of their topic revealed.
+   * is held: messages ZeroMQ dropped that no later message of their topic revealed, or, while
+   * every line is down, everything since. The seqs in between are asked of REPLAY first, so a
+   * reader that wants every seq (a gateway's conflate:false clients) still gets them; only what
+   * the service no longer retains becomes a jump.
    */
   private async verify(reason: 'gap' | 'quiet'): Promise<void> {
     this.counters.verifications++;
@@ -445,11 +448,27 @@ export class TickSubscriber implements AsyncIterable<Update> {
       repaired++;
       this.counters.verifyRepairs++;
       if (held !== undefined && held.epoch !== fresh.header.epoch) this.counters.resets++;
-      await this.take(fresh, 'snapshot');
+      else if (held !== undefined && fresh.header.seq > held.seq + 1) await this.replayBefore(fresh);
+      if (isNewer(this.state.get(fresh.topic), fresh.header)) await this.take(fresh, 'snapshot');
     }
     this.recheck = repaired > 0;
     if (repaired > 0) this.quietPeriodsNeeded = 1;
     else if (reason === 'quiet') this.quietPeriodsNeeded = Math.min(2 * this.quietPeriodsNeeded, MAX_QUIET_PERIODS);
+  }
+
+  /** Takes what REPLAY retains between the held state and `fresh` (same epoch), in order; nothing when it cannot. */
+  private async replayBefore(fresh: DecodedMessage): Promise<void> {
+    const { topic } = fresh;
+    let replayed: DecodedMessage[];
+    try {
+      replayed = await this.snapshots.replay(topic, fresh.header.epoch, this.state.get(topic)!.seq + 1);
+    } catch (err) {
+      if (err instanceof SnapshotError || err instanceof SnapshotUnavailable) return;
+      throw err;
+    }
+    for (const missing of replayed) {
+      if (missing.header.seq === this.state.get(topic)!.seq + 1 && missing.header.seq < fresh.header.seq) await this.take(missing, 'replay');
+    }
   }
 
   private async take(message: DecodedMessage, source: Update['source']): Promise<void> {
