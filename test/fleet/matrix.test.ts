@@ -1,0 +1,122 @@
+/**
+ * The fault matrix on real network hosts (issue 13): every role of tickfan on its own network
+ * namespace (net.ts, fleet.ts), a source that knows what it published (source.ts), clients that
+ * check every update they apply (clients.ts), and one serial test per row of rows.ts, each
+ * injecting its fault mid-stream. Results go to var/fleet/matrix.json, which
+ * `npm run docs:reliability` renders into docs/reliability.md.
+ *
+ * Recovery time of a row: from the fault (the signal sent, the link taken down, the drop rules
+ * put in) to the moment the last client applied an update the source published after the fault.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { Fleet } from './fleet.js';
+import { namespacesUnavailable, sweepLeftovers } from './net.js';
+import { lossless, RESULTS_FILE, type RowResult } from './results.js';
+import { ROWS, type Row } from './rows.js';
+
+/** Streaming before the fault, so it strikes mid-stream. */
+const BEFORE_FAULT_MS = 2_000;
+/** Streaming after every client recovered, so live updates are shown to flow again. */
+const AFTER_RECOVERY_MS = 1_500;
+const RECOVERY_TIMEOUT_MS = 20_000;
+const SETTLE_TIMEOUT_MS = 20_000;
+const CALL_MS = 30_000;
+
+const unavailable = await namespacesUnavailable();
+let fleet: Fleet | undefined;
+const results: RowResult[] = [];
+
+if (unavailable !== undefined) {
+  test(`fault matrix skipped: ${unavailable}`, (t) => {
+    t.log(`skipped: ${unavailable}`);
+    t.pass();
+  });
+} else {
+  test.before(async (t) => {
+    const swept = await sweepLeftovers();
+    if (swept.length > 0) t.log(`removed leftovers of killed runs: ${swept.join(', ')}`);
+    fleet = await Fleet.start();
+  });
+
+  test.after.always(async () => {
+    if (results.length > 0) {
+      mkdirSync(dirname(RESULTS_FILE), { recursive: true });
+      writeFileSync(RESULTS_FILE, `${JSON.stringify({ when: new Date().toISOString().slice(0, 10), rows: results }, null, 2)}\n`);
+    }
+    await fleet?.stop();
+  });
+
+  for (const row of ROWS) {
+    test.serial(row.fault, async (t) => {
+      t.timeout(120_000);
+      const result = await runRow(fleet!, row);
+      const failures = check(t, row, result);
+      results.push({ ...result, held: failures.length === 0, failures });
+      t.log(JSON.stringify({ recoveryMs: result.recoveryMs, settleMs: result.settleMs, replays: result.replays, lostAtSource: result.lostAtSource }));
+      for (const stats of result.clients) t.log(JSON.stringify(stats));
+    });
+  }
+}
+
+async function replayRequests(fleet: Fleet): Promise<number> {
+  let total = 0;
+  for (const host of ['snapshot-a', 'snapshot-b'] as const) {
+    const text = await fleet.clients.call('scrape', { url: fleet.metricsUrl(host) }, CALL_MS);
+    for (const match of text.matchAll(/^tickfan_snapshot_requests_total\{([^}]*)\} (\d+)/gm)) {
+      if (match[1]!.includes('command="REPLAY"')) total += Number(match[2]);
+    }
+  }
+  return total;
+}
+
+type Measured = Omit<RowResult, 'held' | 'failures'>;
+
+async function runRow(fleet: Fleet, row: Row): Promise<Measured> {
+  const { clients, source } = fleet;
+  await clients.call('beginRow', undefined, CALL_MS);
+  const replaysBefore = await replayRequests(fleet);
+  await source.call('stream', { rate: row.rate }, CALL_MS);
+  await new Promise((resolve) => setTimeout(resolve, BEFORE_FAULT_MS));
+  const faultAt = Date.now();
+  await clients.call('markFault', { atMs: faultAt }, CALL_MS);
+  await row.inject(fleet);
+  await clients.call('recovered', { timeoutMs: RECOVERY_TIMEOUT_MS }, CALL_MS).catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, AFTER_RECOVERY_MS));
+  await source.call('stop', undefined, CALL_MS);
+  const { state, recordsLost } = await source.call('state', { timeoutMs: 10_000 }, CALL_MS);
+  const settle = await clients.call('settle', { truth: state, timeoutMs: SETTLE_TIMEOUT_MS }, CALL_MS + SETTLE_TIMEOUT_MS);
+  const stats = await clients.call('stats', undefined, CALL_MS);
+  const recovered = stats.map((c) => c.recoveredMs);
+  return {
+    fault: row.fault,
+    rate: row.rate,
+    clients: stats,
+    replays: (await replayRequests(fleet)) - replaysBefore,
+    lostAtSource: recordsLost,
+    recoveryMs: recovered.every((ms) => ms !== undefined) ? Math.max(...(recovered as number[])) : undefined,
+    settleMs: settle.ms,
+    settled: settle.settled,
+    differences: settle.differences,
+  };
+}
+
+/** Asserts what every row must hold; returns the failed assertions' messages. */
+function check(t: ExecutionContext, row: Row, result: Measured): string[] {
+  const failures: string[] = [];
+  const expect = (ok: boolean, message: string) => {
+    t.true(ok, message);
+    if (!ok) failures.push(message);
+  };
+  expect(result.settled, `every client's final state equals the source's${result.settled ? '' : `: ${JSON.stringify(result.differences)}`}`);
+  expect(result.recoveryMs !== undefined, 'every client applied updates published after the fault');
+  for (const c of result.clients) {
+    expect(c.appliedTwice === 0, `${c.name} applied no update twice (${c.appliedTwice})`);
+    if (lossless(c)) expect(c.holes === 0, `${c.name} saw every seq in order (${c.holes} holes, ${c.lostSeqs} seqs missing)`);
+    if (c.kind === 'zmq') expect((c.sdk.gapsDetected ?? 0) === 0, `${c.name} on the surviving line saw no gap (${c.sdk.gapsDetected} detected)`);
+    if (c.reconnects === 0) expect((c.sdk.duplicates ?? 0) === 0 || c.kind === 'zmq', `${c.name}, never disconnected, got no duplicate (${c.sdk.duplicates})`);
+  }
+  if (row.noReplay) expect(result.replays === 0, `no REPLAY was issued (${result.replays})`);
+  return failures;
+}
