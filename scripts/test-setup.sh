@@ -19,6 +19,7 @@ REQUIRED=(
   "chromium:/usr/bin/chromium"         # the live ticker page's tests (test/browser/), driven by playwright-core
   "iproute2:ip"                        # the fault matrix's hosts: network namespaces, veth pairs, a bridge (test/fleet/net.ts)
   "nftables:nft"                       # the fault matrix's partitions: drop rules inside a host's namespace (test/fleet/net.ts)
+  "haproxy:haproxy"                    # deploy/haproxy.cfg in front of the gateways of test/integration/rolling-deploy.test.ts
 )
 
 # Succeeds when the probe shows its package is there.

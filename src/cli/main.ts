@@ -3,7 +3,7 @@ import { ConfigError, CONFIG_FILE_ENV } from '../config/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { loadConfig, type TickfanConfig } from './config.js';
 import { ProcessMetrics } from './metrics.js';
-import { startRoles, stopRoles, type RunningRole } from './roles.js';
+import { drainRoles, drainWindowMs, startRoles, stopRoles, type RunningRole } from './roles.js';
 import { EXIT_FAILURE, onShutdownSignal } from './shutdown.js';
 import { record } from './record.js';
 import { tail } from './tail.js';
@@ -75,7 +75,7 @@ async function run(argv: readonly string[]): Promise<void> {
   }
 }
 
-/** Runs the roles until SIGINT or SIGTERM, then stops them with a hard deadline. */
+/** Runs the roles until SIGINT or SIGTERM (which drains them first), then stops them with a hard deadline. */
 async function start(config: TickfanConfig): Promise<void> {
   const log = createLogger(config.log.level);
   installCrashHandlers(log);
@@ -83,12 +83,13 @@ async function start(config: TickfanConfig): Promise<void> {
   // Handlers first: a signal that arrives while the roles start (or just after 'tickfan
   // started' is logged) must stop them, not kill the process with the default action.
   const starting = startAll(config, metrics, log);
-  onShutdownSignal(log, async () => {
+  onShutdownSignal(log, async (signal) => {
     const running = await starting.catch(() => []);
+    if (signal === 'SIGTERM') await drainRoles(running);
     await stopRoles(running);
     await metrics?.close();
     log.info('tickfan stopped');
-  });
+  }, drainWindowMs(config, config.roles));
   await starting;
   log.info({ roles: config.roles, version: VERSION }, 'tickfan started');
 }

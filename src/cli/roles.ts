@@ -42,6 +42,16 @@ export async function startRoles(config: TickfanConfig, roles: readonly Role[], 
   return running;
 }
 
+/** The longest the roles' drain may take on SIGTERM: the gateway's window when it runs here. */
+export function drainWindowMs(config: TickfanConfig, roles: readonly Role[]): number {
+  return roles.includes('gateway') ? config.gateway.drainMs : 0;
+}
+
+/** Drains the roles that hold clients, together, while every role still runs (so clients keep their stream until handed over). */
+export async function drainRoles(running: readonly RunningRole[]): Promise<void> {
+  await Promise.all(running.map(({ handle }) => handle.drain?.()));
+}
+
 /** Stops in reverse start order, so feeds stop before the proxy they publish through. */
 export async function stopRoles(running: readonly RunningRole[]): Promise<void> {
   for (const { handle } of [...running].reverse()) await handle.stop();

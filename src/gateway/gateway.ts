@@ -13,6 +13,7 @@ import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Gra
 import { EventCache } from './cache.js';
 import { coversVenue, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
 import { pageHandler } from './page.js';
+import { spreadEvenly } from './drain.js';
 import { Flusher, type FlusherOptions } from './flusher.js';
 import { outbound, type OutboundEvent } from './frames.js';
 import { addCounters, Session, type SessionCounters } from './session.js';
@@ -23,7 +24,7 @@ import { Upstream, type UpstreamOptions } from './upstream.js';
 /** The gateway's own settings as configured, with what the role resolves for it (upstream, auth key, TLS files read). */
 export interface GatewayOptions extends FlusherOptions, Pick<GatewaySettings,
   'host' | 'port' | 'heartbeatMs' | 'pingIntervalMs' | 'maxConnections' | 'maxSubscriptions' | 'subscribeOpsPerSecond'
-  | 'bufferedHighWaterBytes' | 'maxQueuedEvents' | 'historyPerTopic'> {
+  | 'bufferedHighWaterBytes' | 'maxQueuedEvents' | 'historyPerTopic' | 'drainMs'> {
   readonly upstream: UpstreamOptions;
   readonly auth: AuthOptions;
   /** PEM certificate and key: serve wss:// instead of ws://. */
@@ -41,8 +42,13 @@ const ABUSE_ERRORS_PER_SECOND = 20;
 /** setTimeout's longest delay; a later token expiry is re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Why an upgrade was refused with HTTP 503. */
+export const UPGRADE_REFUSALS = ['draining', 'max_connections'] as const;
+export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
+
 export interface GatewayCounters {
   opened: number;
+  upgradesRefused: Map<UpgradeRefusal, number>;
   closedByCode: Map<number, number>;
   errorsByCode: Map<ErrorCode, number>;
   slowConsumerCloses: number;
@@ -78,7 +84,7 @@ interface Client {
  * sent as one array frame per client per flush pass, passes spaced by their own cost (Flusher).
  */
 export class Gateway {
-  readonly counters: GatewayCounters = { opened: 0, closedByCode: new Map(), errorsByCode: new Map(), slowConsumerCloses: 0, ticksReceived: 0 };
+  readonly counters: GatewayCounters = { opened: 0, upgradesRefused: new Map(), closedByCode: new Map(), errorsByCode: new Map(), slowConsumerCloses: 0, ticksReceived: 0 };
   private readonly retired: SessionCounters = { eventsSent: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
   private readonly clients = new Set<Client>();
   private readonly index = new SubscriptionIndex<Client>();
@@ -94,6 +100,9 @@ export class Gateway {
   private readonly wss: WebSocketServer;
   private timers: NodeJS.Timeout[] = [];
   private readonly auth: Authenticator | undefined;
+  /** Set by drain() while it runs: ends it (the last client gone, the window over, or close()). */
+  private endDrain: (() => void) | undefined;
+  private drained: Promise<void> | undefined;
 
   constructor(
     private readonly options: GatewayOptions,
@@ -113,7 +122,9 @@ export class Gateway {
         return;
       }
       // Upgrades still checking their token count too, or a burst of them could all pass.
-      if (this.clients.size + this.verifying >= options.maxConnections) {
+      const refusal: UpgradeRefusal | undefined = this.draining ? 'draining' : this.clients.size + this.verifying >= options.maxConnections ? 'max_connections' : undefined;
+      if (refusal !== undefined) {
+        this.counters.upgradesRefused.set(refusal, (this.counters.upgradesRefused.get(refusal) ?? 0) + 1);
         socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n');
         return;
       }
@@ -168,12 +179,17 @@ export class Gateway {
     return this.cache.size;
   }
 
+  /** Whether drain() was called: new clients should go elsewhere. */
+  get draining(): boolean {
+    return this.drained !== undefined;
+  }
+
   /**
-   * Ready when connected to the proxy and a snapshot service answers PING: without them no
-   * client can get ticks or state.
+   * Ready when connected to the proxy and a snapshot service answers PING (without them no
+   * client can get ticks or state), and not draining.
    */
   async ready(): Promise<boolean> {
-    if (!this.upstream.connected) return false;
+    if (this.draining || !this.upstream.connected) return false;
     try {
       await this.lister.ping();
       return true;
@@ -215,8 +231,36 @@ export class Gateway {
     return port;
   }
 
+  /**
+   * Drains for a deploy (PROTOCOL.md section 5): not ready from now on, so a load balancer
+   * sends new clients elsewhere; new upgrades are refused (HTTP 503); the connected clients
+   * keep their live stream until each is closed with CloseCode.SERVICE_RESTART, spread evenly
+   * over `drainMs` (what is queued for a client goes out first). Resolves once the last client
+   * is gone or the window has passed; close() then ends whatever is left.
+   */
+  drain(): Promise<void> {
+    if (this.drained !== undefined) return this.drained;
+    const clients = [...this.clients];
+    const started = performance.now();
+    this.log.info({ clients: clients.length, drainMs: this.options.drainMs }, 'gateway draining');
+    this.drained = new Promise<void>((resolve) => {
+      const stopClosing = spreadEvenly(clients, this.options.drainMs, (client) => this.restartClient(client));
+      const windowTimer = setTimeout(() => this.endDrain?.(), this.options.drainMs);
+      this.endDrain = () => {
+        this.endDrain = undefined;
+        clearTimeout(windowTimer);
+        stopClosing();
+        this.log.info({ clients: clients.length, left: this.clients.size, elapsedMs: Math.round(performance.now() - started) }, 'gateway drained');
+        resolve();
+      };
+      if (this.clients.size === 0) this.endDrain();
+    });
+    return this.drained;
+  }
+
   /** Stops accepting, closes every client (CloseCode.GOING_AWAY), and leaves the fabric. */
   async close(): Promise<void> {
+    this.endDrain?.();
     for (const timer of this.timers) clearInterval(timer);
     this.http.close();
     this.flusher.flushAll(this.clients);
@@ -264,6 +308,15 @@ export class Gateway {
     socket.on('error', (err) => this.log.debug({ session: session.id, err: err.message }, 'client socket error'));
     socket.on('close', (code) => this.drop(client, code));
     this.control(client, { type: 'welcome', session: session.id, server: `tickfan/${this.options.version}`, heartbeatMs: this.options.heartbeatMs });
+    // Its token was being checked when the drain began: it goes elsewhere too.
+    if (this.draining) this.restartClient(client);
+  }
+
+  /** Sends what is queued for a client, then closes it with CloseCode.SERVICE_RESTART (draining). */
+  private restartClient(client: Client): void {
+    if (!this.clients.has(client)) return;
+    this.flusher.flush(client);
+    this.closeClient(client, CloseCode.SERVICE_RESTART, 'server restarting: reconnect');
   }
 
   /** Arms the client's expiry timer: when `expiresAt` passes, the connection is closed (CloseCode.UNAUTHENTICATED). */
@@ -515,6 +568,7 @@ export class Gateway {
     this.counters.closedByCode.set(code, (this.counters.closedByCode.get(code) ?? 0) + 1);
     addCounters(this.retired, client.session.counters);
     this.log.debug({ session: client.session.id, code }, 'client disconnected');
+    if (this.clients.size === 0) this.endDrain?.();
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { BucketHistogram, counterOf, countersBy, gaugeOf, withZeros } from '../metrics/index.js';
-import type { Gateway } from './gateway.js';
+import { UPGRADE_REFUSALS, type Gateway } from './gateway.js';
 import { CloseCode, ERROR_CODES, REJECT_REASONS } from '../wire/index.js';
 
 /** Close codes an operator watches (PROTOCOL.md section 5, with normal and dropped); others appear when they occur. */
@@ -15,9 +15,13 @@ const BACKLOG_BUCKETS_BYTES = [0, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1024 *
 export function registerGatewayMetrics(registry: Registry, gateway: Gateway): void {
   gaugeOf(registry, 'tickfan_gateway_connections', 'WebSocket clients connected now.', () => gateway.connections);
   counterOf(registry, 'tickfan_gateway_connections_opened_total', 'WebSocket connections accepted.', () => gateway.counters.opened);
-  countersBy(registry, 'tickfan_gateway_connections_closed_total', `WebSocket connections closed, by close code (${CloseCode.UNAUTHENTICATED} unauthenticated, ${CloseCode.FORBIDDEN} forbidden, ${CloseCode.SLOW_CONSUMER} slow consumer, ${CloseCode.GOING_AWAY} shutdown, ...).`, ['code'], function* () {
+  countersBy(registry, 'tickfan_gateway_connections_closed_total', `WebSocket connections closed, by close code (${CloseCode.UNAUTHENTICATED} unauthenticated, ${CloseCode.FORBIDDEN} forbidden, ${CloseCode.SLOW_CONSUMER} slow consumer, ${CloseCode.GOING_AWAY} shutdown, ${CloseCode.SERVICE_RESTART} drained for a restart, ...).`, ['code'], function* () {
     for (const [code, count] of withZeros(CLOSE_CODES, gateway.counters.closedByCode)) yield [{ code }, count];
   });
+  countersBy(registry, 'tickfan_gateway_upgrades_refused_total', 'WebSocket upgrades refused with HTTP 503, by reason (draining for a deploy, gateway.maxConnections reached).', ['reason'], function* () {
+    for (const [reason, count] of withZeros(UPGRADE_REFUSALS, gateway.counters.upgradesRefused)) yield [{ reason }, count];
+  });
+  gaugeOf(registry, 'tickfan_gateway_draining', `1 while the gateway drains (SIGTERM): not ready, refusing upgrades, closing its clients with ${CloseCode.SERVICE_RESTART} over gateway.drainMs.`, () => (gateway.draining ? 1 : 0));
   gaugeOf(registry, 'tickfan_gateway_subscriptions', 'Subscription patterns held by connected clients.', () => gateway.subscriptions);
   counterOf(registry, 'tickfan_gateway_ticks_received_total', 'Ticks the gateway took from upstream (each once).', () => gateway.counters.ticksReceived);
   counterOf(registry, 'tickfan_gateway_events_sent_total', 'Events sent to clients (ticks, snapshots and control events).', () => gateway.traffic.eventsSent);

@@ -44,6 +44,7 @@ export async function startGatewayRole(config: GatewayRoleConfig, log: Logger, v
     gateway,
     registerMetrics: (registry) => registerGatewayMetrics(registry, gateway),
     ready: () => gateway.ready(),
+    drain: () => gateway.drain(),
     stop: () => gateway.close(),
   };
 }

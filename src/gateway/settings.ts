@@ -16,6 +16,7 @@ export interface GatewaySettings {
   readonly historyPerTopic: number;
   readonly flushIntervalMs: number;
   readonly upstreamLingerMs: number;
+  readonly drainMs: number;
   readonly publicBaseUrl: string;
   readonly auth: { readonly mode: AuthMode; readonly key: string };
   readonly tls: { readonly certFile: string; readonly keyFile: string };
@@ -59,6 +60,10 @@ export const gatewaySchema: convict.Schema<{ gateway: GatewaySettings }> = {
     upstreamLingerMs: {
       doc: 'How long the gateway keeps following a prefix after its last client left, so a client that reconnects within it resumes from history instead of a snapshot.',
       format: integerIn(0, 3_600_000), default: 30_000,
+    },
+    drainMs: {
+      doc: `On SIGTERM (a deploy) the gateway drains: /readyz answers 503 at once and new upgrades are refused, then its clients are closed with ${CloseCode.SERVICE_RESTART} spread evenly over this window, so they do not all reconnect in the same instant; the process exits when the last one is gone or the window ends. 0: close every client at once. SIGINT stops at once (${CloseCode.GOING_AWAY}).`,
+      format: integerIn(0, 120_000), default: 5000,
     },
     publicBaseUrl: {
       doc: 'Where browsers reach the gateway when a reverse proxy puts it under a path the ticker page cannot infer (e.g. https://example.com/market/ or /market/): the page loads its files and opens v1/ws relative to it. Empty: relative to the page\'s own address, which is right for a proxy prefix that ends in /.',

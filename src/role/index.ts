@@ -9,6 +9,12 @@ export interface RoleHandle {
   registerMetrics(registry: Registry): void;
   /** Whether the role can do its job now (PROTOCOL.md section 6, /readyz). */
   ready(): boolean | Promise<boolean>;
+  /**
+   * Hands the role's clients over before a deploy's stop (SIGTERM), while everything else still
+   * runs: only roles that hold clients drain (the gateway, PROTOCOL.md section 5). Not ready
+   * from the call on; resolves when the clients are gone or the role's drain window ends.
+   */
+  drain?(): Promise<void>;
   /** Stops the role and releases its sockets and files. */
   stop(): Promise<void>;
 }

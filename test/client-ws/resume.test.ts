@@ -131,7 +131,7 @@ test('a client resumes across a gateway restart on the same port and ends with t
   const dropped = nextState(client, (change) => change.state === 'reconnecting');
   const stopped = await gateway.stop('SIGTERM');
   t.is(stopped.code, 0, 'the gateway exits 0 on SIGTERM');
-  t.is((await dropped).code, 1001, 'the gateway said it was going away');
+  t.is((await dropped).code, 1012, 'the gateway drained: service restart, reconnect');
   // Down: attempts fail and the delays grow until it is back.
   await nextState(client, (change) => change.state === 'reconnecting' && change.attempt >= 3);
   const live = nextState(client, (change) => change.state === 'live');
