@@ -149,12 +149,13 @@ class Tracker {
 }
 
 const conditions = new Conditions();
-const trackers: Tracker[] = [];
-const wsClients: TickfanClient[] = [];
+let setup: ClientsSetup | undefined;
+let trackers: Tracker[] = [];
+let wsClients: TickfanClient[] = [];
 let subscriber: TickSubscriber | undefined;
 
 async function startWs(setup: ClientsSetup, conflate: boolean, index: number): Promise<void> {
-  const client = await connect(setup.wsUrl, { minReconnectDelayMs: 100, maxReconnectDelayMs: 2_000 });
+  const client = await connect(setup.wsUrl, { minReconnectDelayMs: 100, maxReconnectDelayMs: 2_000, waitOnFirstConnect: true });
   wsClients.push(client);
   const tracker = new Tracker(`ws-${conflate ? 'conflate' : 'every'}-${index}`, 'ws', conflate, () => ({ ...client.counters }), (topic) => {
     const held = client.get(topic);
@@ -186,16 +187,29 @@ async function startZmq(setup: ClientsSetup): Promise<void> {
   await zmq.ready;
 }
 
+async function closeClients(): Promise<void> {
+  await Promise.all([...wsClients.map((client) => client.close()), subscriber?.close()]);
+  wsClients = [];
+  subscriber = undefined;
+  trackers = [];
+}
+
 const methods = {
-  async start(setup: ClientsSetup): Promise<string[]> {
-    await Promise.all(setup.ws.map(({ conflate }, index) => startWs(setup, conflate, index)));
-    await startZmq(setup);
-    return trackers.map((tracker) => tracker.name);
+  async setup(params: ClientsSetup): Promise<void> {
+    setup = params;
   },
 
-  /** Starts a row: its counters count from now. */
-  async beginRow(): Promise<void> {
+  /**
+   * Starts a row with a fresh set of clients, connected one after the other so the load
+   * balancer's leastconn spreads them evenly over the gateways whatever earlier rows did;
+   * every count of the row starts now.
+   */
+  async beginRow(): Promise<string[]> {
+    await closeClients();
+    for (const [index, { conflate }] of setup!.ws.entries()) await startWs(setup!, conflate, index);
+    await startZmq(setup!);
     for (const tracker of trackers) tracker.beginRow();
+    return trackers.map((tracker) => tracker.name);
   },
 
   /** The row's fault happens at `atMs` (ms since the Unix epoch): recovery is measured from it. */
@@ -240,6 +254,4 @@ const methods = {
 
 export type ClientsMethods = typeof methods;
 
-serve(methods, async () => {
-  await Promise.all([...wsClients.map((client) => client.close()), subscriber?.close()]);
-});
+serve(methods, closeClients);
