@@ -60,11 +60,11 @@ export class TickfanProcess {
     return withTimeout(new Promise<void>((resolve) => this.stdoutWaiters.push({ count, resolve })), timeoutMs, `${count} stdout lines`);
   }
 
-  /** Sends a signal and resolves with the exit and how long it took. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; elapsedMs: number }> {
+  /** Sends a signal and resolves with the exit and how long it took (a gateway's SIGTERM takes its drain window: pass a longer timeout). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<{ code: number | null; elapsedMs: number }> {
     const started = performance.now();
     this.child.kill(signal);
-    const { code } = await withTimeout(this.exited, 10_000, `exit after ${signal}`);
+    const { code } = await withTimeout(this.exited, timeoutMs, `exit after ${signal}`);
     return { code, elapsedMs: performance.now() - started };
   }
 

@@ -1,5 +1,5 @@
 import { sequence } from '../wire/index.js';
-import { outbound, type OutboundEvent } from './frames.js';
+import { outbound, type OutboundEvent, type PositionedEvent } from './frames.js';
 import { TickHistory } from './history.js';
 
 /** What the cache needs of an applied upstream update. */
@@ -28,20 +28,22 @@ interface TopicEvents {
   snapshot: OutboundEvent | undefined;
 }
 
-/** A ready-made snapshot or tick event with the position it carries. */
-export interface PositionedEvent {
-  readonly epoch: number;
-  readonly seq: number;
-  readonly event: OutboundEvent;
-}
 
 export type ResumeAnswer =
   | { readonly kind: 'events'; readonly events: readonly PositionedEvent[] }
+  /** Same epoch, but the history no longer reaches back to the next seq: the missed ticks must come from elsewhere (REPLAY). */
+  | { readonly kind: 'not_retained' }
+  /** Another epoch: the client's position is of an earlier (or a later) run of the source. */
   | { readonly kind: 'snapshot'; readonly event: PositionedEvent }
   | { readonly kind: 'nothing' };
 
 const TICK_PREFIX = '{"type":"tick",';
 const SNAPSHOT_PREFIX = '{"type":"snapshot",';
+
+/** A tick event's JSON text, with the record's payload bytes embedded verbatim (never re-serialised). */
+export function tickEventText({ topic, epoch, seq, ts, payload }: CachedUpdate): string {
+  return `${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${payload.toString('utf8')}}`;
+}
 
 /**
  * The gateway's own last-value cache, as event texts ready to send. Each tick's JSON text
@@ -66,7 +68,7 @@ export class EventCache {
     const held = this.topics.get(topic);
     const relation = sequence(held, update);
     if (relation === 'duplicate' || relation === 'older') return undefined;
-    const event = outbound(`${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${update.payload.toString('utf8')}}`, topic, ts);
+    const event = outbound(tickEventText(update), topic, ts);
     if (held === undefined) {
       const history = new TickHistory(this.historyPerTopic);
       history.append(event.text, ts);
@@ -94,8 +96,8 @@ export class EventCache {
 
   /**
    * What a client that last saw (epoch, seq) of `topic` needs: the missed ticks in order from
-   * history, nothing when it is up to date, or a fresh snapshot when the history no longer
-   * reaches back that far or the epoch changed.
+   * history, nothing when it is up to date, `not_retained` when the history no longer reaches
+   * back that far, or a fresh snapshot when the epoch changed.
    */
   resume(topic: string, epoch: number, seq: number): ResumeAnswer {
     const held = this.topics.get(topic);
@@ -107,6 +109,7 @@ export class EventCache {
         const events = held.history.from(seq + 1 - oldest).map(({ text, ts }, i) => ({ epoch, seq: seq + 1 + i, event: outbound(text, topic, ts) }));
         return { kind: 'events', events };
       }
+      return { kind: 'not_retained' };
     }
     return { kind: 'snapshot', event: this.snapshot(topic)! };
   }

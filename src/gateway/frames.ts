@@ -9,6 +9,13 @@ export interface OutboundEvent {
   readonly ts?: number;
 }
 
+/** A ready-made snapshot or tick event with the position it carries. */
+export interface PositionedEvent {
+  readonly epoch: number;
+  readonly seq: number;
+  readonly event: OutboundEvent;
+}
+
 let serials = 0;
 
 export function outbound(text: string, topic?: string, ts?: number): OutboundEvent {

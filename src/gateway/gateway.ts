@@ -7,16 +7,17 @@ import type { Logger } from '../log/index.js';
 import type { BucketHistogram } from '../metrics/index.js';
 import {
   CloseCode, ErrorCode, MAX_REQUEST_BYTES, nowMicros, parseRequest, patternMatches, RequestError, WS_PATH,
-  SnapshotErrorCode, type ParsedRequest, type ParsedSubscribe, type RejectReason, type RequestId,
+  SnapshotErrorCode, type ParsedRequest, type ParsedSubscribe, type Position, type RejectReason, type RequestId,
 } from '../wire/index.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
-import { EventCache } from './cache.js';
+import { EventCache, tickEventText } from './cache.js';
 import { coversVenue, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
 import { pageHandler } from './page.js';
 import { spreadEvenly } from './drain.js';
 import { Flusher, type FlusherOptions } from './flusher.js';
-import { outbound, type OutboundEvent } from './frames.js';
-import { addCounters, Session, type SessionCounters } from './session.js';
+import { outbound, type OutboundEvent, type PositionedEvent } from './frames.js';
+import { Replayer } from './replay.js';
+import { addCounters, Session, type ReplayHold, type SessionCounters } from './session.js';
 import { VenueStatusBoard } from './status.js';
 import type { GatewaySettings } from './settings.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
@@ -24,7 +25,7 @@ import { Upstream, type UpstreamOptions } from './upstream.js';
 /** The gateway's own settings as configured, with what the role resolves for it (upstream, auth key, TLS files read). */
 export interface GatewayOptions extends FlusherOptions, Pick<GatewaySettings,
   'host' | 'port' | 'heartbeatMs' | 'pingIntervalMs' | 'maxConnections' | 'maxSubscriptions' | 'subscribeOpsPerSecond'
-  | 'bufferedHighWaterBytes' | 'maxQueuedEvents' | 'historyPerTopic' | 'drainMs'> {
+  | 'bufferedHighWaterBytes' | 'maxQueuedEvents' | 'historyPerTopic' | 'drainMs' | 'replayConcurrency' | 'maxQueuedReplays'> {
   readonly upstream: UpstreamOptions;
   readonly auth: AuthOptions;
   /** PEM certificate and key: serve wss:// instead of ws://. */
@@ -41,6 +42,17 @@ const CONTROL_EVENTS_KEPT = 1024;
 const ABUSE_ERRORS_PER_SECOND = 20;
 /** setTimeout's longest delay; a later token expiry is re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * REPLAY requests one resume makes at most: again when the service has not caught up with the
+ * client (UNAVAILABLE), or when what it retains ends before the gateway's history begins.
+ */
+const REPLAY_ATTEMPTS = 3;
+/** Wait before asking again: time for the snapshot service to catch up. */
+const REPLAY_RETRY_DELAY_MS = 100;
+
+/** How a topic of a `since` resume was answered: up to date already, from the gateway's history, by the snapshot service's REPLAY, or with a fresh snapshot. */
+export const RESUME_OUTCOMES = ['current', 'history', 'replay', 'snapshot'] as const;
+export type ResumeOutcome = (typeof RESUME_OUTCOMES)[number];
 
 /** Why an upgrade was refused with HTTP 503. */
 export const UPGRADE_REFUSALS = ['draining', 'max_connections'] as const;
@@ -49,6 +61,8 @@ export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
 export interface GatewayCounters {
   opened: number;
   upgradesRefused: Map<UpgradeRefusal, number>;
+  /** Topics of `since` resumes, by how they were answered. */
+  resumes: Map<ResumeOutcome, number>;
   closedByCode: Map<number, number>;
   errorsByCode: Map<ErrorCode, number>;
   slowConsumerCloses: number;
@@ -84,7 +98,7 @@ interface Client {
  * sent as one array frame per client per flush pass, passes spaced by their own cost (Flusher).
  */
 export class Gateway {
-  readonly counters: GatewayCounters = { opened: 0, upgradesRefused: new Map(), closedByCode: new Map(), errorsByCode: new Map(), slowConsumerCloses: 0, ticksReceived: 0 };
+  readonly counters: GatewayCounters = { opened: 0, upgradesRefused: new Map(), resumes: new Map(), closedByCode: new Map(), errorsByCode: new Map(), slowConsumerCloses: 0, ticksReceived: 0 };
   private readonly retired: SessionCounters = { eventsSent: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
   private readonly clients = new Set<Client>();
   private readonly index = new SubscriptionIndex<Client>();
@@ -92,6 +106,8 @@ export class Gateway {
   private readonly statuses = new VenueStatusBoard();
   private readonly upstream: Upstream;
   private readonly lister: SnapshotClient;
+  /** Undefined when gateway.maxQueuedReplays is 0: resumes beyond the history get a snapshot. */
+  readonly replayer: Replayer | undefined;
   private readonly flusher: Flusher<Client>;
   private readonly controlEvents = new Map<string, OutboundEvent>();
   /** Upgrades whose token is being verified (they count against maxConnections). */
@@ -115,6 +131,12 @@ export class Gateway {
     this.flusher = new Flusher(options);
     this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
+    this.replayer = options.maxQueuedReplays === 0 ? undefined : new Replayer({
+      endpoints: options.upstream.snapshotEndpoints,
+      timeoutMs: options.upstream.snapshotTimeoutMs,
+      concurrency: options.replayConcurrency,
+      maxQueued: options.maxQueuedReplays,
+    });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_BYTES });
     this.http.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) {
@@ -161,7 +183,9 @@ export class Gateway {
 
   /** Messages from the fabric that broke the contract, by reason, dropped before any client saw them. */
   get upstreamRejects(): Map<RejectReason, number> {
-    return this.upstream.rejected;
+    const total = this.upstream.rejected;
+    for (const [reason, count] of this.replayer?.rejected ?? []) total.set(reason, (total.get(reason) ?? 0) + count);
+    return total;
   }
 
   /** Upstream prefixes held, for tests and metrics. */
@@ -274,6 +298,7 @@ export class Gateway {
     })));
     this.http.closeAllConnections();
     this.lister.close();
+    this.replayer?.close();
     await this.upstream.close();
   }
 
@@ -417,10 +442,7 @@ export class Gateway {
         started.add(topic);
         const since = request.since.get(topic);
         if (since !== undefined) {
-          session.resumeFrom(topic, since.epoch, since.seq);
-          const answer = this.cache.resume(topic, since.epoch, since.seq);
-          const events = answer.kind === 'events' ? answer.events : answer.kind === 'snapshot' ? [answer.event] : [];
-          for (const { epoch, seq, event } of events) session.offer(topic, epoch, seq, event);
+          this.resume(client, topic, since);
         } else if (request.snapshot) {
           const snapshot = this.cache.snapshot(topic)!;
           session.offer(topic, snapshot.epoch, snapshot.seq, snapshot.event);
@@ -428,6 +450,74 @@ export class Gateway {
       }
     }
     this.flusher.markDirty(client);
+  }
+
+  /**
+   * Answers one topic of a `since`: the missed ticks from the cache's history, nothing when
+   * the client is up to date, a snapshot when the epoch changed; when the history does not
+   * reach back far enough, the missed ticks from the snapshot service (replayMissed).
+   */
+  private resume(client: Client, topic: string, since: Position): void {
+    const { session } = client;
+    const answer = this.cache.resume(topic, since.epoch, since.seq);
+    if (answer.kind === 'not_retained' && this.replayer !== undefined) {
+      void this.replayMissed(client, session.holdForReplay(topic, since.epoch, since.seq), since);
+      return;
+    }
+    session.resumeFrom(topic, since.epoch, since.seq);
+    if (answer.kind === 'events') {
+      this.countResume('history');
+      for (const { epoch, seq, event } of answer.events) session.offer(topic, epoch, seq, event);
+    } else if (answer.kind === 'nothing') {
+      this.countResume('current');
+    } else {
+      this.countResume('snapshot');
+      const { epoch, seq, event } = answer.kind === 'snapshot' ? answer.event : this.cache.snapshot(topic)!;
+      session.offer(topic, epoch, seq, event);
+    }
+  }
+
+  /**
+   * The ticks a resuming client missed before the cache's history begins, asked of the snapshot
+   * service (REPLAY) while the client's live ticks of the topic are held back; then the
+   * replayed ticks, and the cache's history after them (what arrived meanwhile), go out in
+   * order, each once. A fresh snapshot instead when the service cannot bridge the gap (GONE,
+   * no answer in time, the queue full, the epoch changed meanwhile).
+   */
+  private async replayMissed(client: Client, hold: ReplayHold, since: Position): Promise<void> {
+    const { topic } = hold;
+    const replayed: PositionedEvent[] = [];
+    let next = since.seq + 1;
+    let bridged: readonly PositionedEvent[] | undefined;
+    for (let attempt = 1; attempt <= REPLAY_ATTEMPTS && bridged === undefined; attempt++) {
+      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, REPLAY_RETRY_DELAY_MS));
+      const answer = await this.replayer!.replay(topic, since.epoch, next);
+      if (!this.clients.has(client) || !client.session.holds(hold)) return;
+      if (answer.result === 'ok') {
+        for (const { header, frames } of answer.records) {
+          // No ts: an old tick's age is not a delivery delay to sample as latency.
+          const update = { topic, epoch: header.epoch, seq: header.seq, ts: header.ts, payload: frames[2] };
+          replayed.push({ epoch: header.epoch, seq: header.seq, event: outbound(tickEventText(update), topic) });
+        }
+        next += answer.records.length;
+      } else if (answer.result !== 'unavailable') {
+        this.log.debug({ topic, epoch: since.epoch, fromSeq: next, result: answer.result, reason: answer.reason }, 'resume answered with a snapshot');
+        break;
+      }
+      const after = this.cache.resume(topic, since.epoch, next - 1);
+      if (after.kind === 'events') bridged = after.events;
+      else if (after.kind === 'nothing') bridged = [];
+      else if (after.kind === 'snapshot') break;
+    }
+    const snapshot = this.cache.snapshot(topic);
+    const events = bridged !== undefined ? [...replayed, ...bridged] : snapshot === undefined ? [] : [snapshot];
+    this.countResume(bridged !== undefined ? 'replay' : 'snapshot');
+    client.session.endReplay(hold, since, events);
+    this.flusher.markDirty(client);
+  }
+
+  private countResume(outcome: ResumeOutcome): void {
+    this.counters.resumes.set(outcome, (this.counters.resumes.get(outcome) ?? 0) + 1);
   }
 
   private unsubscribe(client: Client, id: RequestId | undefined, patterns: readonly string[]): void {

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
-import { BucketHistogram, counterOf, countersBy, gaugeOf, withZeros } from '../metrics/index.js';
-import { UPGRADE_REFUSALS, type Gateway } from './gateway.js';
+import { BucketHistogram, counterOf, countersBy, gaugeOf, gaugesBy, withZeros } from '../metrics/index.js';
+import { RESUME_OUTCOMES, UPGRADE_REFUSALS, type Gateway } from './gateway.js';
+import { REPLAY_RESULTS } from './replay.js';
 import { CloseCode, ERROR_CODES, REJECT_REASONS } from '../wire/index.js';
 
 /** Close codes an operator watches (PROTOCOL.md section 5, with normal and dropped); others appear when they occur. */
@@ -34,6 +35,16 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
   });
   countersBy(registry, 'tickfan_gateway_messages_rejected_total', 'Messages from the fabric (live stream, snapshot and replay replies) that failed to decode, by reason: dropped, never sent to a client.', ['reason'], function* () {
     for (const [reason, count] of withZeros<string>(REJECT_REASONS, gateway.upstreamRejects)) yield [{ reason }, count];
+  });
+  countersBy(registry, 'tickfan_gateway_resumes_total', 'Topics of `since` resumes, by how they were answered: current (missed nothing), history (the gateway\'s own), replay (the snapshot service\'s REPLAY), snapshot (a fresh snapshot: the ticks were not to be had, or the epoch changed).', ['outcome'], function* () {
+    for (const [outcome, count] of withZeros(RESUME_OUTCOMES, gateway.counters.resumes)) yield [{ outcome }, count];
+  });
+  countersBy(registry, 'tickfan_gateway_replay_requests_total', 'REPLAY requests to the snapshot service for resumes beyond the gateway\'s history (resumes of one topic share one), by result; queue_full: not sent, gateway.maxQueuedReplays already waited.', ['result'], function* () {
+    for (const [result, count] of withZeros(REPLAY_RESULTS, gateway.replayer?.results ?? new Map())) yield [{ result }, count];
+  });
+  gaugesBy(registry, 'tickfan_gateway_replays_pending', 'REPLAY requests waiting for a connection (at most gateway.maxQueuedReplays) or in flight (at most gateway.replayConcurrency).', ['state'], function* () {
+    yield [{ state: 'waiting' }, gateway.replayer?.waitingCount ?? 0];
+    yield [{ state: 'in_flight' }, gateway.replayer?.inFlightCount ?? 0];
   });
   gaugeOf(registry, 'tickfan_gateway_upstream_prefixes', 'Prefixes the gateway follows on the proxy (client interest, plus lingering ones).', () => gateway.upstreamPrefixes.length);
   gaugeOf(registry, 'tickfan_gateway_cached_topics', 'Topics in the gateway\'s event cache.', () => gateway.cachedTopics);

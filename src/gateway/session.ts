@@ -1,6 +1,14 @@
 import type { WebSocket } from 'ws';
 import { CloseCode, type Position } from '../wire/index.js';
-import { encodeFrame, outbound, type FrameBuilder, type OutboundEvent } from './frames.js';
+import { encodeFrame, outbound, type FrameBuilder, type OutboundEvent, type PositionedEvent } from './frames.js';
+
+/** A resume point; with `replay`, the topic's ticks are held back until that REPLAY's answer has been offered. */
+interface ResumePoint extends Position {
+  readonly replay?: ReplayHold;
+}
+
+/** Identifies one hold (a topic unsubscribed and subscribed again gets a new one). */
+export type ReplayHold = { readonly topic: string };
 
 export interface SessionLimits {
   /** Bytes the socket may hold unsent before this client counts as behind. */
@@ -33,7 +41,9 @@ export function addCounters(into: SessionCounters, from: Readonly<SessionCounter
  * if it is newer than anything it held, and a subscription starts from the cache's own state,
  * so live ticks are in order by construction. The one exception is a client resuming with a
  * `since` the cache has not reached (it saw more elsewhere): its resume point per topic holds
- * back what it already has until the first newer tick passes.
+ * back what it already has until the first newer tick passes. And while the ticks a resuming
+ * client missed are fetched from the snapshot service (REPLAY), its live ticks of that topic
+ * are held back (the cache keeps them) until the replayed ones have been queued.
  *
  * A client that is behind (socket buffer over the high-water mark) keeps queueing; past
  * `maxQueuedEvents` it either switches to conflation (only the newest pending event per
@@ -44,7 +54,7 @@ export class Session {
   conflate = true;
   readonly counters: SessionCounters = { eventsSent: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
   /** Resume points not passed yet (usually none): nothing at or before one may follow. */
-  private readonly resumed = new Map<string, Position>();
+  private readonly resumed = new Map<string, ResumePoint>();
   /** Per topic forgotten since the last flush: the queue length then (its earlier events are of the old subscription). */
   private readonly forgotten = new Map<string, number>();
   /** Events in arrival order while the client keeps up. */
@@ -87,6 +97,33 @@ export class Session {
   /** Sets where a resuming client stands on a topic (its `since`), so nothing up to there is sent again. */
   resumeFrom(topic: string, epoch: number, seq: number): void {
     this.resumed.set(topic, { epoch, seq });
+  }
+
+  /**
+   * Holds back every tick of `topic` from now on (the client resumes from (epoch, seq), and
+   * what it missed is being fetched) until endReplay() with the returned hold.
+   */
+  holdForReplay(topic: string, epoch: number, seq: number): ReplayHold {
+    const replay = { topic };
+    this.resumed.set(topic, { epoch, seq, replay });
+    return replay;
+  }
+
+  /** Whether `hold` still holds its topic back (not ended, the topic not forgotten or held anew since). */
+  holds(hold: ReplayHold): boolean {
+    return this.resumed.get(hold.topic)?.replay === hold;
+  }
+
+  /**
+   * Ends a hold: queues `events` (the missed ticks in order, then what the cache holds after
+   * them; or a snapshot) as a resume from `since`; nothing at or before the last of them follows.
+   */
+  endReplay(hold: ReplayHold, since: Position, events: readonly PositionedEvent[]): void {
+    const { topic } = hold;
+    this.resumed.set(topic, since);
+    for (const { epoch, seq, event } of events) this.offer(topic, epoch, seq, event);
+    const last = events.at(-1);
+    if (last !== undefined) this.resumed.set(topic, { epoch: last.epoch, seq: last.seq });
   }
 
   /** The client no longer follows `topic`: its resume point and pending ticks of it go. */
@@ -180,7 +217,7 @@ export class Session {
   private pastResumePoint(topic: string, epoch: number, seq: number): boolean {
     const point = this.resumed.get(topic);
     if (point === undefined) return true;
-    if (point.epoch === epoch && seq <= point.seq) return false;
+    if (point.replay !== undefined || (point.epoch === epoch && seq <= point.seq)) return false;
     this.resumed.delete(topic);
     return true;
   }

@@ -14,6 +14,8 @@ export interface GatewaySettings {
   readonly bufferedHighWaterBytes: number;
   readonly maxQueuedEvents: number;
   readonly historyPerTopic: number;
+  readonly replayConcurrency: number;
+  readonly maxQueuedReplays: number;
   readonly flushIntervalMs: number;
   readonly upstreamLingerMs: number;
   readonly drainMs: number;
@@ -50,8 +52,16 @@ export const gatewaySchema: convict.Schema<{ gateway: GatewaySettings }> = {
     historyPerTopic: {
       // 64, not 256: with 1,000 busy topics 256 holds about 150 MB more, and at 100 clients the
       // fan-out bench sustained 2.25M events/s with it against 3.0M with 64 (docs/performance.md).
-      doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory; a client further behind gets a fresh snapshot.',
+      doc: 'Ticks per topic the gateway keeps to answer `since` resumes from memory; for a client further behind it asks the snapshot service (REPLAY), and sends a fresh snapshot only when that cannot answer.',
       format: integerIn(1, 100_000), default: 64,
+    },
+    replayConcurrency: {
+      doc: 'REPLAY requests (for `since` resumes beyond the gateway\'s history) in flight at most, each on its own connection to the snapshot service.',
+      format: integerIn(1, 64), default: 4,
+    },
+    maxQueuedReplays: {
+      doc: 'REPLAY requests waiting at most (resumes of the same topic share one); a resume beyond it gets a fresh snapshot. 0: never ask REPLAY, resume from the gateway\'s history or with a snapshot.',
+      format: integerIn(0, 1_000_000), default: 10_000,
     },
     flushIntervalMs: {
       doc: 'Least time between two flushes of queued events to clients; 0: every event-loop turn. Under load flushes are spaced further by their own cost, so frames grow instead of the write count.',

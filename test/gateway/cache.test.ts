@@ -8,11 +8,11 @@ function update(seq: number, epoch = 7, topic = TOPIC, ts = epoch * 1_000_000 + 
   return { topic, epoch, seq, ts, payload: Buffer.from(`{"venue":"V","symbol":"A","bid":${seq}.5,"x":"\u00e9"}`) };
 }
 
-/** The seqs an answer carries, or 'snapshot@seq' / 'nothing'. */
+/** The seqs an answer carries, or 'snapshot@seq' / 'not_retained' / 'nothing'. */
 function describe(answer: ResumeAnswer): number[] | string {
   if (answer.kind === 'events') return answer.events.map((e) => e.seq);
   if (answer.kind === 'snapshot') return `snapshot@${answer.event.seq}`;
-  return 'nothing';
+  return answer.kind;
 }
 
 test('apply builds the tick event text once, with the payload embedded verbatim', (t) => {
@@ -47,10 +47,10 @@ test('history: contiguous, capped at historyPerTopic, restarted by a gap or a ne
   const cache = new EventCache(5);
   for (let seq = 1; seq <= 12; seq++) cache.apply(update(seq));
   t.deepEqual(describe(cache.resume(TOPIC, 7, 7)), [8, 9, 10, 11, 12], 'the last 5');
-  t.is(describe(cache.resume(TOPIC, 7, 6)), 'snapshot@12', 'one further back is no longer retained');
+  t.is(describe(cache.resume(TOPIC, 7, 6)), 'not_retained', 'one further back is no longer retained');
   cache.apply(update(14));
   t.deepEqual(describe(cache.resume(TOPIC, 7, 13)), [14]);
-  t.is(describe(cache.resume(TOPIC, 7, 12)), 'snapshot@14', 'history restarted at the gap: 13 was never held');
+  t.is(describe(cache.resume(TOPIC, 7, 12)), 'not_retained', 'history restarted at the gap: 13 was never held');
   cache.apply(update(15));
   t.deepEqual(describe(cache.resume(TOPIC, 7, 13)), [14, 15]);
   cache.apply(update(1, 8, TOPIC, 9_000_000));
@@ -58,7 +58,7 @@ test('history: contiguous, capped at historyPerTopic, restarted by a gap or a ne
   t.deepEqual(describe(cache.resume(TOPIC, 8, 0)), [1], 'the new epoch from its start');
 });
 
-test('resume: the missed ticks in order, nothing when up to date, a snapshot when the epoch differs or history is too old', (t) => {
+test('resume: the missed ticks in order, nothing when up to date, a snapshot when the epoch differs, not_retained when history is too old', (t) => {
   const cache = new EventCache(100);
   for (let seq = 1; seq <= 20; seq++) cache.apply(update(seq));
   const answer = cache.resume(TOPIC, 7, 15);
@@ -72,6 +72,10 @@ test('resume: the missed ticks in order, nothing when up to date, a snapshot whe
   t.is(describe(cache.resume(TOPIC, 7, 20)), 'nothing', 'up to date');
   t.is(describe(cache.resume(TOPIC, 7, 25)), 'nothing', 'ahead of the cache: nothing to send');
   t.is(describe(cache.resume(TOPIC, 8, 15)), 'snapshot@20', 'another epoch');
+  const short = new EventCache(3);
+  for (let seq = 1; seq <= 20; seq++) short.apply(update(seq));
+  t.is(describe(short.resume(TOPIC, 7, 16)), 'not_retained', '17 is older than the history');
+  t.deepEqual(describe(short.resume(TOPIC, 7, 17)), [18, 19, 20]);
   const snapshot = cache.resume(TOPIC, 8, 15);
   if (snapshot.kind === 'snapshot') t.true(snapshot.event.event.text.startsWith('{"type":"snapshot",'));
   t.is(describe(cache.resume('tick.V.none', 7, 1)), 'nothing', 'an unknown topic');
@@ -89,7 +93,7 @@ test('topicsWithPrefix is sorted; has, size and retain', (t) => {
   t.true(cache.has('tick.V.A'));
 });
 
-test('property: the history always answers exactly the missed contiguous seqs or a snapshot of the newest', (t) => {
+test('property: the history always answers exactly the missed contiguous seqs, not_retained, or (another epoch) a snapshot of the newest', (t) => {
   t.notThrows(() => fc.assert(fc.property(
     fc.integer({ min: 1, max: 8 }),
     fc.array(fc.record({ skip: fc.nat({ max: 2 }), restart: fc.boolean() }), { minLength: 1, maxLength: 60 }),
@@ -115,7 +119,7 @@ test('property: the history always answers exactly the missed contiguous seqs or
       }
       const held = run.slice(-size);
       const answer = describe(cache.resume(TOPIC, epoch, since));
-      const expected = since >= seq ? 'nothing' : since + 1 >= held[0]! ? held.filter((s) => s > since) : `snapshot@${seq}`;
+      const expected = since >= seq ? 'nothing' : since + 1 >= held[0]! ? held.filter((s) => s > since) : 'not_retained';
       if (JSON.stringify(answer) !== JSON.stringify(expected)) throw new Error(`resume from ${since}: ${JSON.stringify(answer)}, expected ${JSON.stringify(expected)}`);
       if (describe(cache.resume(TOPIC, epoch + 1, since)) !== `snapshot@${seq}`) throw new Error('another epoch must get a snapshot');
     },
