@@ -4,12 +4,11 @@
  * the clients on the client host (clients.ts). Roles can be killed, stopped and restarted by
  * host name; each restart runs the same command line again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Child } from '../../bench/common/spawn.js';
+import { Haproxy } from '../helpers/haproxy.js';
 import { TickfanProcess, withTimeout } from '../helpers/tickfan-process.js';
 import type { ClientsMethods, ClientsSetup } from './clients.js';
 import { Network } from './net.js';
@@ -23,16 +22,16 @@ const ROLE_OF = {
 } as const;
 export type RoleHost = keyof typeof ROLE_OF;
 
-export const PORTS = { frontend: 5555, backend: 5556, snapshot: 5557, gateway: 8080, metrics: 9464, haproxyStats: 8404 } as const;
+export const PORTS = { frontend: 5555, backend: 5556, snapshot: 5557, gateway: 8080, metrics: 9464 } as const;
 /** A drain window short enough for the matrix's time budget, long enough to spread the closes. */
 const DRAIN_MS = 2_000;
 /** On the feed host's loopback: the ingest edge the driver pushes to. */
 const INGEST = 'tcp://127.0.0.1:5554';
 
+/** WebSocket clients on the client host, half of them conflate:false. */
+export const WS_CLIENTS = 4;
 export const VENUE = 'FLT';
 export const SYMBOLS = Array.from({ length: 60 }, (_, i) => `S${String(i).padStart(2, '0')}`);
-
-const HAPROXY_CONFIG = fileURLToPath(new URL('../../deploy/haproxy.cfg', import.meta.url));
 
 /** How long a role may take to start on this busy machine. */
 const START_MS = 20_000;
@@ -42,8 +41,7 @@ export class Fleet {
   /** Every process a host ran, oldest first: the logs of killed ones explain failures too. */
   readonly history = new Map<RoleHost, TickfanProcess[]>();
   private readonly stateDir = mkdtempSync(join(tmpdir(), 'tickfan-fleet-'));
-  private haproxy: ChildProcess | undefined;
-  private readonly haproxyOutput: string[] = [];
+  private haproxyProcess: Haproxy | undefined;
   private constructor(
     readonly network: Network,
     readonly source: Child<SourceMethods>,
@@ -60,9 +58,9 @@ export class Fleet {
       await source.started();
       await source.call('start', { ingest: INGEST, witness: { connect: fleet.endpoint('proxy-a', 'backend') }, venue: VENUE, symbols: SYMBOLS }, 10_000);
       for (const host of ['proxy-a', 'proxy-b', 'snapshot-a', 'snapshot-b', 'gateway-1', 'gateway-2', 'feed'] as const) await fleet.startRole(host);
-      fleet.startHaproxy();
       await clients.started();
-      for (const gateway of ['gateway-1', 'gateway-2'] as const) await fleet.inRotation(gateway, true);
+      await fleet.startHaproxy();
+      for (const gateway of ['gateway-1', 'gateway-2'] as const) await fleet.haproxy.waitForServer(gateway, 'UP', START_MS);
       await clients.call('setup', fleet.clientsSetup(), 30_000);
     } catch (err) {
       await fleet.stop();
@@ -109,57 +107,44 @@ export class Fleet {
     this.role(host).child.kill(signal);
   }
 
-  /**
-   * Resolves once haproxy's health checks have put `gateway` in rotation (true) or taken it
-   * out (false), as its stats page says; polled, since haproxy announces nothing else.
-   */
-  async inRotation(gateway: 'gateway-1' | 'gateway-2', wanted: boolean, timeoutMs = 15_000): Promise<void> {
-    const url = `http://${this.network.address('haproxy')}:${PORTS.haproxyStats}/stats;csv`;
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const csv = await this.clients.call('scrape', { url }, 5_000).catch(() => '');
-      const row = csv.split('\n').find((line) => line.startsWith(`gateways,${gateway},`));
-      if ((row?.split(',')[17] === 'UP') === wanted) return;
-      if (performance.now() > deadline) throw new Error(`haproxy did not ${wanted ? 'put' : 'take'} ${gateway} ${wanted ? 'in' : 'out of'} rotation within ${timeoutMs} ms (its row: ${row}); it said: ${this.haproxyOutput.join('')}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  get haproxy(): Haproxy {
+    if (this.haproxyProcess === undefined) throw new Error('haproxy is not running');
+    return this.haproxyProcess;
   }
 
-  /** The JSON log lines of every run of `host`, oldest first. */
-  logs(host: RoleHost): string[] {
-    return (this.history.get(host) ?? []).flatMap((proc) => proc.stderrText);
+  /** Warnings and errors every role logged since `sinceMs` (ms since the Unix epoch), as `host: line`, oldest first per host. */
+  warnings(sinceMs: number): string[] {
+    return [...this.history].flatMap(([host, runs]) => runs.flatMap((proc) => proc.logs)
+      .filter((line) => line.level >= 40 && (line.time as number) >= sinceMs)
+      .map((line) => `${host}: ${JSON.stringify(line)}`));
   }
 
   /** Stops everything (by pid) and removes the hosts. */
   async stop(): Promise<void> {
     await Promise.all([this.clients.stop(5_000), this.source.stop(5_000)]);
-    this.haproxy?.kill('SIGKILL');
+    await this.haproxyProcess?.stop();
     for (const proc of this.roles.values()) proc.kill();
     await Promise.all([...this.roles.values()].map((proc) => withTimeout(proc.exited, 5_000, 'a role to exit').catch(() => undefined)));
     await this.network.teardown();
     rmSync(this.stateDir, { recursive: true, force: true });
   }
 
-  /** The shipped deploy/haproxy.cfg on the haproxy host, in front of both gateways. */
-  private startHaproxy(): void {
-    const address = (host: Host) => this.network.address(host);
-    const env = {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      LB_BIND: `${address('haproxy')}:${PORTS.gateway}`,
-      LB_STATS_BIND: `${address('haproxy')}:${PORTS.haproxyStats}`,
-      GATEWAY_1: `${address('gateway-1')}:${PORTS.gateway}`, GATEWAY_1_CHECK_PORT: String(PORTS.metrics),
-      GATEWAY_2: `${address('gateway-2')}:${PORTS.gateway}`, GATEWAY_2_CHECK_PORT: String(PORTS.metrics),
-    };
-    const [command = 'ip', ...args] = [...this.network.launcher('haproxy'), 'haproxy', '-db', '-f', HAPROXY_CONFIG];
-    this.haproxy = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const stream of [this.haproxy.stdout!, this.haproxy.stderr!]) stream.on('data', (chunk: Buffer) => this.haproxyOutput.push(chunk.toString()));
+  /** The shipped deploy/haproxy.cfg on the haproxy host, in front of both gateways; its stats are read through the client host. */
+  private async startHaproxy(): Promise<void> {
+    const gateway = (host: Host) => ({ host: this.network.address(host), port: PORTS.gateway, metricsPort: PORTS.metrics });
+    this.haproxyProcess = await Haproxy.start([gateway('gateway-1'), gateway('gateway-2')], {
+      launcher: this.network.launcher('haproxy'),
+      host: this.network.address('haproxy'),
+      get: (url) => this.clients.call('scrape', { url }, 5_000),
+    });
   }
 
   private clientsSetup(): ClientsSetup {
     return {
-      wsUrl: `ws://${this.network.address('haproxy')}:${PORTS.gateway}/v1/ws`,
+      wsUrl: this.haproxy.url,
       wsPattern: `tick.${VENUE}.*`,
-      ws: [{ conflate: false }, { conflate: false }, { conflate: true }, { conflate: true }],
+      // every-0, every-1, conflate-2, conflate-3: connected in this order, leastconn puts one of each kind on each gateway.
+      ws: Array.from({ length: WS_CLIENTS }, (_, i) => ({ conflate: i >= WS_CLIENTS / 2 })),
       backends: this.lines('backend'),
       snapshots: [this.endpoint('snapshot-a', 'snapshot'), this.endpoint('snapshot-b', 'snapshot')],
       prefix: `tick.${VENUE}.`,

@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import test from 'ava';
-import { Fleet } from './fleet.js';
+import { Fleet, WS_CLIENTS } from './fleet.js';
 import { namespacesUnavailable, sweepLeftovers } from './net.js';
 import { lossless, RESULTS_FILE, type RowResult } from './results.js';
 import { ROWS, type Row } from './rows.js';
@@ -52,9 +52,11 @@ if (unavailable !== undefined) {
   for (const row of ROWS) {
     test.serial(row.fault, async (t) => {
       t.timeout(120_000);
+      const startedAt = Date.now();
       const result = await runRow(fleet!, row);
       const failures = check(row, result);
       results.push({ ...result, held: failures.length === 0, failures });
+      if (failures.length > 0) for (const line of fleet!.warnings(startedAt).slice(-40)) t.log(line);
       t.log(JSON.stringify({ recoveryMs: result.recoveryMs, settleMs: result.settleMs, replays: result.replays, lostAtSource: result.lostAtSource }));
       for (const stats of result.clients) t.log(JSON.stringify(stats));
       // Every failed expectation at once (an ava assertion ends the test at the first).
@@ -63,15 +65,26 @@ if (unavailable !== undefined) {
   }
 }
 
-async function replayRequests(fleet: Fleet): Promise<number> {
+/** The sum of the samples of metric `name` whose labels include `labels` (e.g. 'command="REPLAY"'), as `host` serves them. */
+async function metric(fleet: Fleet, host: 'snapshot-a' | 'snapshot-b' | 'gateway-1' | 'gateway-2', name: string, labels = ''): Promise<number> {
+  const text = await fleet.clients.call('scrape', { url: fleet.metricsUrl(host) }, CALL_MS);
   let total = 0;
-  for (const host of ['snapshot-a', 'snapshot-b'] as const) {
-    const text = await fleet.clients.call('scrape', { url: fleet.metricsUrl(host) }, CALL_MS);
-    for (const match of text.matchAll(/^tickfan_snapshot_requests_total\{([^}]*)\} (\d+)/gm)) {
-      if (match[1]!.includes('command="REPLAY"')) total += Number(match[2]);
-    }
+  for (const match of text.matchAll(/^(\w+)(?:\{([^}]*)\})? (\S+)$/gm)) {
+    if (match[1] === name && (match[2] ?? '').includes(labels)) total += Number(match[3]);
   }
   return total;
+}
+
+const SNAPSHOT_HOSTS = ['snapshot-a', 'snapshot-b'] as const;
+
+/** REPLAY requests each snapshot service has answered so far. */
+function replaysAnswered(fleet: Fleet): Promise<number[]> {
+  return Promise.all(SNAPSHOT_HOSTS.map((host) => metric(fleet, host, 'tickfan_snapshot_requests_total', 'command="REPLAY"')));
+}
+
+/** REPLAYs answered between two readings; a service restarted in between counts from zero again. */
+function replaysBetween(before: readonly number[], after: readonly number[]): number {
+  return after.reduce((sum, count, i) => sum + (count >= before[i]! ? count - before[i]! : count), 0);
 }
 
 type Measured = Omit<RowResult, 'held' | 'failures'>;
@@ -79,7 +92,8 @@ type Measured = Omit<RowResult, 'held' | 'failures'>;
 async function runRow(fleet: Fleet, row: Row): Promise<Measured> {
   const { clients, source } = fleet;
   await clients.call('beginRow', undefined, CALL_MS);
-  const replaysBefore = await replayRequests(fleet);
+  const placement = await Promise.all((['gateway-1', 'gateway-2'] as const).map((host) => metric(fleet, host, 'tickfan_gateway_connections')));
+  const replaysBefore = await replaysAnswered(fleet);
   await source.call('stream', { rate: row.rate }, CALL_MS);
   await new Promise((resolve) => setTimeout(resolve, BEFORE_FAULT_MS));
   await row.inject(fleet);
@@ -96,7 +110,8 @@ async function runRow(fleet: Fleet, row: Row): Promise<Measured> {
     fault: row.fault,
     rate: row.rate,
     clients: stats,
-    replays: (await replayRequests(fleet)) - replaysBefore,
+    replays: replaysBetween(replaysBefore, await replaysAnswered(fleet)),
+    clientsPerGateway: placement,
     lostAtSource: recordsLost,
     recoveryMs: recovered.every((ms) => ms !== undefined) ? Math.max(...(recovered as number[])) : undefined,
     settleMs: settle.ms,
@@ -112,6 +127,7 @@ function check(row: Row, result: Measured): string[] {
     if (!ok) failures.push(message);
   };
   expect(result.settled, `every client's final state equals the source's${result.settled ? '' : `: ${JSON.stringify(result.differences)}`}`);
+  expect(result.clientsPerGateway.every((n) => n === WS_CLIENTS / 2), `the WebSocket clients were spread evenly over the gateways at the start (${result.clientsPerGateway.join(' and ')})`);
   expect(result.recoveryMs !== undefined, 'every client applied updates published after the fault');
   for (const c of result.clients) {
     expect(c.appliedTwice === 0, `${c.name} applied no update twice (${c.appliedTwice})`);

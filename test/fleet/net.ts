@@ -14,6 +14,12 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/**
+ * The system's own directories only: under npm and ava, PATH starts with node_modules/.bin,
+ * where `nft` is @vercel/nft's file tracer, not nftables.
+ */
+const SYSTEM_ENV = { ...process.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+
 /** Namespaces of this suite, and only they, start with this. */
 export const PREFIX = 'tickfan-fleet-';
 /** A private /24: the hosts' addresses never leave the bridge's namespace. */
@@ -24,7 +30,7 @@ const NFT_TABLE = 'tickfan_fleet';
 
 async function ip(...args: string[]): Promise<string> {
   try {
-    return (await run('ip', args)).stdout;
+    return (await run('ip', args, { env: SYSTEM_ENV })).stdout;
   } catch (err) {
     throw new Error(`ip ${args.join(' ')} failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
   }
@@ -33,7 +39,7 @@ async function ip(...args: string[]): Promise<string> {
 /** Runs `argv` in namespace `ns` with `input` on its stdin. */
 function execIn(ns: string, argv: readonly string[], input = ''): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { env: SYSTEM_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -147,11 +153,11 @@ export class Network {
 
   /** Cuts `host` off the bridge: its own interface loses carrier, as when a cable is pulled. */
   linkDown(host: string): Promise<string> {
-    return ip('-n', this.bridgeNs, 'link', 'set', host, 'down');
+    return ip('-n', this.bridgeNs, 'link', 'set', 'dev', host, 'down');
   }
 
   linkUp(host: string): Promise<string> {
-    return ip('-n', this.bridgeNs, 'link', 'set', host, 'up');
+    return ip('-n', this.bridgeNs, 'link', 'set', 'dev', host, 'up');
   }
 
   /**
@@ -170,6 +176,8 @@ export class Network {
       if (this.partitioned.has(ns)) throw new Error(`${ns} is already partitioned; heal it first`);
       await execIn(ns, ['nft', '-f', '-'], rules);
       this.partitioned.add(ns);
+      const listed = await execIn(ns, ['nft', 'list', 'table', 'inet', NFT_TABLE]);
+      if (!listed.includes('drop')) throw new Error(`the drop rules did not take in ${ns}: nft lists ${JSON.stringify(listed)}`);
     }
     return { heal: () => this.heal(namespaces) };
   }
@@ -193,17 +201,18 @@ export class Network {
 
   private async build(): Promise<void> {
     await ip('netns', 'add', this.bridgeNs);
-    await ip('-n', this.bridgeNs, 'link', 'add', BRIDGE, 'type', 'bridge');
-    await ip('-n', this.bridgeNs, 'link', 'set', BRIDGE, 'up');
+    await ip('-n', this.bridgeNs, 'link', 'add', 'name', BRIDGE, 'type', 'bridge');
+    await ip('-n', this.bridgeNs, 'link', 'set', 'dev', BRIDGE, 'up');
     for (const host of this.hosts) {
       const ns = this.namespaceName(host);
       await ip('netns', 'add', ns);
       // Both ends are made inside namespaces of ours: nothing appears in the root namespace.
-      await ip('-n', this.bridgeNs, 'link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-      await ip('-n', this.bridgeNs, 'link', 'set', host, 'master', BRIDGE, 'up');
+      // "name" and "dev" spelled out: a host called e.g. "a" would otherwise read as a keyword.
+      await ip('-n', this.bridgeNs, 'link', 'add', 'name', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      await ip('-n', this.bridgeNs, 'link', 'set', 'dev', host, 'master', BRIDGE, 'up');
       await ip('-n', ns, 'addr', 'add', `${this.address(host)}/24`, 'dev', 'eth0');
-      await ip('-n', ns, 'link', 'set', 'eth0', 'up');
-      await ip('-n', ns, 'link', 'set', 'lo', 'up');
+      await ip('-n', ns, 'link', 'set', 'dev', 'eth0', 'up');
+      await ip('-n', ns, 'link', 'set', 'dev', 'lo', 'up');
     }
   }
 }

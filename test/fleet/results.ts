@@ -20,6 +20,8 @@ export interface RowResult {
   /** The assertions that failed, as the test reported them. */
   readonly failures: readonly string[];
   readonly clients: readonly ClientRowStats[];
+  /** WebSocket clients connected to gateway-1 and gateway-2 when the row began. */
+  readonly clientsPerGateway: readonly number[];
   /** REPLAY requests the snapshot services answered during the row. */
   readonly replays: number;
   /** Records the driver sent that the feed never published (lost with a killed feed, before any client could see them). */

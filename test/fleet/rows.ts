@@ -4,6 +4,7 @@
  * docs/reliability.md lists exactly these rows (test/fleet/doc.test.ts checks it).
  */
 import type { Fleet, RoleHost } from './fleet.js';
+import type { Partition } from './net.js';
 
 export interface Row {
   /** The fault as the matrix names it. */
@@ -29,7 +30,7 @@ function killed(host: RoleHost): Fault {
     inject: (fleet) => fleet.end(host, 'SIGKILL'),
     undo: async (fleet) => {
       await fleet.startRole(host);
-      if (isGateway(host)) await fleet.inRotation(host, true);
+      if (isGateway(host)) await fleet.haproxy.waitForServer(host, 'UP');
     },
   };
 }
@@ -46,6 +47,33 @@ function stopped(host: RoleHost, ms: number): Fault {
   };
 }
 
+/** `host`'s link to the bridge down (its interface loses carrier, TCP connections stay open but carry nothing), up after `ms`. */
+function linkDown(host: RoleHost, ms: number): Fault {
+  return {
+    fault: `${host}'s link down for ${ms / 1000} s`,
+    inject: (fleet) => fleet.network.linkDown(host).then(() => undefined),
+    undo: async (fleet) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      await fleet.network.linkUp(host);
+    },
+  };
+}
+
+/** Drop rules in `host`'s namespace against every packet to or from `others`, removed after `ms`. */
+function partitioned(host: RoleHost, others: readonly RoleHost[], ms: number): Fault {
+  let partition: Partition | undefined;
+  return {
+    fault: `partition between ${host} and ${others.join(', ')} for ${ms / 1000} s`,
+    inject: async (fleet) => {
+      partition = await fleet.network.partition([host], others);
+    },
+    undo: async () => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      await partition!.heal();
+    },
+  };
+}
+
 /** Each gateway in turn: SIGTERM (it drains), restarted, and back in the load balancer's rotation before the next. */
 const rollingDeploy: Fault = {
   fault: 'rolling deploy: SIGTERM (drain) and restart gateway-1, then gateway-2',
@@ -55,15 +83,19 @@ const rollingDeploy: Fault = {
       if (gateway === 'gateway-2') fleet.signal(gateway, 'SIGTERM');
       await fleet.ended(gateway);
       await fleet.startRole(gateway);
-      await fleet.inRotation(gateway, true);
+      await fleet.haproxy.waitForServer(gateway, 'UP');
     }
   },
 };
 
 export const ROWS: readonly Row[] = [
   { ...killed('feed'), rate: 2_000 },
+  // Issue 13's acceptance: losing a whole line at 5,000 ticks/s costs no client anything, not even a REPLAY.
+  { ...killed('proxy-a'), rate: 5_000, noReplay: true },
   { ...killed('snapshot-a'), rate: 2_000 },
   { ...killed('gateway-1'), rate: 2_000 },
   { ...stopped('gateway-1', 10_000), rate: 2_000 },
+  { ...linkDown('proxy-a', 5_000), rate: 2_000 },
+  { ...partitioned('gateway-1', ['proxy-a', 'proxy-b'], 5_000), rate: 2_000 },
   { ...rollingDeploy, rate: 2_000 },
 ];
