@@ -1,8 +1,8 @@
 /** Child program of the pipeline and snapshot benchmarks: the proxy, startProxy from src/proxy, on ephemeral loopback ports. */
-import { zmqSocketOptions } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
 import { serve } from './child.js';
+import { BENCH_SOCKETS } from './sockets.js';
 import { cpuOverWindow, type CpuReport, type Window } from './clock.js';
 
 const LOOPBACK_ANY_PORT = 'tcp://127.0.0.1:*';
@@ -13,7 +13,7 @@ const methods = {
   async start(params: { mode: 'native' | 'js'; hwm: number }): Promise<{ frontend: string; backend: string }> {
     if (proxy !== undefined) throw new Error('the proxy is already started');
     proxy = await startProxy(
-      { frontend: LOOPBACK_ANY_PORT, backend: LOOPBACK_ANY_PORT, frontendHwm: params.hwm, backendHwm: params.hwm, socket: zmqSocketOptions({ lingerMs: 0, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 3000 }), mode: params.mode },
+      { frontend: LOOPBACK_ANY_PORT, backend: LOOPBACK_ANY_PORT, frontendHwm: params.hwm, backendHwm: params.hwm, socket: BENCH_SOCKETS, mode: params.mode },
       createLogger('warn'),
     );
     return { frontend: proxy.frontendEndpoint, backend: proxy.backendEndpoint };

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/log/index.js';
 import type { TickRecord } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
 import { Pacer } from '../common/paced.js';
+import { BENCH_SOCKETS } from '../common/sockets.js';
 import { INSTRUMENTS, VENUE, symbolOf } from './instruments.js';
 
 /** A burst every BURST_MS: short enough to keep the flow smooth, long enough not to spin. */
@@ -63,7 +64,7 @@ const methods = {
   async start(params: { frontend: string }): Promise<void> {
     if (publisher !== undefined) throw new Error('the feed is already started');
     publisher = new TickPublisher(
-      { endpoint: params.frontend, sendHwm: SEND_HWM, queueLimit: QUEUE_LIMIT, lingerMs: 0, subscriberWaitMs: SUBSCRIBER_WAIT_MS },
+      { endpoints: [params.frontend], sendHwm: SEND_HWM, queueLimit: QUEUE_LIMIT, socket: BENCH_SOCKETS, subscriberWaitMs: SUBSCRIBER_WAIT_MS },
       createLogger('warn'),
     );
     await publisher.connect();

@@ -188,4 +188,22 @@ export const ROWS: readonly Row[] = [
       },
     ],
   },
+  {
+    title: 'Lines',
+    panels: [
+      {
+        title: 'Lines up', unit: 'none',
+        description: 'Each line to the fabric (a proxy backend in connect.backend) as the line probes of the gateways and snapshot services see it: 1 connected and answering ZMTP heartbeats, 0 down.',
+        queries: [{ expr: `{__name__=~"tickfan_(gateway|snapshot)_line_up",${JOB}}`, legend: '{{instance}} {{endpoint}}' }],
+      },
+      {
+        title: 'Line duplicates and holes', unit: 'ops',
+        description: 'A/B arbitration: copies dropped per line (another line was first), and seq jumps on a line that another filled within subscriber.arbitrationMs or that expired into gaps for the subscriber to repair.',
+        queries: ['gateway', 'snapshot'].flatMap((role) => [
+          { expr: rate(`tickfan_${role}_line_duplicates_total`, 'endpoint'), legend: `${role} duplicates {{endpoint}}` },
+          { expr: rate(`tickfan_${role}_line_holes_total`, 'outcome'), legend: `${role} holes {{outcome}}` },
+        ]),
+      },
+    ],
+  },
 ];

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { TickStream } from '../client/zmq/index.js';
+import { LineSet } from '../client/zmq/index.js';
+import { lineOptions } from '../config/index.js';
 import type { TickfanConfig } from './config.js';
 import { recordedLine } from '../feeds/replay/index.js';
 import { createLogger, ThrottledWarning } from '../log/index.js';
@@ -23,14 +24,14 @@ export async function record(config: TickfanConfig, options: RecordOptions): Pro
   const out = createWriteStream(options.file, { flags: 'w' });
   await once(out, 'open');
   const warnings = new ThrottledWarning(log);
-  const stream = new TickStream({
-    endpoint: config.connect.backend,
+  const stream = new LineSet({
+    ...lineOptions(config),
+    endpoints: config.connect.backend,
     prefixes: [options.prefix],
-    receiveHwm: config.subscriber.receiveHwm,
     onReject: (err) => warnings.warn(err.reason, {}, `message dropped: ${err.message}`),
   });
   onShutdownSignal(log, async () => stream.close());
-  log.info({ endpoint: config.connect.backend, prefix: options.prefix, file: options.file }, 'recording');
+  log.info({ endpoints: config.connect.backend, prefix: options.prefix, file: options.file }, 'recording');
   let written = 0;
   for await (const message of stream) {
     if (message.kind !== 'tick') continue;

@@ -1,4 +1,5 @@
-import { TickStream, TickSubscriber } from '../client/zmq/index.js';
+import { LineSet, TickSubscriber } from '../client/zmq/index.js';
+import { lineOptions } from '../config/index.js';
 import type { TickfanConfig } from './config.js';
 import { createLogger, ThrottledWarning, type Logger } from '../log/index.js';
 import { nowMicros, type StatusRecord, type TickRecord } from '../wire/index.js';
@@ -34,7 +35,7 @@ export async function tail(config: TickfanConfig, options: TailOptions): Promise
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
-  log.info({ endpoint: config.connect.backend, prefix: options.prefix, snapshot: options.snapshot }, 'tailing');
+  log.info({ endpoints: config.connect.backend, prefix: options.prefix, snapshot: options.snapshot }, 'tailing');
   let printed = 0;
   for await (const line of source.lines) {
     process.stdout.write(options.json ? jsonLine(line) : humanLine(line));
@@ -51,10 +52,10 @@ interface LineSource {
 
 function followLive(config: TickfanConfig, prefix: string, log: Logger): LineSource {
   const warnings = new ThrottledWarning(log);
-  const stream = new TickStream({
-    endpoint: config.connect.backend,
+  const stream = new LineSet({
+    ...lineOptions(config),
+    endpoints: config.connect.backend,
     prefixes: [prefix],
-    receiveHwm: config.subscriber.receiveHwm,
     onReject: (err) => warnings.warn(err.reason, {}, `message dropped: ${err.message}`),
   });
   async function* lines(): AsyncGenerator<Line> {
@@ -65,11 +66,11 @@ function followLive(config: TickfanConfig, prefix: string, log: Logger): LineSou
 
 function followState(config: TickfanConfig, prefix: string, log: Logger): LineSource {
   const subscriber = new TickSubscriber({
+    ...lineOptions(config),
     endpoint: config.connect.backend,
     prefix,
     snapshotEndpoints: config.connect.snapshot,
     snapshotTimeoutMs: config.connect.snapshotTimeoutMs,
-    receiveHwm: config.subscriber.receiveHwm,
   });
   return {
     lines: subscriber,

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { XPublisher } from 'zeromq';
+import type { ZmqSocketOptions } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import { ThrottledWarning } from '../log/index.js';
 import {
@@ -8,12 +9,13 @@ import {
 } from '../wire/index.js';
 
 export interface PublisherOptions {
-  /** The proxy frontend (XSUB) to connect to. */
-  readonly endpoint: string;
+  /** The proxy frontends (XSUB) to connect to, one per line: every message goes to each. */
+  readonly endpoints: readonly string[];
   readonly sendHwm: number;
   /** Bound on messages waiting for the socket; beyond it ticks are dropped and counted. */
   readonly queueLimit: number;
-  readonly lingerMs: number;
+  /** Linger and ZMTP heartbeats. */
+  readonly socket: ZmqSocketOptions;
   /** How long start-up waits for the first downstream subscription before publishing anyway. */
   readonly subscriberWaitMs: number;
 }
@@ -45,7 +47,7 @@ export class TickPublisher {
   private readonly topics = new Map<string, TopicState>();
   /** Owner conflicts already logged, as "topic source", so each pair is reported once. */
   private readonly ownerConflicts = new Set<string>();
-  private readonly socket = new XPublisher();
+  private readonly socket: XPublisher;
   private readonly queue: SendQueue;
   private readonly warnings: ThrottledWarning;
   private firstSubscription: Promise<void>;
@@ -54,8 +56,7 @@ export class TickPublisher {
     private readonly options: PublisherOptions,
     private readonly log: Logger,
   ) {
-    this.socket.sendHighWaterMark = options.sendHwm;
-    this.socket.linger = options.lingerMs;
+    this.socket = new XPublisher({ ...options.socket, sendHighWaterMark: options.sendHwm });
     this.queue = new SendQueue(this.socket, options.queueLimit, (err) =>
       this.warnings.warn('send_failed', { err: err.message }, 'publisher send failed'));
     this.warnings = new ThrottledWarning(log);
@@ -66,14 +67,14 @@ export class TickPublisher {
     return this.queue.dropped;
   }
 
-  /** Connects to the proxy and waits (bounded) until downstream interest has arrived. */
+  /** Connects to the proxies and waits (bounded) until downstream interest has arrived through one of them. */
   async connect(): Promise<void> {
-    this.socket.connect(this.options.endpoint);
+    for (const endpoint of this.options.endpoints) this.socket.connect(endpoint);
     const waited = await Promise.race([
       this.firstSubscription.then(() => true),
       new Promise<false>((resolve) => setTimeout(resolve, this.options.subscriberWaitMs, false).unref()),
     ]);
-    this.log.info({ endpoint: this.options.endpoint, epoch: this.epoch, subscribed: waited }, 'publisher connected');
+    this.log.info({ endpoints: this.options.endpoints, epoch: this.epoch, subscribed: waited }, 'publisher connected');
   }
 
   /** Validates, sequences and queues one record; false when it was rejected or dropped. */

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { ConnectSettings, ZmqSettings } from '../config/index.js';
+import { zmqSocketOptions, type ConnectSettings, type ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import type { RoleHandle } from '../role/index.js';
 import type { FeedAdapter } from './adapter.js';
@@ -36,7 +36,7 @@ export async function startFeedRole(config: FeedRoleConfig, log: Logger): Promis
   const adapters = configuredAdapters(feeds, log);
   refuseSharedVenues(adapters);
   const publisher = new TickPublisher(
-    { endpoint: connect.frontend, sendHwm: feeds.sendHwm, queueLimit: feeds.queueLimit, lingerMs: zmq.lingerMs, subscriberWaitMs: feeds.subscriberWaitMs },
+    { endpoints: connect.frontend, sendHwm: feeds.sendHwm, queueLimit: feeds.queueLimit, socket: zmqSocketOptions(zmq), subscriberWaitMs: feeds.subscriberWaitMs },
     log,
   );
   await publisher.connect();

@@ -4,7 +4,7 @@ import { createServer as createTlsServer } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
 import type { Logger } from '../log/index.js';
-import type { BucketHistogram } from '../metrics/index.js';
+import type { BucketHistogram, LineView } from '../metrics/index.js';
 import {
   CloseCode, ErrorCode, MAX_REQUEST_BYTES, nowMicros, parseRequest, patternMatches, RequestError, WS_PATH,
   SnapshotErrorCode, type ParsedRequest, type ParsedSubscribe, type Position, type RejectReason, type RequestId,
@@ -18,7 +18,7 @@ import { Flusher, type FlusherOptions } from './flusher.js';
 import { outbound, type OutboundEvent, type PositionedEvent } from './frames.js';
 import { Replayer } from './replay.js';
 import { addCounters, Session, type ReplayHold, type SessionCounters } from './session.js';
-import { VenueStatusBoard } from './status.js';
+import { VenueStatusBoard, type VenueStatus } from './status.js';
 import type { GatewaySettings } from './settings.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
 
@@ -129,7 +129,7 @@ export class Gateway {
     this.http = serverFor(options.tls, pageHandler({ publicBaseUrl: options.publicBaseUrl ?? '' }));
     this.cache = new EventCache(options.historyPerTopic);
     this.flusher = new Flusher(options);
-    this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log);
+    this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log, (up) => this.onFabric(up));
     this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
     this.replayer = options.maxQueuedReplays === 0 ? undefined : new Replayer({
       endpoints: options.upstream.snapshotEndpoints,
@@ -186,6 +186,11 @@ export class Gateway {
     const total = this.upstream.rejected;
     for (const [reason, count] of this.replayer?.rejected ?? []) total.set(reason, (total.get(reason) ?? 0) + count);
     return total;
+  }
+
+  /** The lines to the fabric (A/B), for metrics. */
+  get upstreamLines(): LineView {
+    return this.upstream;
   }
 
   /** Upstream prefixes held, for tests and metrics. */
@@ -564,7 +569,16 @@ export class Gateway {
   /** A venue's feed status changed: every client whose patterns can match its ticks hears of it. */
   private onStatus(update: Update): void {
     const status = this.statuses.apply(update);
-    if (status === undefined) return;
+    if (status !== undefined) this.announce(status);
+  }
+
+  /** The last line to the fabric went down, or the first came back: clients hear it as each venue's status. */
+  private onFabric(up: boolean): void {
+    const reason = up ? undefined : `no line to the fabric is up (${this.options.upstream.backends.join(', ')})`;
+    for (const status of this.statuses.setCutOff(reason)) this.announce(status);
+  }
+
+  private announce(status: VenueStatus): void {
     for (const client of this.clients) {
       if ([...client.patterns.keys()].some((pattern) => coversVenue(pattern, status.venue))) this.control(client, status.text);
     }

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { BucketHistogram, counterOf, countersBy, gaugeOf, gaugesBy, withZeros } from '../metrics/index.js';
+import { BucketHistogram, counterOf, countersBy, gaugeOf, gaugesBy, registerLineMetrics, withZeros } from '../metrics/index.js';
 import { RESUME_OUTCOMES, UPGRADE_REFUSALS, type Gateway } from './gateway.js';
 import { REPLAY_RESULTS } from './replay.js';
 import { CloseCode, ERROR_CODES, REJECT_REASONS } from '../wire/index.js';
@@ -33,6 +33,7 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
   countersBy(registry, 'tickfan_gateway_client_errors_total', 'Error events sent to clients, by code.', ['code'], function* () {
     for (const [code, count] of withZeros(ERROR_CODES, gateway.counters.errorsByCode)) yield [{ code }, count];
   });
+  registerLineMetrics(registry, 'gateway', gateway.upstreamLines);
   countersBy(registry, 'tickfan_gateway_messages_rejected_total', 'Messages from the fabric (live stream, snapshot and replay replies) that failed to decode, by reason: dropped, never sent to a client.', ['reason'], function* () {
     for (const [reason, count] of withZeros<string>(REJECT_REASONS, gateway.upstreamRejects)) yield [{ reason }, count];
   });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ConnectSettings, MetricsSettings, SubscriberSettings } from '../config/index.js';
+import { lineOptions, type ConnectSettings, type MetricsSettings, type SubscriberSettings, type ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import type { RoleHandle } from '../role/index.js';
 import { Gateway } from './gateway.js';
@@ -11,6 +11,7 @@ export interface GatewayRoleConfig {
   readonly gateway: GatewaySettings;
   readonly connect: Pick<ConnectSettings, 'backend' | 'snapshot' | 'snapshotTimeoutMs'>;
   readonly subscriber: SubscriberSettings;
+  readonly zmq: ZmqSettings;
   readonly metrics: Pick<MetricsSettings, 'enabled'>;
 }
 
@@ -27,10 +28,12 @@ export async function startGatewayRole(config: GatewayRoleConfig, log: Logger, v
     version,
     measureLatency: config.metrics.enabled,
     upstream: {
-      backend: config.connect.backend,
+      ...lineOptions(config),
+      heartbeatIntervalMs: config.zmq.heartbeatIntervalMs,
+      heartbeatTimeoutMs: config.zmq.heartbeatTimeoutMs,
+      backends: config.connect.backend,
       snapshotEndpoints: config.connect.snapshot,
       snapshotTimeoutMs: config.connect.snapshotTimeoutMs,
-      receiveHwm: config.subscriber.receiveHwm,
       lingerMs: config.gateway.upstreamLingerMs,
     },
   }, log);

@@ -1,5 +1,5 @@
 import type { Update } from '../client/zmq/index.js';
-import { isNewer, type StatusRecord, type VenueState } from '../wire/index.js';
+import { isNewer, nowMicros, type StatusRecord, type VenueState } from '../wire/index.js';
 
 /** A venue's feed status as the gateway holds it, with its `status` event text ready to send. */
 export interface VenueStatus {
@@ -21,6 +21,8 @@ interface Held extends VenueStatus {
  */
 export class VenueStatusBoard {
   private readonly venues = new Map<string, Held>();
+  /** While every line to the fabric is down: why. Every venue then shows as stale, whatever its feed last said. */
+  private cutOff: string | undefined;
 
   /**
    * Records an update of a `status.<venue>` topic (validated upstream); returns the venue's
@@ -36,12 +38,29 @@ export class VenueStatusBoard {
     const text = JSON.stringify({ type: 'status', venue, state: record.state, reason: record.reason, ts });
     const status: Held = { venue, state: record.state, text, epoch, seq, ts };
     this.venues.set(venue, status);
-    return held?.state === record.state ? undefined : status;
+    return held?.state === record.state || this.cutOff !== undefined ? undefined : status;
+  }
+
+  /**
+   * Every line to the fabric went down (`reason`), or one came back (undefined): the status of
+   * every known venue, as clients must now hear it. While cut off a venue is stale, since
+   * nothing this gateway serves moves; once back, each venue shows what its feed last said.
+   */
+  setCutOff(reason: string | undefined): VenueStatus[] {
+    if (reason === this.cutOff) return [];
+    this.cutOff = reason;
+    return [...this.venues.values()].map((held) => this.shown(held));
   }
 
   /** Venues whose feed is not up: a new subscriber hears of them at once. */
   notUp(): VenueStatus[] {
-    return [...this.venues.values()].filter((status) => status.state !== 'up');
+    return [...this.venues.values()].map((held) => this.shown(held)).filter((status) => status.state !== 'up');
+  }
+
+  private shown(held: Held): VenueStatus {
+    if (this.cutOff === undefined) return held;
+    const { venue } = held;
+    return { venue, state: 'stale', text: JSON.stringify({ type: 'status', venue, state: 'stale', reason: this.cutOff, ts: nowMicros() }) };
   }
 
   /** Drops venues whose status is no longer followed. */

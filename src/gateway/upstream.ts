@@ -1,10 +1,14 @@
-import { Subscriber } from 'zeromq';
-import { TickSubscriber, type Update } from '../client/zmq/index.js';
+import { lineProbe, TickSubscriber, type LineSet, type LineStatus, type Update } from '../client/zmq/index.js';
 import { ThrottledWarning, type Logger } from '../log/index.js';
 import type { RejectReason } from '../wire/index.js';
 
 export interface UpstreamOptions {
-  readonly backend: string;
+  /** The proxy backends, one per line (A/B). */
+  readonly backends: readonly string[];
+  readonly arbitrationMs: number;
+  /** ZMTP heartbeats of the line probes. */
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
   readonly snapshotEndpoints: readonly string[];
   readonly snapshotTimeoutMs: number;
   readonly receiveHwm: number;
@@ -33,13 +37,14 @@ interface Feed {
 export class Upstream {
   private readonly feeds = new Map<string, Feed>();
   /**
-   * A subscriber without subscriptions, so readiness can tell whether the proxy is reachable
-   * even while no client wants anything (and so nothing flows).
+   * One subscriber per line without subscriptions, so the gateway knows which lines are up (ZMTP
+   * heartbeats) even while no client wants anything and so nothing flows.
    */
-  private readonly probe = new Subscriber({ linger: 0 });
-  private probeConnected = false;
-  /** Rejects counted by subscribers already released, so the totals never go down. */
+  private readonly probe: LineSet;
+  /** Counts of subscribers already released, so the totals never go down. */
   private readonly releasedRejects = new Map<RejectReason, number>();
+  private readonly releasedDuplicates = new Map<string, number>();
+  private readonly releasedHoles = { filled: 0, expired: 0 };
   private readonly warnings: ThrottledWarning;
 
   constructor(
@@ -48,16 +53,30 @@ export class Upstream {
     /** Told when a prefix is no longer followed, so what was held for it can go. */
     private readonly onRelease: (prefix: string) => void,
     private readonly log: Logger,
+    /** Told when the first line comes up or the last one goes down. */
+    private readonly onFabric: (up: boolean) => void = () => {},
   ) {
     this.warnings = new ThrottledWarning(log);
-    this.probe.events.on('connect', () => (this.probeConnected = true));
-    this.probe.events.on('disconnect', () => (this.probeConnected = false));
-    this.probe.connect(options.backend);
+    this.probe = lineProbe(options.backends, { intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs }, log, onFabric);
   }
 
-  /** Whether the proxy backend is connected. */
+  /** Whether at least one line to the fabric is connected. */
   get connected(): boolean {
-    return this.probeConnected;
+    return this.probe.anyUp;
+  }
+
+  /** Each line: up or not, and the duplicate copies it brought over every prefix followed. */
+  lines(): LineStatus[] {
+    const duplicates = new Map(this.releasedDuplicates);
+    for (const feed of this.feeds.values()) for (const line of feed.subscriber.lines()) duplicates.set(line.endpoint, (duplicates.get(line.endpoint) ?? 0) + line.duplicates);
+    return this.probe.lines().map((line) => ({ ...line, duplicates: duplicates.get(line.endpoint) ?? 0 }));
+  }
+
+  /** Seq jumps on a line, filled by another line in time or expired into gaps, over every prefix followed. */
+  holes(): { filled: number; expired: number } {
+    const total = { ...this.releasedHoles };
+    for (const feed of this.feeds.values()) addHoles(total, feed.subscriber.holes());
+    return total;
   }
 
   /** Prefixes followed, including ones lingering after their last client left. */
@@ -82,7 +101,8 @@ export class Upstream {
     let feed = this.feeds.get(prefix);
     if (feed === undefined) {
       const subscriber = new TickSubscriber({
-        endpoint: this.options.backend,
+        endpoint: this.options.backends,
+        arbitrationMs: this.options.arbitrationMs,
         prefix,
         snapshotEndpoints: this.options.snapshotEndpoints,
         snapshotTimeoutMs: this.options.snapshotTimeoutMs,
@@ -126,6 +146,8 @@ export class Upstream {
   private release(prefix: string, feed: Feed): void {
     this.feeds.delete(prefix);
     addCounts(this.releasedRejects, feed.subscriber.rejected);
+    addCounts(this.releasedDuplicates, new Map(feed.subscriber.lines().map((line) => [line.endpoint, line.duplicates])));
+    addHoles(this.releasedHoles, feed.subscriber.holes());
     void feed.subscriber.close();
     this.log.info({ prefix }, 'upstream unsubscribed');
     this.onRelease(prefix);
@@ -138,6 +160,11 @@ export class Upstream {
       this.log.error({ prefix, err: (err as Error).message }, 'upstream subscriber failed');
     }
   }
+}
+
+function addHoles(into: { filled: number; expired: number }, from: { readonly filled: number; readonly expired: number }): void {
+  into.filled += from.filled;
+  into.expired += from.expired;
 }
 
 function addCounts<K>(into: Map<K, number>, from: ReadonlyMap<K, number>): void {

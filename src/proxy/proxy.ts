@@ -1,6 +1,7 @@
 import { Proxy as NativeProxy, XPublisher, XSubscriber } from 'zeromq';
 import type { ZmqSocketOptions } from '../config/index.js';
 import type { Logger } from '../log/index.js';
+import { FrontendPeers, type UpstreamState } from './frontend-peers.js';
 
 /** See docs/architecture.md, Proxy mode: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop that counts. */
 export const PROXY_MODES = ['native', 'js'] as const;
@@ -11,10 +12,22 @@ export interface ProxyOptions {
   readonly frontend: string;
   /** Bind endpoint of the XPUB backend that subscribers connect to. */
   readonly backend: string;
+  /**
+   * Backends (XPUB) of upstream proxies the frontend connects to, so this proxy is a node of a
+   * tree; none when absent. The frontend is bound all the same, for local feeds.
+   */
+  readonly upstream?: readonly string[];
   readonly frontendHwm: number;
   readonly backendHwm: number;
-  /** Linger and ZMTP heartbeats of both sockets. */
+  /** Linger and TCP keepalives of both sockets. */
   readonly socket: ZmqSocketOptions;
+  /**
+   * ZMTP heartbeats of the frontend when it has upstreams, so a silent upstream (stopped,
+   * partitioned) is noticed. Unlike a JavaScript subscriber, libzmq's own forwarding thread
+   * reads its queue at once, so that queue does not sit full for the heartbeat timeout (the
+   * condition of zeromq/libzmq#3937, src/util/keepalive.ts).
+   */
+  readonly upstreamHeartbeat?: { readonly intervalMs: number; readonly timeoutMs: number };
   /** See docs/architecture.md: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop. */
   readonly mode: ProxyMode;
 }
@@ -31,6 +44,12 @@ export interface RunningProxy {
   forwarded(): number | undefined;
   /** Peers connected now: publishers on the frontend, subscribers on the backend. */
   peers(): { readonly publishers: number; readonly subscribers: number };
+  /** The links to proxy.upstream, in configured order; empty without upstreams. */
+  upstreams(): UpstreamState[];
+  /** Ready to forward: none configured, or at least one upstream connected. */
+  upstreamReady(): boolean;
+  /** Called whenever an upstream connects or disconnects. */
+  onUpstreamChange(listener: (state: UpstreamState) => void): void;
   close(): Promise<void>;
 }
 
@@ -38,36 +57,53 @@ export interface RunningProxy {
  * The XSUB/XPUB forwarder of PROTOCOL.md section 3. It forwards bytes and never decodes:
  * validation belongs to the edges, and a proxy that parsed would cap the whole fabric at
  * JavaScript's decoding rate. Subscriptions flow back upstream so feeds only send what
- * someone downstream wants.
+ * someone downstream wants; through upstream proxies too, so each site of a tree receives only
+ * what its own subscribers want.
  */
 export async function startProxy(options: ProxyOptions, log: Logger): Promise<RunningProxy> {
-  const frontend = new XSubscriber({ ...options.socket, receiveHighWaterMark: options.frontendHwm });
+  const upstream = options.upstream ?? [];
+  const heartbeat = upstream.length > 0 && options.upstreamHeartbeat !== undefined
+    ? { heartbeatInterval: options.upstreamHeartbeat.intervalMs, heartbeatTimeout: options.upstreamHeartbeat.timeoutMs }
+    : {};
+  const frontend = new XSubscriber({ ...options.socket, ...heartbeat, receiveHighWaterMark: options.frontendHwm });
   const backend = new XPublisher({ ...options.socket, sendHighWaterMark: options.backendHwm });
+  // Watched and connected before forwarding starts: a native proxy owns the sockets from then on.
+  const frontendPeers = new FrontendPeers(upstream, log);
+  frontendPeers.watch(frontend);
+  const subscribers = countPeers(backend);
+  let endpoints: Pick<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'>;
   try {
     await bindOrExplain(frontend, options.frontend, 'proxy.frontend');
     await bindOrExplain(backend, options.backend, 'proxy.backend');
+    // Read before connecting: lastEndpoint then names the last connected endpoint instead.
+    endpoints = { frontendEndpoint: frontend.lastEndpoint ?? options.frontend, backendEndpoint: backend.lastEndpoint ?? options.backend };
+    for (const endpoint of upstream) connectOrExplain(frontend, endpoint);
   } catch (err) {
     frontend.close();
     backend.close();
     throw err;
   }
-  const endpoints = { frontendEndpoint: frontend.lastEndpoint ?? options.frontend, backendEndpoint: backend.lastEndpoint ?? options.backend };
-  log.info({ ...endpoints, mode: options.mode }, 'proxy listening');
-  // Watched before forwarding starts: a native proxy owns the sockets from then on.
-  const peers = { publishers: countPeers(frontend), subscribers: countPeers(backend) };
+  log.info({ ...endpoints, upstream, mode: options.mode }, 'proxy listening');
   const running = options.mode === 'native' ? runNative(frontend, backend) : runForwardingLoop(frontend, backend, log);
-  return { ...endpoints, ...running, peers: () => ({ publishers: peers.publishers(), subscribers: peers.subscribers() }) };
+  return {
+    ...endpoints,
+    ...running,
+    peers: () => ({ publishers: frontendPeers.publishers(), subscribers: subscribers() }),
+    upstreams: () => frontendPeers.list(),
+    upstreamReady: () => frontendPeers.anyUpstreamConnected(),
+    onUpstreamChange: (listener) => frontendPeers.onUpstreamChange(listener),
+  };
 }
 
-/** Connected peers of a bound socket, from its monitor events. */
-function countPeers(socket: XSubscriber | XPublisher): () => number {
+/** Subscribers connected to the backend, which only binds, from its monitor events. */
+function countPeers(backend: XPublisher): () => number {
   let connected = 0;
-  socket.events.on('accept', () => connected++);
-  socket.events.on('disconnect', () => connected--);
+  backend.events.on('accept', () => connected++);
+  backend.events.on('disconnect', () => connected--);
   return () => connected;
 }
 
-function runNative(frontend: XSubscriber, backend: XPublisher): Omit<RunningProxy, 'frontendEndpoint' | 'backendEndpoint' | 'peers'> {
+function runNative(frontend: XSubscriber, backend: XPublisher): Pick<RunningProxy, 'forwarded' | 'close'> {
   const proxy = new NativeProxy(frontend, backend);
   const finished = proxy.run();
   return {
@@ -79,7 +115,7 @@ function runNative(frontend: XSubscriber, backend: XPublisher): Omit<RunningProx
   };
 }
 
-function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, log: Logger): Omit<RunningProxy, 'frontendEndpoint' | 'backendEndpoint' | 'peers'> {
+function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, log: Logger): Pick<RunningProxy, 'forwarded' | 'close'> {
   const counters = { forwarded: 0 };
   // Each socket is sent on by exactly one loop, so sends never overlap (zeromq.js EBUSY).
   const downstream = (async () => {
@@ -102,6 +138,14 @@ function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, log: Logg
       await loops;
     },
   };
+}
+
+function connectOrExplain(socket: XSubscriber, endpoint: string): void {
+  try {
+    socket.connect(endpoint);
+  } catch (err) {
+    throw new Error(`cannot connect to ${endpoint} (setting proxy.upstream): ${(err as Error).message}`);
+  }
 }
 
 async function bindOrExplain(socket: XSubscriber | XPublisher, endpoint: string, setting: string): Promise<void> {

@@ -17,12 +17,17 @@ export interface ProxyRole extends RoleHandle {
 
 /** The proxy role as configured: binds the frontend and backend of PROTOCOL.md section 3. */
 export async function startProxyRole(config: ProxyRoleConfig, log: Logger): Promise<ProxyRole> {
-  const proxy = await startProxy({ ...config.proxy, socket: zmqSocketOptions(config.zmq) }, log);
+  const proxy = await startProxy({
+    ...config.proxy,
+    socket: zmqSocketOptions(config.zmq),
+    upstreamHeartbeat: { intervalMs: config.zmq.heartbeatIntervalMs, timeoutMs: config.zmq.heartbeatTimeoutMs },
+  }, log);
   return {
     proxy,
     registerMetrics: (registry) => registerProxyMetrics(registry, proxy),
-    // Bound, so feeds and subscribers can connect.
-    ready: () => true,
+    // Bound, so feeds and subscribers can connect; with upstreams, linked to at least one of them,
+    // or it has nothing to forward.
+    ready: () => proxy.upstreamReady(),
     stop: () => proxy.close(),
   };
 }

@@ -1,10 +1,10 @@
 import type { Registry } from 'prom-client';
-import { counterOf, countersBy, gaugeOf, gaugesBy, withZeros } from '../metrics/index.js';
+import { counterOf, countersBy, gaugeOf, gaugesBy, registerLineMetrics, withZeros } from '../metrics/index.js';
 import { nowMicros, REJECT_REASONS } from '../wire/index.js';
 import type { SnapshotRole } from './role.js';
 
 /** Every answer the service can give, as `command result` keys of SnapshotService.requests. */
-const ANSWERS = ['PING ok', 'SNAPSHOT ok', 'SNAPSHOT too_large', 'SNAPSHOT bad_request', 'REPLAY ok', 'REPLAY gone', 'REPLAY unavailable', '? bad_request'];
+const ANSWERS = ['PING ok', 'SNAPSHOT ok', 'SNAPSHOT too_large', 'SNAPSHOT bad_request', 'SNAPSHOT unavailable', 'REPLAY ok', 'REPLAY gone', 'REPLAY unavailable', '? bad_request'];
 
 export function registerSnapshotMetrics(registry: Registry, role: SnapshotRole): void {
   const { store, service } = role;
@@ -15,6 +15,7 @@ export function registerSnapshotMetrics(registry: Registry, role: SnapshotRole):
     }
   });
   service.durations.register(registry);
+  registerLineMetrics(registry, 'snapshot', role.lines);
   counterOf(registry, 'tickfan_snapshot_records_served_total', 'Records sent in SNAPSHOT and REPLAY replies.', () => service.recordsServed);
   counterOf(registry, 'tickfan_snapshot_replies_dropped_total', 'Replies dropped because the reply queue was full (the client times out and retries).', () => service.repliesDropped);
   countersBy(registry, 'tickfan_snapshot_messages_ingested_total', 'Messages from the proxy taken into the store, by outcome (applied, duplicate, gap, new_epoch, older, new_topic, topic_limit).', ['outcome'], function* () {

@@ -1,6 +1,7 @@
 import { rename } from 'node:fs/promises';
-import { TickStream } from '../client/zmq/index.js';
-import type { ConnectSettings, SubscriberSettings, ZmqSettings } from '../config/index.js';
+import { LineSet, lineProbe } from '../client/zmq/index.js';
+import type { LineView } from '../metrics/index.js';
+import { lineOptions, type ConnectSettings, type SubscriberSettings, type ZmqSettings } from '../config/index.js';
 import { ThrottledWarning, type Logger } from '../log/index.js';
 import type { RoleHandle } from '../role/index.js';
 import { registerSnapshotMetrics } from './metrics.js';
@@ -20,6 +21,8 @@ export interface SnapshotRoleConfig {
 export interface SnapshotRole extends RoleHandle {
   readonly store: SnapshotStore;
   readonly service: SnapshotService;
+  /** The lines to the fabric: their state, duplicates and holes. */
+  readonly lines: LineView;
   /** Messages from the proxy that failed to decode, by reason. */
   readonly rejected: ReadonlyMap<string, number>;
   /** The ROUTER endpoint actually bound. */
@@ -37,12 +40,15 @@ export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger)
   await reload(store, settings.persistFile, log);
 
   const warnings = new ThrottledWarning(log);
-  const stream = new TickStream({
-    endpoint: config.connect.backend,
+  const startedAt = performance.now();
+  let everUp = false;
+  const stream = new LineSet({
+    ...lineOptions(config),
+    endpoints: config.connect.backend,
     prefixes: settings.prefixes,
-    receiveHwm: config.subscriber.receiveHwm,
     onReject: (err) => warnings.warn(err.reason, {}, `message dropped: ${err.message}`),
   });
+  const probe = lineProbe(config.connect.backend, { intervalMs: config.zmq.heartbeatIntervalMs, timeoutMs: config.zmq.heartbeatTimeoutMs }, log, (up) => (everUp ||= up));
   let changed = false;
   const ingesting = (async () => {
     for await (const message of stream) {
@@ -52,7 +58,13 @@ export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger)
     }
   })();
 
-  const service = new SnapshotService(store, { ...settings, replyQueueLimit: 10_000, lingerMs: config.zmq.lingerMs }, log);
+  // Cut off once every line is down; at start-up only after a line had a heartbeat timeout to
+  // come up, so reloaded state is served at once, as before the first handshake completes.
+  const cutOff = () => {
+    if (probe.anyUp || (!everUp && performance.now() - startedAt < config.zmq.heartbeatTimeoutMs)) return undefined;
+    return `no line to the fabric is up (${config.connect.backend.join(', ')}): the state may be stale`;
+  };
+  const service = new SnapshotService(store, { ...settings, replyQueueLimit: 10_000, lingerMs: config.zmq.lingerMs, cutOff }, log);
   let endpoint: string;
   try {
     endpoint = await service.start();
@@ -75,13 +87,21 @@ export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger)
   const role: SnapshotRole = {
     store,
     service,
-    rejected: stream.rejected,
+    lines: {
+      // Up as the probe sees it (heartbeats); duplicates and holes as the data lines counted them.
+      lines: () => probe.lines().map((line, i) => ({ ...line, duplicates: stream.lines()[i]!.duplicates })),
+      holes: () => stream.holes(),
+    },
+    get rejected() {
+      return stream.rejected;
+    },
     endpoint,
     registerMetrics: (registry) => registerSnapshotMetrics(registry, role),
-    // Bound, and answering from what it holds (possibly reloaded) while the stream catches up.
-    ready: () => true,
+    // Bound, and connected to the fabric: it answers from what it holds (possibly reloaded) while the stream catches up.
+    ready: () => probe.anyUp,
     async stop() {
       clearInterval(timer);
+      probe.close();
       stream.close();
       await ingesting;
       await service.close();

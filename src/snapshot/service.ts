@@ -18,6 +18,12 @@ export interface ServiceOptions {
   readonly replyQueueLimit: number;
   readonly sendHwm: number;
   readonly lingerMs: number;
+  /**
+   * Why the held state cannot be vouched for now (no line to the fabric is up), or undefined.
+   * SNAPSHOT and REPLAY are then answered UNAVAILABLE, so clients ask the next service rather
+   * than take state that silently stopped moving.
+   */
+  readonly cutOff?: () => string | undefined;
 }
 
 /** How a request was answered, as a metric label: `ok`, or the error code in lower case. */
@@ -144,10 +150,13 @@ export class SnapshotService {
   }
 
   private handle(request: SnapshotRequest): Buffer[] {
+    if (request.command === SnapshotCommand.PING) {
+      this.count(SnapshotCommand.PING, 'ok');
+      return encodePong();
+    }
+    const cutOff = this.options.cutOff?.();
+    if (cutOff !== undefined) return this.refuse(request.command, SnapshotErrorCode.UNAVAILABLE, cutOff);
     switch (request.command) {
-      case SnapshotCommand.PING:
-        this.count(SnapshotCommand.PING, 'ok');
-        return encodePong();
       case SnapshotCommand.SNAPSHOT: {
         const count = this.store.countPrefix(request.prefix);
         if (count > this.options.maxRecords) {

@@ -59,12 +59,14 @@ function ticksOnly<T>(state: ReadonlyMap<string, T>): Map<string, T> {
   return new Map([...state].filter(([topic]) => topic.startsWith('tick.')));
 }
 
-/** Checks each reconnect delay lies in [base * (1 - jitter), base] for its attempt. */
+/** Checks each reconnect delay lies in [base * (1 - jitter), base] for its attempt; after 1012 (a drain), in [0, base]. */
 function assertBackoff(t: ExecutionContext, changes: readonly StateChange[]): void {
   const reconnecting = changes.filter((change) => change.state === 'reconnecting');
-  for (const { attempt, delayMs } of reconnecting) {
-    const base = baseDelay(attempt, { minDelayMs: BACKOFF.minReconnectDelayMs, maxDelayMs: BACKOFF.maxReconnectDelayMs, jitter: BACKOFF.reconnectJitter });
-    t.true(delayMs! >= Math.floor(base * (1 - BACKOFF.reconnectJitter)) && delayMs! <= base, `attempt ${attempt}: delay ${delayMs} ms within [${base / 2}, ${base}]`);
+  for (const { attempt, delayMs, code } of reconnecting) {
+    const jitter = code === 1012 ? 1 : BACKOFF.reconnectJitter;
+    const base = baseDelay(attempt, { minDelayMs: BACKOFF.minReconnectDelayMs, maxDelayMs: BACKOFF.maxReconnectDelayMs, jitter });
+    const least = Math.floor(base * (1 - jitter));
+    t.true(delayMs! >= least && delayMs! <= base, `attempt ${attempt} (after ${code}): delay ${delayMs} ms within [${least}, ${base}]`);
   }
 }
 
@@ -145,4 +147,5 @@ test('a client resumes across a gateway restart on the same port and ends with t
   assertBackoff(t, changes);
   t.is(client.counters.resumedTopics, TOPICS, 'every topic was resubscribed with since');
   await assertFinalState(t, setup, client, log);
+  t.is(log.gaps, 0, 'the restarted gateway, its history empty, answered since from the snapshot service\'s REPLAY: no seq skipped');
 });

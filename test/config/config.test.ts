@@ -71,6 +71,14 @@ test('environment strings are converted to the setting type', (t) => {
   t.is(config.proxy.frontend, 'ipc:///tmp/tickfan-frontend');
 });
 
+test('proxy.upstream comes from the environment comma-separated; empty is no upstream', (t) => {
+  const two = loadConfig({ env: { TICKFAN_PROXY_UPSTREAM: 'tcp://root-a:5556, tcp://10.0.0.2:5556' } });
+  t.deepEqual(two.proxy.upstream, ['tcp://root-a:5556', 'tcp://10.0.0.2:5556']);
+  t.deepEqual(loadConfig({ env: { TICKFAN_PROXY_UPSTREAM: '' } }).proxy.upstream, []);
+  // The same port on another host is another proxy, not this one's backend.
+  t.deepEqual(loadConfig({ env: { TICKFAN_PROXY_UPSTREAM: 'tcp://127.0.0.2:5556' } }).proxy.upstream, ['tcp://127.0.0.2:5556']);
+});
+
 /** Each bad input, and the parts its one-line error must contain: the key, the value, what is allowed. */
 const refusals: [title: string, options: Parameters<typeof loadConfig>[0], mustSay: string[]][] = [
   ['a number with trailing garbage', { env: { TICKFAN_FEEDS_SIMULATED_RATE: '12abc' } }, ['feeds.simulated.rate', '"12abc"', 'integer from 1 to 1000000']],
@@ -86,6 +94,12 @@ const refusals: [title: string, options: Parameters<typeof loadConfig>[0], mustS
   ['a duplicated instrument', { env: { TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: JSON.stringify([1, 2].map(() => ({ venue: 'V', symbol: 'X', tickSize: 1, startPrice: 1, lotSize: 1 }))) } }, ['feeds.simulated.instruments', 'unique (venue, symbol)']],
   ['a zero tick size', { env: { TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: '[{"venue":"V","symbol":"X","tickSize":0,"startPrice":1,"lotSize":1}]' } }, ['instrument 0', 'tickSize 0', '> 0']],
   ['frontend and backend on one endpoint', { env: { TICKFAN_PROXY_BACKEND: 'tcp://127.0.0.1:5555' } }, ['proxy.frontend', 'proxy.backend', 'must differ']],
+  ['a proxy chained to its own backend', { env: { TICKFAN_PROXY_UPSTREAM: 'tcp://10.0.0.1:5556,tcp://127.0.0.1:5556' } }, ['proxy.upstream', 'tcp://127.0.0.1:5556', 'own backend', 'proxy.backend']],
+  ['a proxy chained to its own backend by another loopback name', { env: { TICKFAN_PROXY_BACKEND: 'tcp://0.0.0.0:5556', TICKFAN_PROXY_UPSTREAM: 'tcp://localhost:5556' } }, ['proxy.upstream', 'tcp://localhost:5556', 'own backend']],
+  ['a proxy chained to its own frontend', { env: { TICKFAN_PROXY_UPSTREAM: 'tcp://localhost:5555' } }, ['proxy.upstream', 'own frontend', 'proxy.frontend']],
+  ['an upstream listed twice', { env: { TICKFAN_PROXY_UPSTREAM: 'tcp://10.0.0.1:5556, tcp://10.0.0.1:5556' } }, ['proxy.upstream', 'tcp://10.0.0.1:5556 twice']],
+  ['an upstream with a wildcard port', { env: { TICKFAN_PROXY_UPSTREAM: 'tcp://10.0.0.1:*' } }, ['proxy.upstream', 'tcp://10.0.0.1:*', 'not connected to']],
+  ['an upstream that is no endpoint', { env: { TICKFAN_PROXY_UPSTREAM: 'root-a:5556' } }, ['proxy.upstream', '"root-a:5556"', 'ZeroMQ endpoints']],
   ['two exchange adapters on one venue', { env: { TICKFAN_FEEDS_COINBASE_ENABLED: 'true', TICKFAN_FEEDS_BINANCE_ENABLED: 'true', TICKFAN_FEEDS_BINANCE_VENUE: 'COINBASE' } }, ['feeds.coinbase.venue', 'feeds.binance.venue', 'COINBASE']],
   ['the feed role with every feed disabled', { env: { TICKFAN_FEEDS_SIMULATED_ENABLED: 'false', TICKFAN_FEEDS_INGEST_ENABLED: 'false' } }, ['roles includes feed', 'feeds.simulated.enabled']],
   ['a missing config file', { file: '/nonexistent/tickfan.json' }, ['/nonexistent/tickfan.json', 'cannot read']],

@@ -10,6 +10,7 @@ import { AdapterSupervisor } from '../../src/feeds/supervisor.js';
 import { VenueStatus } from '../../src/feeds/venue-status.js';
 import type { StatusRecord, TickRecord } from '../../src/wire/index.js';
 import { Conditions } from '../helpers/conditions.js';
+import { TEST_SOCKETS } from '../helpers/sockets.js';
 
 const BACKOFF = { minDelayMs: 40, maxDelayMs: 640, jitter: 0 };
 const silent = pino({ level: 'silent' });
@@ -160,7 +161,7 @@ test.serial('a start that fails is retried, and the adapter runs once it succeed
 test.serial('a second source publishing a topic another owns is refused, named with the owner in one error', async (t) => {
   const lines: string[] = [];
   const log = pino({ level: 'error' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
-  const publisher = new TickPublisher({ endpoint: 'inproc://nobody', sendHwm: 1000, queueLimit: 1000, lingerMs: 0, subscriberWaitMs: 0 }, log);
+  const publisher = new TickPublisher({ endpoints: ['inproc://nobody'], sendHwm: 1000, queueLimit: 1000, socket: TEST_SOCKETS, subscriberWaitMs: 0 }, log);
   const status = new VenueStatus({ staleAfterMs: 60_000, repeatMs: 60_000 }, (s) => publisher.publishStatus(s));
   const deliver = (record: TickRecord, source: string) => publisher.offer(record, source);
   const one = new AdapterSupervisor(simulated('SHARED', 500), { backoff: BACKOFF, stallMs: 0 }, deliver, status, log);

@@ -17,6 +17,7 @@ import { startGatewayRole, type Gateway } from '../../src/gateway/index.js';
 import { createLogger, type LogLevel } from '../../src/log/index.js';
 import { encodeMessage, nowMicros } from '../../src/wire/index.js';
 import { ipcDir, privateFabricEnv, withTimeout } from '../helpers/tickfan-process.js';
+import { TEST_SOCKETS } from '../helpers/sockets.js';
 
 /** GATEWAY_TEST_LOG=debug shows the roles' logs while debugging a test. */
 export const log = createLogger((process.env.GATEWAY_TEST_LOG as LogLevel | undefined) ?? 'silent');
@@ -295,7 +296,7 @@ export class Fabric {
   /** A publisher on the proxy frontend, owning the topics it publishes (its own epoch). */
   async publisher(): Promise<TickPublisher> {
     const publisher = new TickPublisher(
-      { endpoint: this.config.connect.frontend, sendHwm: 100_000, queueLimit: 100_000, lingerMs: 0, subscriberWaitMs: 5000 },
+      { endpoints: this.config.connect.frontend, sendHwm: 100_000, queueLimit: 100_000, socket: TEST_SOCKETS, subscriberWaitMs: 5000 },
       log,
     );
     this.publishers.push(publisher);
@@ -310,7 +311,7 @@ export class Fabric {
   async statusPublisher(venue: string): Promise<StatusPublisher> {
     const socket = new XPublisher({ linger: 0 });
     this.statusSockets.push(socket);
-    socket.connect(this.config.connect.frontend);
+    socket.connect(this.config.connect.frontend[0]!);
     // The snapshot service's subscription arriving through the proxy: from now on nothing sent is lost.
     await withTimeout(socket.receive(), 5000, 'a subscription to reach the status publisher');
     const epoch = 1 + Math.floor(Math.random() * 0xffff_fffe);

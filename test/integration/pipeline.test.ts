@@ -1,7 +1,7 @@
 import test from 'ava';
 import { TickStream } from '../../src/client/zmq/index.js';
 import { DEFAULT_INSTRUMENTS, SimulatedFeed, TickPublisher } from '../../src/feeds/index.js';
-import { zmqSocketOptions } from '../../src/config/index.js';
+import { TEST_SOCKETS } from '../helpers/sockets.js';
 import { createLogger } from '../../src/log/index.js';
 import { startProxy, type ProxyMode } from '../../src/proxy/index.js';
 import { byTopic, collect, firstGap } from '../helpers/streams.js';
@@ -12,12 +12,12 @@ const TICKS = 10_000;
 for (const mode of ['native', 'js'] as ProxyMode[]) {
   test.serial(`feed -> ${mode} proxy -> subscribers: ${TICKS} ticks over 50 topics, contiguous seq from 1, one epoch, venue filter holds`, async (t) => {
     const proxy = await startProxy(
-      { frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', frontendHwm: 100_000, backendHwm: 100_000, socket: zmqSocketOptions({ lingerMs: 0, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 3000 }), mode },
+      { frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', frontendHwm: 100_000, backendHwm: 100_000, socket: TEST_SOCKETS, mode },
       log,
     );
     const everything = new TickStream({ endpoint: proxy.backendEndpoint, prefixes: ['tick.'] });
     const publisher = new TickPublisher(
-      { endpoint: proxy.frontendEndpoint, sendHwm: 100_000, queueLimit: 100_000, lingerMs: 0, subscriberWaitMs: 10_000 },
+      { endpoints: [proxy.frontendEndpoint], sendHwm: 100_000, queueLimit: 100_000, socket: TEST_SOCKETS, subscriberWaitMs: 10_000 },
       log,
     );
     // Resolves once the subscription of `everything` has travelled up to the publisher,

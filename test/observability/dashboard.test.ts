@@ -26,5 +26,5 @@ test('importable: a DS_PROMETHEUS datasource input every panel and query uses, t
 });
 
 test('rows: Flow, Freshness, Clients, Snapshot, Process', (t) => {
-  t.deepEqual(dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title), ['Flow', 'Freshness', 'Clients', 'Snapshot', 'Process']);
+  t.deepEqual(dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title), ['Flow', 'Freshness', 'Clients', 'Snapshot', 'Process', 'Lines']);
 });

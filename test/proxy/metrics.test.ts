@@ -5,7 +5,7 @@
 import test from 'ava';
 import { Registry } from 'prom-client';
 import { Subscriber, XPublisher } from 'zeromq';
-import { zmqSocketOptions } from '../../src/config/index.js';
+import { TEST_SOCKETS } from '../helpers/sockets.js';
 import { createLogger } from '../../src/log/index.js';
 import { startProxy, type ProxyMode } from '../../src/proxy/proxy.js';
 import { registerProxyMetrics } from '../../src/proxy/metrics.js';
@@ -16,7 +16,7 @@ const FORWARDED = 'tickfan_proxy_messages_forwarded_total';
 
 /** Sends MESSAGES through a proxy in `mode` and returns the proxy's metrics text afterwards. */
 async function metricsAfterTraffic(mode: ProxyMode): Promise<string> {
-  const proxy = await startProxy({ frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', frontendHwm: 1000, backendHwm: 1000, socket: zmqSocketOptions({ lingerMs: 0, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 3000 }), mode }, log);
+  const proxy = await startProxy({ frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', frontendHwm: 1000, backendHwm: 1000, socket: TEST_SOCKETS, mode }, log);
   const registry = new Registry();
   registerProxyMetrics(registry, proxy);
   // An XPUB publisher hears the subscription arrive through the proxy, so nothing sent after is lost to the slow joiner.

@@ -1,6 +1,6 @@
 import { Dealer } from 'zeromq';
 import {
-  encodeSnapshotRequest, parseSnapshotReply, SnapshotCommand, SnapshotStatus, SNAPSHOT_RETRYABLE, WireError, type DecodedMessage, type RejectReason, type SnapshotErrorCode, type SnapshotReply, type SnapshotRequest,
+  encodeSnapshotRequest, parseSnapshotReply, SnapshotCommand, SnapshotStatus, SNAPSHOT_RETRYABLE, WireError, type DecodedMessage, type RejectReason, SnapshotErrorCode, type SnapshotReply, type SnapshotRequest,
 } from '../../wire/index.js';
 
 export interface SnapshotClientOptions {
@@ -76,13 +76,18 @@ export class SnapshotClient {
 
   /** Sends one request, serialised behind any earlier one, failing over until a service answers. */
   async ask(request: SnapshotRequest): Promise<SnapshotReply> {
-    const reply = await this.request(encodeSnapshotRequest(request));
+    const frames = await this.request(encodeSnapshotRequest(request));
+    let reply: SnapshotReply;
     try {
-      return parseSnapshotReply(reply);
+      reply = parseSnapshotReply(frames);
     } catch (err) {
       if (err instanceof WireError) this.rejected.set(err.reason, (this.rejected.get(err.reason) ?? 0) + 1);
       throw err;
     }
+    // PROTOCOL.md section 4: on UNAVAILABLE a client "retries after a short delay or asks the
+    // next service"; moving on does both, since the caller's retry then reaches the next one.
+    if (reply.status === SnapshotStatus.ERR && reply.code === SnapshotErrorCode.UNAVAILABLE) this.moveOn();
+    return reply;
   }
 
   /** The raw reply frames (after the delimiter) to any request frames, for tools that look at the bytes. */
@@ -117,11 +122,21 @@ export class SnapshotClient {
     return this.socket;
   }
 
+  /** Closes the socket of a service that did not answer (a late reply must never be taken for a later request's) and moves on. */
   private abandonCurrent(): void {
+    this.switchService();
+    this.failovers++;
+  }
+
+  /** The next request goes to the next service; with one service, nothing changes. */
+  private moveOn(): void {
+    if (this.options.endpoints.length > 1) this.switchService();
+  }
+
+  private switchService(): void {
     this.socket?.close();
     this.socket = undefined;
     this.current = (this.current + 1) % this.options.endpoints.length;
-    this.failovers++;
   }
 }
 

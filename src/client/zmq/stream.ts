@@ -1,4 +1,5 @@
 import { Subscriber } from 'zeromq';
+import { TCP_KEEPALIVE } from '../../util/keepalive.js';
 import { WireError, decodeMessage, type DecodedMessage, type RejectReason } from '../../wire/index.js';
 
 export interface TickStreamOptions {
@@ -7,23 +8,54 @@ export interface TickStreamOptions {
   /** Topic byte prefixes; the empty string subscribes to everything. */
   readonly prefixes: readonly string[];
   readonly receiveHwm?: number;
+  /**
+   * ZMTP heartbeat interval; 0 (the default) sends none. Only for a stream without
+   * subscriptions (a line probe): see src/util/keepalive.ts for why data connections must not
+   * carry them.
+   */
+  readonly heartbeatIntervalMs?: number;
+  /** With heartbeats: a proxy that answered nothing for this long (default 3000 ms) is taken as gone, the line down until it answers again. */
+  readonly heartbeatTimeoutMs?: number;
   /** Told about each message that fails to decode; it is then skipped. */
   readonly onReject?: (err: WireError, frames: readonly Buffer[]) => void;
+  /** Told when the line comes up (ZMTP handshake done) or goes down (disconnected; with heartbeats, also silent past the timeout). */
+  readonly onLineChange?: (up: boolean) => void;
 }
 
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 3000;
+
 /**
- * The decoded live stream from the proxy: an async iterator of valid messages. A message
- * that breaks the wire contract is counted by reason and skipped, so one bad publisher
- * never ends the stream for its consumer.
+ * The decoded live stream from one proxy backend (one line): an async iterator of valid
+ * messages. A message that breaks the wire contract is counted by reason and skipped, so one
+ * bad publisher never ends the stream for its consumer.
  */
 export class TickStream implements AsyncIterable<DecodedMessage> {
   readonly rejected = new Map<RejectReason, number>();
   private readonly socket: Subscriber;
+  private connected = false;
 
   constructor(private readonly options: TickStreamOptions) {
-    this.socket = new Subscriber({ receiveHighWaterMark: options.receiveHwm ?? 100_000, linger: 0 });
+    const timeout = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    this.socket = new Subscriber({
+      ...TCP_KEEPALIVE,
+      receiveHighWaterMark: options.receiveHwm ?? 100_000,
+      linger: 0,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 0,
+      heartbeatTimeout: timeout,
+    });
+    this.socket.events.on('handshake', () => this.setConnected(true));
+    this.socket.events.on('disconnect', () => this.setConnected(false));
     this.socket.connect(options.endpoint);
     for (const prefix of options.prefixes) this.socket.subscribe(prefix);
+  }
+
+  get endpoint(): string {
+    return this.options.endpoint;
+  }
+
+  /** Whether the proxy is connected and answering now. */
+  get up(): boolean {
+    return this.connected;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<DecodedMessage> {
@@ -40,6 +72,12 @@ export class TickStream implements AsyncIterable<DecodedMessage> {
 
   close(): void {
     this.socket.close();
+  }
+
+  private setConnected(up: boolean): void {
+    if (up === this.connected || this.socket.closed) return;
+    this.connected = up;
+    this.options.onLineChange?.(up);
   }
 
   private decode(frames: Buffer[]): DecodedMessage | undefined {

@@ -3,11 +3,15 @@ import {
 } from '../../wire/index.js';
 import { BoundedQueue } from '../queue.js';
 import { SnapshotClient, SnapshotError, SnapshotUnavailable } from './snapshot-client.js';
-import { TickStream } from './stream.js';
+import { LineSet, type LineStatus } from './lines.js';
 
 export interface TickSubscriberOptions {
-  /** The proxy backend (XPUB). */
-  readonly endpoint: string;
+  /** The proxy backend (XPUB), or one per line of a redundant fabric (A/B), arbitrated by (epoch, seq). */
+  readonly endpoint: string | readonly string[];
+  /** With several lines: how long a seq jump waits for another line to fill it before it is repaired as a gap (lines.ts DEFAULT_ARBITRATION_MS). */
+  readonly arbitrationMs?: number;
+  /** Told when a line comes up or goes down. */
+  readonly onLineChange?: (endpoint: string, up: boolean) => void;
   /** Topic prefix to follow; '' for everything. */
   readonly prefix: string;
   /** Snapshot services in failover order. */
@@ -35,10 +39,13 @@ export interface TickSubscriberOptions {
   readonly onReject?: (err: WireError, frames: readonly Buffer[]) => void;
 }
 
-/** The live stream as the subscriber uses it: a TickStream, or a stand-in in tests. */
+/** The live stream as the subscriber uses it: the lines (a LineSet), or a stand-in in tests. */
 export interface LiveSource extends AsyncIterable<DecodedMessage> {
   /** Messages that failed to decode, by reason. */
   readonly rejected: ReadonlyMap<RejectReason, number>;
+  /** Each line's state; a stand-in may have none. */
+  lines?(): LineStatus[];
+  holes?(): { readonly filled: number; readonly expired: number };
   close(): void;
 }
 
@@ -58,10 +65,13 @@ export interface SubscriberSources {
   readonly snapshots: SnapshotSource;
 }
 
-/** The real sources: a SUB on the proxy backend and a DEALER on the snapshot services. */
+/** The real sources: a SUB on each proxy backend (line) and a DEALER on the snapshot services. */
 export function connectSources(options: TickSubscriberOptions): SubscriberSources {
+  const { endpoint, prefix, receiveHwm, arbitrationMs, onReject, onLineChange } = options;
   return {
-    live: new TickStream({ endpoint: options.endpoint, prefixes: [options.prefix], receiveHwm: options.receiveHwm, onReject: options.onReject }),
+    live: new LineSet({
+      endpoints: typeof endpoint === 'string' ? [endpoint] : endpoint, prefixes: [prefix], receiveHwm, arbitrationMs, onReject, onLineChange,
+    }),
     snapshots: new SnapshotClient({ endpoints: options.snapshotEndpoints, timeoutMs: options.snapshotTimeoutMs ?? 2000 }),
   };
 }
@@ -197,6 +207,16 @@ export class TickSubscriber implements AsyncIterable<Update> {
     const total = new Map(this.stream.rejected);
     for (const [reason, count] of this.snapshots.rejected) total.set(reason, (total.get(reason) ?? 0) + count);
     return total;
+  }
+
+  /** Each live line: connected or not, and the duplicate copies it brought (dropped). */
+  lines(): LineStatus[] {
+    return this.stream.lines?.() ?? [];
+  }
+
+  /** Seq jumps on one line that another filled within the arbitration window, and ones repaired as gaps. */
+  holes(): { readonly filled: number; readonly expired: number } {
+    return this.stream.holes?.() ?? { filled: 0, expired: 0 };
   }
 
   get(topic: string): TopicEntry | undefined {

@@ -1,0 +1,137 @@
+import type { DecodedMessage, RejectReason } from '../../wire/index.js';
+import { BoundedQueue } from '../queue.js';
+import { Arbiter } from './arbiter.js';
+import { TickStream, type TickStreamOptions } from './stream.js';
+
+export interface LineSetOptions extends Omit<TickStreamOptions, 'endpoint' | 'onLineChange'> {
+  /** The proxy backends, one per line (A/B); every message is expected on each. */
+  readonly endpoints: readonly string[];
+  /**
+   * How long a topic whose seq jumped on one line waits for another line to bring what is
+   * missing, before passing the jump on as a gap (default DEFAULT_ARBITRATION_MS; 0: never waits).
+   */
+  readonly arbitrationMs?: number;
+  /** Told when a line comes up or goes down. */
+  readonly onLineChange?: (endpoint: string, up: boolean) => void;
+}
+
+/**
+ * Longer than two healthy lines drift apart (one proxy hop each, well under a millisecond on a
+ * LAN), short enough that a real loss, which both lines miss, is repaired almost at once.
+ */
+export const DEFAULT_ARBITRATION_MS = 10;
+/** Arbitrated messages buffered for a reader that is behind; then the lines wait (and ZeroMQ queues). */
+const MERGED_QUEUE_LIMIT = 10_000;
+
+export interface LineStatus {
+  readonly endpoint: string;
+  readonly up: boolean;
+  /** Copies this line brought of messages another line had already delivered. */
+  readonly duplicates: number;
+}
+
+/**
+ * The live stream over every line of a redundant fabric (PROTOCOL.md section 3): one
+ * TickStream per proxy backend, merged and arbitrated by (epoch, seq), so each message comes
+ * out once, in order per topic, whichever line carried it first. With one line it is that
+ * line's stream as it is, at no extra cost.
+ */
+export class LineSet implements AsyncIterable<DecodedMessage> {
+  private readonly streams: readonly TickStream[];
+  private readonly arbiter: Arbiter | undefined;
+  private readonly merged = new BoundedQueue<DecodedMessage>({ limit: MERGED_QUEUE_LIMIT, whenFull: 'wait' });
+  private iterated = false;
+
+  constructor(options: LineSetOptions) {
+    if (options.endpoints.length === 0) throw new Error('a line set needs at least one endpoint');
+    const { endpoints, arbitrationMs, onLineChange, ...stream } = options;
+    this.streams = endpoints.map((endpoint) => new TickStream({ ...stream, endpoint, onLineChange: (up) => onLineChange?.(endpoint, up) }));
+    if (this.streams.length > 1) this.arbiter = new Arbiter(this.streams.length, arbitrationMs ?? DEFAULT_ARBITRATION_MS, (m) => this.merged.push(m));
+  }
+
+  /** Messages that failed to decode, by reason, over all lines. */
+  get rejected(): Map<RejectReason, number> {
+    const total = new Map<RejectReason, number>();
+    for (const line of this.streams) for (const [reason, count] of line.rejected) total.set(reason, (total.get(reason) ?? 0) + count);
+    return total;
+  }
+
+  /** Holes one line had that another filled in time, and holes passed on as gaps. */
+  holes(): { readonly filled: number; readonly expired: number } {
+    return { filled: this.arbiter?.counts.holesFilled ?? 0, expired: this.arbiter?.counts.holesExpired ?? 0 };
+  }
+
+  /** Each line: connected or not, and the copies it brought that were dropped. */
+  lines(): LineStatus[] {
+    return this.streams.map((line, i) => ({ endpoint: line.endpoint, up: line.up, duplicates: this.arbiter?.counts.duplicates[i] ?? 0 }));
+  }
+
+  /** Whether at least one line is connected. */
+  get anyUp(): boolean {
+    return this.streams.some((line) => line.up);
+  }
+
+  /** The arbitrated stream; one reader only. */
+  [Symbol.asyncIterator](): AsyncIterator<DecodedMessage> {
+    if (this.iterated) throw new Error('a line set has one reader');
+    this.iterated = true;
+    if (this.arbiter === undefined) return this.streams[0]![Symbol.asyncIterator]();
+    void this.merge(this.arbiter);
+    return this.merged;
+  }
+
+  close(): void {
+    for (const line of this.streams) line.close();
+    if (!this.iterated) this.merged.end();
+  }
+
+  private async merge(arbiter: Arbiter): Promise<void> {
+    const reading = this.streams.map(async (line, i) => {
+      for await (const message of line) {
+        const wait = arbiter.accept(message, i);
+        if (wait !== undefined) await wait;
+      }
+    });
+    try {
+      await Promise.all(reading);
+      arbiter.releaseAll();
+      this.merged.end();
+    } catch (err) {
+      this.close();
+      this.merged.fail(err as Error);
+    }
+  }
+}
+
+/** Where a line probe reports: a Logger (pino) fits. */
+interface LineLog {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+}
+
+/**
+ * One connection per line that carries no data (no subscription), with ZMTP heartbeats, so a
+ * role knows which lines are up even while nothing flows, and notices within the heartbeat
+ * timeout a proxy that went silent without closing (stopped, partitioned, its link down).
+ * Heartbeats are safe here and only here: a probe's receive queue never fills (see
+ * src/util/keepalive.ts). `onFabric` is told when the first line comes up and when the last
+ * goes down.
+ */
+export function lineProbe(
+  endpoints: readonly string[],
+  heartbeat: { readonly intervalMs: number; readonly timeoutMs: number },
+  log: LineLog,
+  onFabric: (up: boolean) => void = () => {},
+): LineSet {
+  let wasUp = false;
+  const probe: LineSet = new LineSet({
+    endpoints, prefixes: [], heartbeatIntervalMs: heartbeat.intervalMs, heartbeatTimeoutMs: heartbeat.timeoutMs,
+    onLineChange: (endpoint, up) => {
+      const linesUp = probe.lines().filter((line) => line.up).length;
+      if (up) log.info({ endpoint, linesUp }, 'line up');
+      else log.warn({ endpoint, linesUp }, 'line down');
+      if ((linesUp > 0) !== wasUp) onFabric((wasUp = linesUp > 0));
+    },
+  });
+  return probe;
+}
