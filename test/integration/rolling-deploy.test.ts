@@ -27,8 +27,8 @@ const TOPICS_PER_CLIENT = 3;
 const RATE = 100;
 /**
  * gateway.drainMs of both gateways. 10 s rather than the default 5: 1,000 clients then come
- * back at 100 a second, and a stall of this loaded test machine (all processes share two
- * cores) moves a few tens of them, not a whole tenth of the window.
+ * back at 100 a second, so a stall of a loaded machine (every process of this test, and the
+ * suite beside it, may share two cores) moves a few tens of them, not a whole tenth of the window.
  */
 const DRAIN_MS = 10_000;
 /** Clients opening their connection at the same time while the test connects them all. */
@@ -270,10 +270,13 @@ test(`rolling deploy of two gateways behind haproxy under ${CLIENTS} clients: no
     const draining = deploy.drain(name);
     await haproxy.waitForServer(name, 'DOWN');
     const outOfRotationMs = performance.now() - deploy.drainStartedAt;
-    t.true(outOfRotationMs < 1000, `haproxy took ${name} out of rotation ${Math.round(outOfRotationMs)} ms after its SIGTERM`);
+    // The checks (every 250 ms, 100 ms once one failed, out after two) take about 350 ms on an idle machine; on a loaded one
+    // (the suite runs beside this test) the gateway's 503 and haproxy's checks are each scheduled late at times.
+    t.true(outOfRotationMs < 2000, `haproxy took ${name} out of rotation ${Math.round(outOfRotationMs)} ms after its SIGTERM`);
     const { code, elapsedMs } = await draining;
     t.is(code, 0, `${name} exits 0 after its drain`);
-    t.true(elapsedMs < DRAIN_MS + 1500, `${name} drained ${sessions} clients and exited in ${Math.round(elapsedMs)} ms`);
+    // The process's own deadline is drainMs + 1.8 s after the signal (beyond it, it exits 1); a loaded machine adds a little.
+    t.true(elapsedMs < DRAIN_MS + 2500, `${name} drained ${sessions} clients and exited in ${Math.round(elapsedMs)} ms`);
     const notLive = () => clients.filter((c) => c.client.state !== 'live').length;
     await conditions.until(() => notLive() === 0, 10_000, () => `every client to be live again (${notLive()} are not)`);
     t.is(reconnectsOf(name).length, sessions, `each of the ${sessions} clients of ${name} was closed with 1012 and reconnected once`);
@@ -281,7 +284,7 @@ test(`rolling deploy of two gateways behind haproxy under ${CLIENTS} clients: no
     const text = histogramTable(histogram(reconnectsOf(name).map((r) => r.closedMs)), buckets);
     const delays = reconnectsOf(name).map((r) => r.liveMs - r.closedMs).sort((a, b) => a - b);
     const quantile = (q: number) => Math.round(delays[Math.min(delays.length - 1, Math.floor(q * delays.length))]!);
-    t.log(`${name}: ${sessions} clients drained over ${DRAIN_MS} ms, exit after ${Math.round(elapsedMs)} ms; from its close to live again a client took p50 ${quantile(0.5)} ms, p90 ${quantile(0.9)} ms, max ${quantile(1)} ms; closed with 1012 and live again (a client of the SDK reconnects after a random delay and resumes with since):\n${text}`);
+    t.log(`${name}: ${sessions} clients drained over ${DRAIN_MS} ms, out of haproxy's rotation after ${Math.round(outOfRotationMs)} ms, exit after ${Math.round(elapsedMs)} ms; from its close to live again a client took p50 ${quantile(0.5)} ms, p90 ${quantile(0.9)} ms, max ${quantile(1)} ms; closed with 1012 and live again (a client of the SDK reconnects after a random delay and resumes with since):\n${text}`);
     t.true(Math.max(...buckets) <= sum(buckets) / 3, `${name}: no tenth of the drain window holds more than a third of the reconnects (${buckets.join(' ')})`);
     await deploy.start(name);
     await haproxy.waitForServer(name, 'UP');
