@@ -170,9 +170,15 @@ async function startWs(setup: ClientsSetup, conflate: boolean, index: number): P
 }
 
 async function startZmq(setup: ClientsSetup): Promise<void> {
-  const zmq = new TickSubscriber({ endpoint: setup.backends[0]!, prefix: setup.prefix, snapshotEndpoints: setup.snapshots, snapshotTimeoutMs: 1_000 });
+  const zmq = new TickSubscriber({ endpoint: setup.backends, prefix: setup.prefix, snapshotEndpoints: setup.snapshots, snapshotTimeoutMs: 1_000 });
   subscriber = zmq;
-  const tracker = new Tracker('zmq-subscriber', 'zmq', false, () => ({ ...zmq.counters }), (topic) => {
+  const counters = () => ({
+    ...zmq.counters,
+    lineDuplicates: zmq.lines().reduce((sum, line) => sum + line.duplicates, 0),
+    holesFilledByOtherLine: zmq.holes().filled,
+    holesExpired: zmq.holes().expired,
+  });
+  const tracker = new Tracker('zmq-subscriber', 'zmq', false, counters, (topic) => {
     const held = zmq.get(topic);
     return held && { epoch: held.epoch, seq: held.seq, n: (held.record as { n?: unknown }).n };
   }, conditions);

@@ -25,8 +25,9 @@ export type RoleHost = keyof typeof ROLE_OF;
 export const PORTS = { frontend: 5555, backend: 5556, snapshot: 5557, gateway: 8080, metrics: 9464 } as const;
 /** A drain window short enough for the matrix's time budget, long enough to spread the closes. */
 const DRAIN_MS = 2_000;
-/** On the feed host's loopback: the ingest edge the driver pushes to. */
+/** On the feed host's loopback: the ingest edge the driver pushes to, and the witness's line. */
 const INGEST = 'tcp://127.0.0.1:5554';
+const WITNESS = 'tcp://127.0.0.1:5599';
 
 /** WebSocket clients on the client host, half of them conflate:false. */
 export const WS_CLIENTS = 4;
@@ -56,7 +57,7 @@ export class Fleet {
     const fleet = new Fleet(network, source, clients);
     try {
       await source.started();
-      await source.call('start', { ingest: INGEST, witness: { connect: fleet.endpoint('proxy-a', 'backend') }, venue: VENUE, symbols: SYMBOLS }, 10_000);
+      await source.call('start', { ingest: INGEST, witness: WITNESS, venue: VENUE, symbols: SYMBOLS }, 10_000);
       for (const host of ['proxy-a', 'proxy-b', 'snapshot-a', 'snapshot-b', 'gateway-1', 'gateway-2', 'feed'] as const) await fleet.startRole(host);
       await clients.started();
       await fleet.startHaproxy();
@@ -151,9 +152,9 @@ export class Fleet {
     };
   }
 
-  /** The proxies' frontends or backends, as a role's connect list names them. */
+  /** The A and B lines: the proxies' frontends or backends, as a role's connect list names them. */
   private lines(port: 'frontend' | 'backend'): string[] {
-    return [this.endpoint('proxy-a', port)];
+    return [this.endpoint('proxy-a', port), this.endpoint('proxy-b', port)];
   }
 
   private roleEnv(host: RoleHost): Record<string, string> {
@@ -161,7 +162,7 @@ export class Fleet {
     const bindAll = (port: keyof typeof PORTS) => `tcp://0.0.0.0:${PORTS[port]}`;
     switch (ROLE_OF[host]) {
       case 'feed':
-        return { ...common, TICKFAN_FEEDS_SIMULATED_ENABLED: 'false', TICKFAN_FEEDS_INGEST_ENDPOINT: INGEST, TICKFAN_CONNECT_FRONTEND: this.lines('frontend').join(',') };
+        return { ...common, TICKFAN_FEEDS_SIMULATED_ENABLED: 'false', TICKFAN_FEEDS_INGEST_ENDPOINT: INGEST, TICKFAN_CONNECT_FRONTEND: [...this.lines('frontend'), WITNESS].join(',') };
       case 'proxy':
         return { ...common, TICKFAN_PROXY_FRONTEND: bindAll('frontend'), TICKFAN_PROXY_BACKEND: bindAll('backend') };
       case 'snapshot':

@@ -69,6 +69,8 @@ export function whatClientsSaw(row: RowResult): string {
   for (const c of zmq) {
     const gaps = c.sdk.gapsDetected ?? 0;
     parts.push(gaps === 0 ? 'ZMQ: no gap' : `ZMQ: ${count(gaps)} gaps (${count(c.sdk.gapsRepaired ?? 0)} repaired by REPLAY, ${count(c.sdk.resnapshots ?? 0)} re-snapshots)`);
+    const filled = c.sdk.holesFilledByOtherLine ?? 0;
+    if (filled > 0) parts.push(`${count(filled)} holes of one line filled by the other`);
     if (c.epochChanges > 0) parts.push(`new epoch on ${count(c.epochChanges)} topics`);
   }
   parts.push(`REPLAY requests: ${count(row.replays)}`);

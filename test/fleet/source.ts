@@ -26,8 +26,8 @@ export type SourceState = Record<string, SourceEntry>;
 export interface SourceSetup {
   /** The feed role's ingest PULL. */
   readonly ingest: string;
-  /** Where the witness binds (the feed's connect.frontend lists it), or, with one line only, the proxy backend it connects to. */
-  readonly witness: { readonly bind: string } | { readonly connect: string };
+  /** Where the witness binds; the feed's connect.frontend lists it, as one more line. */
+  readonly witness: string;
   readonly venue: string;
   readonly symbols: readonly string[];
 }
@@ -48,13 +48,13 @@ class Witness {
   readonly latest = new Map<string, WitnessTopic>();
   private readonly socket = new Subscriber({ receiveHighWaterMark: 1_000_000, linger: 0 });
 
-  constructor(
-    endpoint: SourceSetup['witness'],
-    private readonly conditions: Conditions,
-  ) {
+  constructor(private readonly conditions: Conditions) {
     this.socket.subscribe('tick.');
-    if ('bind' in endpoint) void this.socket.bind(endpoint.bind);
-    else this.socket.connect(endpoint.connect);
+  }
+
+  /** Binds, then reads: zeromq.js refuses a receive while a bind is under way. */
+  async start(endpoint: string): Promise<void> {
+    await this.socket.bind(endpoint);
     void this.read();
   }
 
@@ -137,7 +137,8 @@ function witnessed(): { state: SourceState; missing: string[] } {
 const methods = {
   async start(params: SourceSetup): Promise<void> {
     setup = params;
-    witness = new Witness(params.witness, conditions);
+    witness = new Witness(conditions);
+    await witness.start(params.witness);
     push = new Push({ sendHighWaterMark: 100_000, linger: 0 });
     push.connect(params.ingest);
   },
