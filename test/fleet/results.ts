@@ -19,6 +19,8 @@ export interface RowResult {
   readonly held: boolean;
   /** The assertions that failed, as the test reported them. */
   readonly failures: readonly string[];
+  /** The product bug the row is known to show (rows.ts), if any. */
+  readonly knownBug?: string;
   readonly clients: readonly ClientRowStats[];
   /** WebSocket clients connected to gateway-1 and gateway-2 when the row began. */
   readonly clientsPerGateway: readonly number[];
@@ -71,6 +73,7 @@ export function whatClientsSaw(row: RowResult): string {
     parts.push(gaps === 0 ? 'ZMQ: no gap' : `ZMQ: ${count(gaps)} gaps (${count(c.sdk.gapsRepaired ?? 0)} repaired by REPLAY, ${count(c.sdk.resnapshots ?? 0)} re-snapshots)`);
     const filled = c.sdk.holesFilledByOtherLine ?? 0;
     if (filled > 0) parts.push(`${count(filled)} holes of one line filled by the other`);
+    if (c.repaired > 0) parts.push(`${count(c.repaired)} ZMQ updates from REPLAY or a snapshot`);
     if (c.epochChanges > 0) parts.push(`new epoch on ${count(c.epochChanges)} topics`);
   }
   parts.push(`REPLAY requests: ${count(row.replays)}`);
@@ -93,7 +96,8 @@ export function renderTable(results: MatrixResults): string {
   ];
   for (const row of results.rows) {
     const recovery = row.recoveryMs === undefined ? 'never' : `${count(row.recoveryMs)} ms`;
-    lines.push(`| ${row.fault} | ${count(row.rate)} | ${whatClientsSaw(row)} | ${recovery} | ${messagesLost(row)} | ${row.held ? 'yes' : `**no**: ${row.failures.join('; ')}`} |`);
+    const holds = row.held ? 'yes' : `**no**: ${row.failures.join('; ')}${row.knownBug === undefined ? '' : ` (known bug: ${row.knownBug})`}`;
+    lines.push(`| ${row.fault} | ${count(row.rate)} | ${whatClientsSaw(row)} | ${recovery} | ${messagesLost(row)} | ${holds} |`);
   }
   return lines.join('\n');
 }

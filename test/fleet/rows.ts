@@ -17,6 +17,11 @@ export interface Row {
   readonly undo: (fleet: Fleet) => Promise<void>;
   /** Besides what every row asserts: the snapshot services answer no REPLAY during the row. */
   readonly noReplay?: boolean;
+  /**
+   * A product bug this row shows, described: the row's test is registered as failing (ava's
+   * test.failing), so the suite passes while the bug stands and says so once it is fixed.
+   */
+  readonly knownBug?: string;
 }
 
 type Fault = Pick<Row, 'fault' | 'inject' | 'undo'>;
@@ -88,7 +93,11 @@ const rollingDeploy: Fault = {
   },
 };
 
+/** No fault: what the fleet costs its clients anyway on this machine (latency, scheduling), to read the other rows against. */
+const baseline: Fault = { fault: 'none (baseline)', inject: async () => undefined, undo: async () => undefined };
+
 export const ROWS: readonly Row[] = [
+  { ...baseline, rate: 2_000 },
   { ...killed('feed'), rate: 2_000 },
   // Issue 13's acceptance: losing a whole line at 5,000 ticks/s costs no client anything, not even a REPLAY.
   { ...killed('proxy-a'), rate: 5_000, noReplay: true },
@@ -96,6 +105,9 @@ export const ROWS: readonly Row[] = [
   { ...killed('gateway-1'), rate: 2_000 },
   { ...stopped('gateway-1', 10_000), rate: 2_000 },
   { ...linkDown('proxy-a', 5_000), rate: 2_000 },
-  { ...partitioned('gateway-1', ['proxy-a', 'proxy-b'], 5_000), rate: 2_000 },
+  {
+    ...partitioned('gateway-1', ['proxy-a', 'proxy-b'], 5_000), rate: 2_000,
+    knownBug: 'while gateway-1 has no line, its upstream TickSubscriber checks its state against a snapshot about once a second and takes the newer records (verifyRepairs); the gateway passes them to conflate:false clients as ticks that skip ~30 seqs per topic, where REPLAY (the history holds them) or a 4008/1012 close would keep them whole',
+  },
   { ...rollingDeploy, rate: 2_000 },
 ];
