@@ -16,10 +16,10 @@ test('the rendered table has one line per row, and re-rendering replaces the tab
     }],
     clientsPerGateway: [2, 2], replays: 0, lostAtSource: 0, recoveryMs: 120, settleMs: 5, settled: true, differences: {},
   };
-  const table = renderTable({ when: '2026-01-01', rows: [row] });
+  const table = renderTable({ when: '2026-01-01', machine: '2 cores', rows: [row] });
   t.is(table.split('\n').length, 3);
   t.regex(table, /\| SIGKILL x, restarted \| 2,000 \| WS: 1\/1 reconnected \(close 1006\); conflate:false: 1 holes; .* \| 120 ms \| 3 \| \*\*no\*\*: x saw every seq/);
-  const doc = withTable(withTable(readFileSync(DOC_FILE, 'utf8'), { when: '2026-01-01', rows: [row] }), { when: '2026-01-02', rows: [row, { ...row, fault: 'other' }] });
+  const doc = withTable(withTable(readFileSync(DOC_FILE, 'utf8'), { when: '2026-01-01', machine: '2 cores', rows: [row] }), { when: '2026-01-02', machine: '4 cores', rows: [row, { ...row, fault: 'other' }] });
   t.deepEqual(faultsInDoc(doc), ['SIGKILL x, restarted', 'other']);
-  t.true(doc.includes('Measured 2026-01-02.') && !doc.includes('2026-01-01'));
+  t.true(doc.includes('Measured 2026-01-02 on 4 cores.') && !doc.includes('2026-01-01'));
 });

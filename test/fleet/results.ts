@@ -39,6 +39,8 @@ export interface RowResult {
 
 export interface MatrixResults {
   readonly when: string;
+  /** The machine the suite ran on: its cores and how busy it was. */
+  readonly machine: string;
   readonly rows: readonly RowResult[];
 }
 
@@ -107,7 +109,7 @@ export function withTable(doc: string, results: MatrixResults): string {
   const start = doc.indexOf(TABLE_START);
   const end = doc.indexOf(TABLE_END);
   if (start < 0 || end < start) throw new Error(`the doc has no table markers (${TABLE_START} ... ${TABLE_END})`);
-  return `${doc.slice(0, start + TABLE_START.length)}\n${renderTable(results)}\n\nMeasured ${results.when}.\n${doc.slice(end)}`;
+  return `${doc.slice(0, start + TABLE_START.length)}\n${renderTable(results)}\n\nMeasured ${results.when} on ${results.machine}.\n${doc.slice(end)}`;
 }
 
 /** The faults the doc's table lists, in order. */
