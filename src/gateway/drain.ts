@@ -21,11 +21,17 @@ export function dueAt(index: number, count: number, windowMs: number): number {
   return (windowMs * index) / count;
 }
 
+/** A spread in progress: `stop()` leaves what is not done yet; `finish()` does all of it now (the window is over, whatever the timers managed). */
+export interface Spread {
+  stop(): void;
+  finish(): void;
+}
+
 /**
  * Calls `act` on each item in order, spread evenly over `windowMs` from now (the first at once),
- * in slices at least MIN_SLICE_MS apart. Returns a function that stops what is not done yet.
+ * in slices at least MIN_SLICE_MS apart.
  */
-export function spreadEvenly<T>(items: readonly T[], windowMs: number, act: (item: T) => void): () => void {
+export function spreadEvenly<T>(items: readonly T[], windowMs: number, act: (item: T) => void): Spread {
   const started = performance.now();
   let next = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -37,5 +43,11 @@ export function spreadEvenly<T>(items: readonly T[], windowMs: number, act: (ite
     if (next < items.length) timer = setTimeout(slice, Math.max(MIN_SLICE_MS, dueAt(next, items.length, windowMs) - elapsed));
   };
   slice();
-  return () => clearTimeout(timer);
+  return {
+    stop: () => clearTimeout(timer),
+    finish: () => {
+      clearTimeout(timer);
+      while (next < items.length) act(items[next++]!);
+    },
+  };
 }

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import { BucketHistogram, counterOf, countersBy, gaugeOf, gaugesBy, registerLineMetrics, withZeros } from '../metrics/index.js';
 import { RESUME_OUTCOMES, UPGRADE_REFUSALS, type Gateway } from './gateway.js';
 import { REPLAY_RESULTS } from './replay.js';
+import { UPSTREAM_REPAIRS } from './upstream.js';
 import { CloseCode, ERROR_CODES, REJECT_REASONS } from '../wire/index.js';
 
 /** Close codes an operator watches (PROTOCOL.md section 5, with normal and dropped); others appear when they occur. */
@@ -34,6 +35,9 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
     for (const [code, count] of withZeros(ERROR_CODES, gateway.counters.errorsByCode)) yield [{ code }, count];
   });
   registerLineMetrics(registry, 'gateway', gateway.upstreamLines);
+  countersBy(registry, 'tickfan_gateway_upstream_repairs_total', 'How the gateway\'s upstream subscribers kept its state whole, by event: gapsDetected, then gapsRepaired (REPLAY), resnapshots and gapsSkipped (seq jumps clients see); verifyRepairs (state a check found behind); resets (a source restarted).', ['event'], function* () {
+    for (const [event, count] of withZeros(UPSTREAM_REPAIRS, gateway.upstreamRepairs)) yield [{ event }, count];
+  });
   countersBy(registry, 'tickfan_gateway_messages_rejected_total', 'Messages from the fabric (live stream, snapshot and replay replies) that failed to decode, by reason: dropped, never sent to a client.', ['reason'], function* () {
     for (const [reason, count] of withZeros<string>(REJECT_REASONS, gateway.upstreamRejects)) yield [{ reason }, count];
   });

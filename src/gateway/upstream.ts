@@ -45,6 +45,7 @@ export class Upstream {
   private readonly releasedRejects = new Map<RejectReason, number>();
   private readonly releasedDuplicates = new Map<string, number>();
   private readonly releasedHoles = { filled: 0, expired: 0 };
+  private readonly releasedRepairs = new Map<UpstreamRepair, number>();
   private readonly warnings: ThrottledWarning;
 
   constructor(
@@ -93,6 +94,13 @@ export class Upstream {
   get rejected(): Map<RejectReason, number> {
     const total = new Map(this.releasedRejects);
     for (const feed of this.feeds.values()) addCounts(total, feed.subscriber.rejected);
+    return total;
+  }
+
+  /** How the subscribers kept their state whole, summed over every prefix followed: see UPSTREAM_REPAIRS. */
+  get repairs(): Map<UpstreamRepair, number> {
+    const total = new Map(this.releasedRepairs);
+    for (const feed of this.feeds.values()) addCounts(total, repairCounts(feed.subscriber));
     return total;
   }
 
@@ -148,6 +156,7 @@ export class Upstream {
     addCounts(this.releasedRejects, feed.subscriber.rejected);
     addCounts(this.releasedDuplicates, new Map(feed.subscriber.lines().map((line) => [line.endpoint, line.duplicates])));
     addHoles(this.releasedHoles, feed.subscriber.holes());
+    addCounts(this.releasedRepairs, repairCounts(feed.subscriber));
     void feed.subscriber.close();
     this.log.info({ prefix }, 'upstream unsubscribed');
     this.onRelease(prefix);
@@ -160,6 +169,18 @@ export class Upstream {
       this.log.error({ prefix, err: (err as Error).message }, 'upstream subscriber failed');
     }
   }
+}
+
+/**
+ * The subscriber counters an operator watches: gaps seen and how each was closed (REPLAY, a
+ * fresh snapshot, or skipped when no service answered: the last two are seq jumps clients
+ * see), state found behind by a check, and source restarts.
+ */
+export const UPSTREAM_REPAIRS = ['gapsDetected', 'gapsRepaired', 'resnapshots', 'gapsSkipped', 'verifyRepairs', 'resets'] as const;
+export type UpstreamRepair = (typeof UPSTREAM_REPAIRS)[number];
+
+function repairCounts(subscriber: TickSubscriber): Map<UpstreamRepair, number> {
+  return new Map(UPSTREAM_REPAIRS.map((name) => [name, subscriber.counters[name]]));
 }
 
 function addHoles(into: { filled: number; expired: number }, from: { readonly filled: number; readonly expired: number }): void {

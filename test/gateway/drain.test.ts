@@ -57,10 +57,13 @@ test('spreadEvenly calls back on every item in order over the window, in slices,
   t.true(times.at(-1)! >= 380 && times.at(-1)! < 600, `the last near the end of the window (${times.at(-1)!.toFixed(0)} ms)`);
 
   const stopped: number[] = [];
-  const stop = spreadEvenly(items, 400, (item) => stopped.push(item));
-  stop();
+  spreadEvenly(items, 400, (item) => stopped.push(item)).stop();
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.deepEqual(stopped, [0], 'after stop() only what was already due');
+
+  const finished: number[] = [];
+  spreadEvenly(items, 400, (item) => finished.push(item)).finish();
+  t.deepEqual(finished, items, 'finish() does the rest at once, in order');
 });
 
 let fabric: Fabric;

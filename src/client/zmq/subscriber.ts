@@ -114,17 +114,14 @@ export interface SubscriberCounters {
 }
 
 /**
- * Waits before asking again for a snapshot the service cannot give yet (an initial snapshot
- * that does not yet hold the first live message, or one answered UNAVAILABLE): it is a
- * subscriber too, and under load it can lag this client. Bounded: after the last one the
- * client goes on without it.
+ * Waits before asking the snapshot service again for what it cannot give yet (an initial
+ * snapshot that does not yet hold the first live message, a snapshot or a REPLAY answered
+ * UNAVAILABLE): it is a subscriber too, and under load it can lag this client by hundreds of
+ * milliseconds. Bounded, about a second in all: after the last one the client goes on without
+ * it (for a REPLAY: the topic is taken from a snapshot, a seq jump its readers see). While a
+ * REPLAY waits, the live loop waits too, and ZeroMQ's bounded queue holds what arrives.
  */
 const CATCH_UP_DELAYS_MS = [5, 10, 20, 40, 80, 160, 250, 250, 250];
-/**
- * Waits before asking REPLAY again while the service has not caught up: short, since the live
- * loop (and so the socket) waits meanwhile; after them the topic is taken from a snapshot.
- */
-const REPLAY_RETRY_DELAYS_MS = [5, 10, 15, 20];
 const DEFAULT_VERIFY_DELAY_MS = 1000;
 /** Quiet checks that find nothing back off to at most this many verifyDelayMs periods of quiet. */
 const MAX_QUIET_PERIODS = 64;
@@ -363,8 +360,8 @@ export class TickSubscriber implements AsyncIterable<Update> {
 
   private async replayOrResnapshot(message: DecodedMessage): Promise<void> {
     const { topic } = message;
-    for (let attempt = 0; attempt <= REPLAY_RETRY_DELAYS_MS.length && !this.closed; attempt++) {
-      if (attempt > 0) await delay(REPLAY_RETRY_DELAYS_MS[attempt - 1]!);
+    for (let attempt = 0; attempt <= CATCH_UP_DELAYS_MS.length && !this.closed; attempt++) {
+      if (attempt > 0) await delay(CATCH_UP_DELAYS_MS[attempt - 1]!);
       const held = this.state.get(topic)!;
       let replayed: DecodedMessage[];
       try {
