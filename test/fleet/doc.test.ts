@@ -14,7 +14,7 @@ test('the rendered table has one line per row, and re-rendering replaces the tab
       name: 'ws-every-0', kind: 'ws', conflate: false, applied: 10, holes: 1, lostSeqs: 3, appliedTwice: 0, epochChanges: 0, reconnects: 1,
       closeCodes: [1006], sdk: { duplicates: 0 }, repaired: 0, recoveredMs: 120, longestSilenceMs: 150,
     }],
-    clientsPerGateway: [2, 2], replays: 0, lostAtSource: 0, recoveryMs: 120, settleMs: 5, settled: true, differences: {},
+    clientsPerGateway: [2, 2], gatewayRepairs: { verifyRepairs: 0 }, replays: 0, lostAtSource: 0, recoveryMs: 120, settleMs: 5, settled: true, differences: {},
   };
   const table = renderTable({ when: '2026-01-01', machine: '2 cores', rows: [row] });
   t.is(table.split('\n').length, 3);

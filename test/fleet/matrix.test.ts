@@ -68,35 +68,46 @@ if (unavailable !== undefined) {
   }
 }
 
-/** The sum of the samples of metric `name` whose labels include `labels` (e.g. 'command="REPLAY"'), as `host` serves them. */
-async function metric(fleet: Fleet, host: 'snapshot-a' | 'snapshot-b' | 'gateway-1' | 'gateway-2', name: string, labels = ''): Promise<number> {
-  const text = await fleet.clients.call('scrape', { url: fleet.metricsUrl(host) }, CALL_MS);
+const METRIC_HOSTS = ['snapshot-a', 'snapshot-b', 'gateway-1', 'gateway-2'] as const;
+type MetricHost = (typeof METRIC_HOSTS)[number];
+/** Per host, its /metrics samples as `name{labels}` -> value. */
+type Readings = Record<MetricHost, Map<string, number>>;
+
+/** Every snapshot service's and gateway's /metrics, read through the client host. */
+async function readMetrics(fleet: Fleet): Promise<Readings> {
+  const texts = await Promise.all(METRIC_HOSTS.map((host) => fleet.clients.call('scrape', { url: fleet.metricsUrl(host) }, CALL_MS)));
+  const parse = (text: string) => new Map([...text.matchAll(/^(\w+(?:\{[^}]*\})?) (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+  return Object.fromEntries(METRIC_HOSTS.map((host, i) => [host, parse(texts[i]!)])) as Readings;
+}
+
+/** The sum over `hosts` of metric `name`'s samples whose labels include `labels`. */
+function sum(readings: Readings, hosts: readonly MetricHost[], name: string, labels = ''): number {
   let total = 0;
-  for (const match of text.matchAll(/^(\w+)(?:\{([^}]*)\})? (\S+)$/gm)) {
-    if (match[1] === name && (match[2] ?? '').includes(labels)) total += Number(match[3]);
+  for (const host of hosts) {
+    for (const [key, value] of readings[host]) if ((key === name || key.startsWith(`${name}{`)) && key.includes(labels)) total += value;
   }
   return total;
 }
 
-const SNAPSHOT_HOSTS = ['snapshot-a', 'snapshot-b'] as const;
-
-/** REPLAY requests each snapshot service has answered so far. */
-function replaysAnswered(fleet: Fleet): Promise<number[]> {
-  return Promise.all(SNAPSHOT_HOSTS.map((host) => metric(fleet, host, 'tickfan_snapshot_requests_total', 'command="REPLAY"')));
+/** How much a counter grew over `hosts` between two readings; a process restarted in between counts from zero again. */
+function growth(before: Readings, after: Readings, hosts: readonly MetricHost[], name: string, labels = ''): number {
+  return hosts.reduce((total, host) => {
+    const [was, is] = [sum(before, [host], name, labels), sum(after, [host], name, labels)];
+    return total + (is >= was ? is - was : is);
+  }, 0);
 }
 
-/** REPLAYs answered between two readings; a service restarted in between counts from zero again. */
-function replaysBetween(before: readonly number[], after: readonly number[]): number {
-  return after.reduce((sum, count, i) => sum + (count >= before[i]! ? count - before[i]! : count), 0);
-}
+const SNAPSHOTS = ['snapshot-a', 'snapshot-b'] as const;
+const GATEWAYS = ['gateway-1', 'gateway-2'] as const;
+/** The gateways' upstream repair events (tickfan_gateway_upstream_repairs_total) a row reports. */
+const UPSTREAM_REPAIRS = ['gapsDetected', 'gapsRepaired', 'resnapshots', 'gapsSkipped', 'verifyRepairs'] as const;
 
 type Measured = Omit<RowResult, 'held' | 'failures'>;
 
 async function runRow(fleet: Fleet, row: Row): Promise<Measured> {
   const { clients, source } = fleet;
   await clients.call('beginRow', undefined, CALL_MS);
-  const placement = await Promise.all((['gateway-1', 'gateway-2'] as const).map((host) => metric(fleet, host, 'tickfan_gateway_connections')));
-  const replaysBefore = await replaysAnswered(fleet);
+  const before = await readMetrics(fleet);
   await source.call('stream', { rate: row.rate }, CALL_MS);
   await new Promise((resolve) => setTimeout(resolve, BEFORE_FAULT_MS));
   await row.inject(fleet);
@@ -109,12 +120,14 @@ async function runRow(fleet: Fleet, row: Row): Promise<Measured> {
   const settle = await clients.call('settle', { truth: state, timeoutMs: SETTLE_TIMEOUT_MS }, CALL_MS + SETTLE_TIMEOUT_MS);
   const stats = await clients.call('stats', undefined, CALL_MS);
   const recovered = stats.map((c) => c.recoveredMs);
+  const after = await readMetrics(fleet);
   return {
     fault: row.fault,
     rate: row.rate,
     clients: stats,
-    replays: replaysBetween(replaysBefore, await replaysAnswered(fleet)),
-    clientsPerGateway: placement,
+    replays: growth(before, after, SNAPSHOTS, 'tickfan_snapshot_requests_total', 'command="REPLAY"'),
+    gatewayRepairs: Object.fromEntries(UPSTREAM_REPAIRS.map((event) => [event, growth(before, after, GATEWAYS, 'tickfan_gateway_upstream_repairs_total', `event="${event}"`)])),
+    clientsPerGateway: GATEWAYS.map((host) => sum(before, [host], 'tickfan_gateway_connections')),
     lostAtSource: recordsLost,
     recoveryMs: recovered.every((ms) => ms !== undefined) ? Math.max(...(recovered as number[])) : undefined,
     settleMs: settle.ms,

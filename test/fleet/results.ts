@@ -24,6 +24,8 @@ export interface RowResult {
   readonly clients: readonly ClientRowStats[];
   /** WebSocket clients connected to gateway-1 and gateway-2 when the row began. */
   readonly clientsPerGateway: readonly number[];
+  /** The gateways' upstream repairs during the row, by event (tickfan_gateway_upstream_repairs_total): how their own state was kept whole. */
+  readonly gatewayRepairs: Readonly<Record<string, number>>;
   /** REPLAY requests the snapshot services answered during the row. */
   readonly replays: number;
   /** Records the driver sent that the feed never published (lost with a killed feed, before any client could see them). */
@@ -78,6 +80,8 @@ export function whatClientsSaw(row: RowResult): string {
     if (c.repaired > 0) parts.push(`${count(c.repaired)} ZMQ updates from REPLAY or a snapshot`);
     if (c.epochChanges > 0) parts.push(`new epoch on ${count(c.epochChanges)} topics`);
   }
+  const repairs = Object.entries(row.gatewayRepairs).filter(([, n]) => n > 0);
+  if (repairs.length > 0) parts.push(`gateway upstream: ${repairs.map(([event, n]) => `${event} ${count(n)}`).join(', ')}`);
   parts.push(`REPLAY requests: ${count(row.replays)}`);
   parts.push(`longest stall ${count(Math.max(...row.clients.map((c) => c.longestSilenceMs)))} ms`);
   return parts.join('; ');

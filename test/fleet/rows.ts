@@ -107,7 +107,7 @@ export const ROWS: readonly Row[] = [
   { ...linkDown('proxy-a', 5_000), rate: 2_000 },
   {
     ...partitioned('gateway-1', ['proxy-a', 'proxy-b'], 5_000), rate: 2_000,
-    knownBug: 'while gateway-1 has no line, its upstream TickSubscriber checks its state against a snapshot about once a second and takes the newer records (verifyRepairs); the gateway passes them to conflate:false clients as ticks that skip ~30 seqs per topic, where REPLAY (the history holds them) or a 4008/1012 close would keep them whole',
+    knownBug: 'while gateway-1 has no line, its upstream TickSubscriber checks its state against a snapshot about once a second and takes the newer records (tickfan_gateway_upstream_repairs_total{event="verifyRepairs"} grows by one per topic per check); the gateway passes each to conflate:false clients as a tick that skips ~30 seqs, where REPLAY (the snapshot services retain them) or a close (4008, or 1012 to resume elsewhere) would keep them whole',
   },
   { ...rollingDeploy, rate: 2_000 },
 ];
