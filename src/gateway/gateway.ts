@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
+import { CATCH_UP_DELAYS_MS, SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
 import type { Logger } from '../log/index.js';
 import type { BucketHistogram, LineView } from '../metrics/index.js';
 import {
@@ -42,13 +42,6 @@ const CONTROL_EVENTS_KEPT = 1024;
 const ABUSE_ERRORS_PER_SECOND = 20;
 /** setTimeout's longest delay; a later token expiry is re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/**
- * REPLAY requests one resume makes at most: again when the service has not caught up with the
- * client (UNAVAILABLE), or when what it retains ends before the gateway's history begins.
- */
-const REPLAY_ATTEMPTS = 3;
-/** Wait before asking again: time for the snapshot service to catch up. */
-const REPLAY_RETRY_DELAY_MS = 100;
 
 /** How a topic of a `since` resume was answered: up to date already, from the gateway's history, by the snapshot service's REPLAY, or with a fresh snapshot. */
 export const RESUME_OUTCOMES = ['current', 'history', 'replay', 'snapshot'] as const;
@@ -503,8 +496,10 @@ export class Gateway {
     const replayed: PositionedEvent[] = [];
     let next = since.seq + 1;
     let bridged: readonly PositionedEvent[] | undefined;
-    for (let attempt = 1; attempt <= REPLAY_ATTEMPTS && bridged === undefined; attempt++) {
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, REPLAY_RETRY_DELAY_MS));
+    // Asked again while the service has not caught up (UNAVAILABLE, or what it retains ends
+    // before the cache's history begins): it is a subscriber too, and can lag this gateway.
+    for (let attempt = 0; attempt <= CATCH_UP_DELAYS_MS.length && bridged === undefined; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, CATCH_UP_DELAYS_MS[attempt - 1]));
       const answer = await this.replayer!.replay(topic, since.epoch, next);
       if (!this.clients.has(client) || !client.session.holds(hold)) return;
       if (answer.result === 'ok') {

@@ -132,8 +132,8 @@ test('a Python client (websockets) resumes with since: the missed ticks come fro
   t.true(result.replayed > 0, `ticks published while away, replayed on resume: ${result.replayed}`);
 });
 
-test('when the gateway history no longer reaches back, the Python client resumes from a fresh snapshot', async (t) => {
-  const result = await resume(t, { env: { TICKFAN_GATEWAY_HISTORY_PER_TOPIC: '2' }, scriptArgs: ['--companion'] });
+test('when neither the gateway history nor the snapshot service\'s REPLAY reaches back, the Python client resumes from a fresh snapshot', async (t) => {
+  const result = await resume(t, { env: { TICKFAN_GATEWAY_HISTORY_PER_TOPIC: '2', TICKFAN_SNAPSHOT_HISTORY_PER_TOPIC: '2' }, scriptArgs: ['--companion'] });
   t.true(result.resnapshots > 0, `fresh snapshots instead of history: ${result.resnapshots}`);
 });
 

@@ -121,7 +121,7 @@ export interface SubscriberCounters {
  * it (for a REPLAY: the topic is taken from a snapshot, a seq jump its readers see). While a
  * REPLAY waits, the live loop waits too, and ZeroMQ's bounded queue holds what arrives.
  */
-const CATCH_UP_DELAYS_MS = [5, 10, 20, 40, 80, 160, 250, 250, 250];
+export const CATCH_UP_DELAYS_MS: readonly number[] = [5, 10, 20, 40, 80, 160, 250, 250, 250];
 const DEFAULT_VERIFY_DELAY_MS = 1000;
 /** Quiet checks that find nothing back off to at most this many verifyDelayMs periods of quiet. */
 const MAX_QUIET_PERIODS = 64;
