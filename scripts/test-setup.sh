@@ -17,6 +17,8 @@ REQUIRED=(
   "openssl:openssl"                    # the wss certificate of test/gateway/tls.test.ts
   "prometheus:promtool"                # a real Prometheus and promtool for test/observability/
   "chromium:/usr/bin/chromium"         # the live ticker page's tests (test/browser/), driven by playwright-core
+  "iproute2:ip"                        # the fault matrix's hosts: network namespaces, veth pairs, a bridge (test/fleet/net.ts)
+  "nftables:/usr/sbin/nft"             # the fault matrix's partitions: drop rules inside a host's namespace (test/fleet/net.ts); a path, since `nft` on npm's PATH is @vercel/nft
   "haproxy:haproxy"                    # deploy/haproxy.cfg in front of the gateways of test/integration/rolling-deploy.test.ts
 )
 

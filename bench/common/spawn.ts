@@ -58,10 +58,16 @@ export class Child<M extends Methods> {
     program: URL,
     /** Names the child in messages. */
     readonly label: string,
+    /**
+     * A command that runs the child, e.g. `ip netns exec NS` for another network host; it must
+     * exec node in place and pass the IPC channel's descriptor on, as `ip netns exec` does.
+     */
+    launcher: readonly string[] = [],
   ) {
     hookParentExit();
     const file = fileURLToPath(program);
-    this.process = spawn(process.execPath, ['--import=tsx', file], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const [command = process.execPath, ...args] = [...launcher, process.execPath, '--import=tsx', file];
+    this.process = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     everyChild.add(this.process);
     const keepTail = (chunk: Buffer): void => {
       this.outputTail = (this.outputTail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_BYTES);

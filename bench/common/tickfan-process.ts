@@ -8,6 +8,14 @@ import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/tickfan.js', import.meta.url));
 
+export interface TickfanProcessOptions {
+  /**
+   * A command that runs the process, e.g. `ip netns exec NS` to start it on another network
+   * host; it must exec the program in place, so the process's pid (and signals) stay node's.
+   */
+  readonly launcher?: readonly string[];
+}
+
 export interface LogLine {
   level: number;
   msg: string;
@@ -24,10 +32,11 @@ export class TickfanProcess {
   private readonly waiters: { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
   private readonly stdoutWaiters: { count: number; resolve: () => void }[] = [];
 
-  constructor(args: readonly string[], env: Record<string, string> = {}) {
+  constructor(args: readonly string[], env: Record<string, string> = {}, { launcher = [] }: TickfanProcessOptions = {}) {
     const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TICKFAN_')));
+    const [command = process.execPath, ...argv] = [...launcher, process.execPath, BIN, ...args];
     // A free metrics port unless the test picks one: processes run side by side and 9464 is one port.
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...cleanEnv, TICKFAN_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(command, argv, { env: { ...cleanEnv, TICKFAN_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     // 'close' rather than 'exit': it comes after stdout and stderr have delivered their last lines.
     this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
     createInterface({ input: this.child.stderr! }).on('line', (text) => this.onStderr(text));
@@ -39,7 +48,7 @@ export class TickfanProcess {
     const test = (line: LogLine) => line.msg === msg && match(line);
     const seen = this.logs.find(test);
     if (seen) return Promise.resolve(seen);
-    const what = () => `log "${msg}" from tickfan ${this.child.spawnargs.slice(2).join(' ')}; stderr so far:\n${this.stderrText.join('\n')}`;
+    const what = () => `log "${msg}" from ${this.describe()}; stderr so far:\n${this.stderrText.join('\n')}`;
     const found = new Promise<LogLine>((resolve) => this.waiters.push({ match: test, resolve }));
     const exitedFirst = this.exited.then(({ code }) => Promise.reject(new Error(`exited with code ${code} before ${what()}`)));
     return withTimeout(Promise.race([found, exitedFirst]), timeoutMs, what());
@@ -57,6 +66,12 @@ export class TickfanProcess {
     this.child.kill(signal);
     const { code } = await withTimeout(this.exited, timeoutMs, `exit after ${signal}`);
     return { code, elapsedMs: performance.now() - started };
+  }
+
+  /** `tickfan` and its arguments, for messages. */
+  describe(): string {
+    const args = this.child.spawnargs;
+    return `tickfan ${args.slice(args.indexOf(BIN) + 1).join(' ')}`;
   }
 
   kill(): void {

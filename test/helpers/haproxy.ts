@@ -15,11 +15,32 @@ const BACKEND = 'gateways';
 const SERVERS = ['gateway-1', 'gateway-2'] as const;
 export type ServerName = (typeof SERVERS)[number];
 
-/** A gateway as haproxy reaches it: its WebSocket port and its metrics port (where /readyz is), on loopback. */
+/** A gateway as haproxy reaches it: its WebSocket port and its metrics port (where /readyz is), on loopback unless `host` says. */
 export interface GatewayPorts {
   readonly port: number;
   readonly metricsPort: number;
+  readonly host?: string;
 }
+
+/** Where haproxy runs, when not on this machine's loopback (test/fleet runs it on a host of its own). */
+export interface HaproxyPlacement {
+  /** A command that runs haproxy in place, e.g. `ip netns exec NS`. */
+  readonly launcher: readonly string[];
+  /** The address haproxy binds there. */
+  readonly host: string;
+  /** Reads a URL's text from where haproxy can be reached (this process may not reach that host). */
+  readonly get: (url: string) => Promise<string>;
+}
+
+const LOCAL: HaproxyPlacement = {
+  launcher: [],
+  host: '127.0.0.1',
+  get: async (url) => {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+    return response.text();
+  },
+};
 
 /** One server row of haproxy's stats: its check state (UP, DOWN, "UP 1/2", ...) and current sessions. */
 export interface ServerStats {
@@ -36,6 +57,7 @@ export class Haproxy {
     /** Where clients connect: the gateways' WebSocket path through haproxy. */
     readonly url: string,
     private readonly statsUrl: string,
+    private readonly placement: HaproxyPlacement,
   ) {
     child.stdout!.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
@@ -47,23 +69,25 @@ export class Haproxy {
    * gateway-1 and gateway-2) on free loopback ports; resolves once it serves its stats page.
    * The gateways need not be up yet: haproxy keeps them down until their /readyz answers 200.
    */
-  static async start(gateways: readonly [GatewayPorts, GatewayPorts]): Promise<Haproxy> {
+  static async start(gateways: readonly [GatewayPorts, GatewayPorts], placement = LOCAL): Promise<Haproxy> {
     const [port, statsPort] = [await freePort(), await freePort()];
+    const { host } = placement;
     const env = {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      LB_BIND: `127.0.0.1:${port}`,
-      LB_STATS_BIND: `127.0.0.1:${statsPort}`,
+      LB_BIND: `${host}:${port}`,
+      LB_STATS_BIND: `${host}:${statsPort}`,
       ...Object.fromEntries(gateways.flatMap((gateway, i) => [
-        [`GATEWAY_${i + 1}`, `127.0.0.1:${gateway.port}`],
+        [`GATEWAY_${i + 1}`, `${gateway.host ?? '127.0.0.1'}:${gateway.port}`],
         [`GATEWAY_${i + 1}_CHECK_PORT`, String(gateway.metricsPort)],
       ])),
     };
-    const child = spawn('haproxy', ['-db', '-f', HAPROXY_CONFIG], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const haproxy = new Haproxy(child, `ws://127.0.0.1:${port}/v1/ws`, `http://127.0.0.1:${statsPort}/stats;csv`);
+    const [command = 'haproxy', ...args] = [...placement.launcher, 'haproxy', '-db', '-f', HAPROXY_CONFIG];
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const haproxy = new Haproxy(child, `ws://${host}:${port}/v1/ws`, `http://${host}:${statsPort}/stats;csv`, placement);
     try {
       // Nothing to wait on but the endpoint: haproxy says nothing when it has bound its ports.
       await Promise.race([
-        pollUntil(async () => (await fetch(haproxy.statsUrl)).ok, 'haproxy to serve its stats page', 10_000, 50),
+        pollUntil(async () => (await placement.get(haproxy.statsUrl)) !== '', 'haproxy to serve its stats page', 10_000, 50),
         haproxy.exited.then((code) => Promise.reject(new Error(`haproxy exited with code ${code}`))),
       ]);
     } catch (err) {
@@ -75,7 +99,7 @@ export class Haproxy {
 
   /** haproxy's view of each gateway, from its stats CSV. */
   async servers(): Promise<Record<ServerName, ServerStats>> {
-    const [header, ...rows] = (await (await fetch(this.statsUrl)).text()).trim().split('\n').map((line) => line.split(','));
+    const [header, ...rows] = (await this.placement.get(this.statsUrl)).trim().split('\n').map((line) => line.split(','));
     const column = (name: string) => header!.indexOf(name);
     const [pxname, svname, status, scur] = [column('# pxname'), column('svname'), column('status'), column('scur')];
     const found = new Map(rows.filter((row) => row[pxname] === BACKEND).map((row) => [row[svname], { status: row[status]!, sessions: Number(row[scur]) }]));
