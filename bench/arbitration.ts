@@ -8,20 +8,16 @@
 import { casesOf } from './arbitration/cases.js';
 import { parseOptions, USAGE, type ArbitrationBenchOptions } from './arbitration/args.js';
 import { LEGEND, problems, resultsTable } from './arbitration/report.js';
-import { runCase, startProcesses, stopProcesses, type CaseResult } from './arbitration/run.js';
+import { runCase, startProcesses, stopProcesses, type CaseResult, type Processes } from './arbitration/run.js';
 import { optionsOrUsage } from './common/cli.js';
-import { count } from './common/format.js';
-import { announceMachine } from './common/machine.js';
+import { count, cpu } from './common/format.js';
+import { announceMachine, waitForQuiet } from './common/machine.js';
 import { childDied } from './common/spawn.js';
-
-/** Machine CPU (% of one core) of other programs below which the run starts, and how long it waits for that. */
-const QUIET_BELOW = 25;
-const QUIET_WAIT_MS = 5_000;
 
 async function main(): Promise<void> {
   const options = optionsOrUsage(parseOptions, USAGE);
   if (options === undefined) return;
-  await announceMachine(QUIET_BELOW, QUIET_WAIT_MS);
+  await announceMachine(options.quietBelow, options.quietBelow > 0 ? options.quietWaitSeconds * 1000 : 0);
   const procs = await startProcesses();
   try {
     const results = await Promise.race([runAll(options, procs), childDied]);
@@ -38,19 +34,25 @@ async function main(): Promise<void> {
   }
 }
 
-async function runAll(options: ArbitrationBenchOptions, procs: Awaited<ReturnType<typeof startProcesses>>): Promise<CaseResult[]> {
-  const results: CaseResult[] = [];
-  for (const which of casesOf(options)) {
-    const result = await runCase(procs, which, options);
-    console.error(`  ${which.name}: ${count(result.receiver.delivered)}/${count(result.source.sent)} delivered`);
-    results.push(result);
+/** Each case's quietest run: rounds run every case in turn, so a burst of someone else's load hits one run of a case, not all. */
+async function runAll(options: ArbitrationBenchOptions, procs: Processes): Promise<CaseResult[]> {
+  const cases = casesOf(options);
+  const quietest: CaseResult[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const [i, which] of cases.entries()) {
+      if (options.quietBelow > 0) await waitForQuiet(options.quietBelow, options.quietWaitSeconds * 1000);
+      const result = await runCase(procs, which, options);
+      console.error(`  round ${round}, ${which.name}: ${count(result.receiver.delivered)}/${count(result.source.sent)} delivered, other programs used ${cpu(result.otherCpuPercent)} of a core`);
+      if (quietest[i] === undefined || result.otherCpuPercent < quietest[i]!.otherCpuPercent) quietest[i] = result;
+    }
   }
-  return results;
+  return quietest;
 }
 
 function settingsLine(options: ArbitrationBenchOptions, busiestShare: number): string {
   return `${count(options.rate)} msgs/s over ${options.topics} topics (Zipf ${options.skew}: the busiest gets ${(busiestShare * 100).toFixed(1)}%), ` +
-    `${options.seconds} s window per case after ${options.warmupSeconds} s warm-up, grace ${options.graceMs} ms, seed ${options.seed}`;
+    `${options.seconds} s window per case after ${options.warmupSeconds} s warm-up, grace ${options.graceMs} ms, seed ${options.seed}` +
+    (options.rounds > 1 ? `; each case's quietest of ${options.rounds} rounds` : '');
 }
 
 await main();

@@ -4,14 +4,20 @@ import { integer, list, positive } from '../common/args.js';
 import type { CaseSettings } from './cases.js';
 import type { RunSettings } from './run.js';
 
-export interface ArbitrationBenchOptions extends RunSettings, CaseSettings {}
+export interface ArbitrationBenchOptions extends RunSettings, CaseSettings {
+  /** Machine CPU (% of one core) of other programs below which a case may start; 0 starts at once. */
+  readonly quietBelow: number;
+  readonly quietWaitSeconds: number;
+  /** Every case is run this many times, in turn; the table shows each case's run with the least other load. */
+  readonly rounds: number;
+}
 
 /** Every socket's high-water mark: far above what the rate ever queues, so ZeroMQ drops nothing the bench did not. */
 const HWM = 100_000;
 
 const DEFAULTS = {
   rate: '20000', topics: '500', skew: '1', seconds: '2.5', warmup: '0.5', 'grace-ms': '200',
-  loss: '1', 'lag-ms': '1', 'common-loss': '0.1', windows: '0,2,10,50', seed: '13',
+  loss: '1', 'lag-ms': '1', 'common-loss': '0.1', windows: '0,2,10,50', seed: '13', 'quiet-below': '25', 'quiet-wait': '10', rounds: '1',
 };
 
 export const USAGE = `Usage: npm run bench:arbitration -- [options]
@@ -26,7 +32,10 @@ export const USAGE = `Usage: npm run bench:arbitration -- [options]
   --lag-ms N          how far line B lags in that case (default ${DEFAULTS['lag-ms']})
   --common-loss P     % of messages both lines lose in the real-loss cases (default ${DEFAULTS['common-loss']})
   --windows 0,2,...   subscriber.arbitrationMs values the real loss is run with (default ${DEFAULTS.windows})
-  --seed N            seeds the topic picks and losses (default ${DEFAULTS.seed})`;
+  --seed N            seeds the topic picks and losses (default ${DEFAULTS.seed})
+  --quiet-below N     before each case, wait until other programs use under N% of one core (default ${DEFAULTS['quiet-below']}, 0 = don't wait)
+  --quiet-wait N      ...but at most N seconds, then run anyway (default ${DEFAULTS['quiet-wait']})
+  --rounds N          run every case N times, in turn, and show each case's run with the least CPU used by other programs (default ${DEFAULTS.rounds})`;
 
 export function parseOptions(argv: readonly string[]): ArbitrationBenchOptions | 'help' {
   const { values } = parseArgs({
@@ -44,6 +53,9 @@ export function parseOptions(argv: readonly string[]): ArbitrationBenchOptions |
       'common-loss': { type: 'string', default: DEFAULTS['common-loss'] },
       windows: { type: 'string', default: DEFAULTS.windows },
       seed: { type: 'string', default: DEFAULTS.seed },
+      'quiet-below': { type: 'string', default: DEFAULTS['quiet-below'] },
+      'quiet-wait': { type: 'string', default: DEFAULTS['quiet-wait'] },
+      rounds: { type: 'string', default: DEFAULTS.rounds },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -62,6 +74,9 @@ export function parseOptions(argv: readonly string[]): ArbitrationBenchOptions |
     windowsMs: list(value('windows'), 'windows').map((w) => integer(w, 'windows', 0, 10_000)),
     seed: integer(value('seed'), 'seed', 0, 2 ** 31 - 1),
     hwm: HWM,
+    quietBelow: integer(value('quiet-below'), 'quiet-below', 0),
+    quietWaitSeconds: integer(value('quiet-wait'), 'quiet-wait', 0),
+    rounds: integer(value('rounds'), 'rounds', 1, 100),
   };
   const longestWait = Math.max(...options.windowsMs, options.lagMs);
   if (options.graceMs <= longestWait) throw new Error(`--grace-ms (${options.graceMs}) must be above the longest window or lag (${longestWait} ms), or held messages count as lost`);

@@ -1,5 +1,6 @@
 /** The arbitration bench's core: the source and receiver processes, and one case run on them. */
 import { windowAfter } from '../common/clock.js';
+import { machineCpuPercent } from '../common/machine.js';
 import { Child } from '../common/spawn.js';
 import type { Case } from './cases.js';
 import type { ReceiverMethods, ReceiverReport } from './receiver.js';
@@ -35,6 +36,8 @@ export interface CaseResult {
   readonly receiver: ReceiverReport;
   /** Share of the messages the busiest topic got. */
   readonly busiestShare: number;
+  /** CPU other programs used during the window (the machine's less the source's and receiver's), % of one core. */
+  readonly otherCpuPercent: number;
 }
 
 export async function startProcesses(): Promise<Processes> {
@@ -70,8 +73,9 @@ export async function runCase(procs: Processes, which: Case, settings: RunSettin
     // The receiver is reading before the first message is sent.
     const received = procs.receiver.call('measure', { window, graceMicros: settings.graceMs * 1000 }, bound);
     const sent = procs.source.call('run', { window, rate: settings.rate, lines: which.lines, commonLoss: which.commonLoss }, bound);
-    const [source, receiver] = await Promise.all([sent, received]);
-    return { case: which, source, receiver, busiestShare };
+    const [source, receiver, machine] = await Promise.all([sent, received, machineCpuPercent(window)]);
+    const otherCpuPercent = Math.max(0, machine - source.cpuPercent - receiver.cpuPercent);
+    return { case: which, source, receiver, busiestShare, otherCpuPercent };
   } finally {
     await procs.source.call('stop', undefined, CALL_MS);
   }

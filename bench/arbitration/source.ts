@@ -8,7 +8,7 @@ import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { XPublisher } from 'zeromq';
 import { nowMicros } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
-import type { Window } from '../common/clock.js';
+import { cpuOverWindow, type CpuReport, type Window } from '../common/clock.js';
 import { Pacer } from '../common/paced.js';
 import { BENCH_SOCKETS } from '../common/sockets.js';
 import { SkewedTopics, seededRandom } from './topics.js';
@@ -34,7 +34,7 @@ export interface RunParams {
   readonly commonLoss: number;
 }
 
-export interface SourceReport {
+export interface SourceReport extends CpuReport {
   /** Messages stamped with a ts inside the window (a seq each), whether a line carried them or not. */
   readonly sent: number;
   /** Of those, lost on every line. */
@@ -89,7 +89,8 @@ const methods = {
   async run(params: RunParams): Promise<SourceReport> {
     const source = current();
     if (params.lines.length !== source.lines.length) throw new Error(`${source.lines.length} lines started, faults given for ${params.lines.length}`);
-    return publish(source, params);
+    const [published, cpu] = await Promise.all([publish(source, params), cpuOverWindow(params.window)]);
+    return { ...published, ...cpu };
   },
 
   async stop(): Promise<void> {
@@ -99,7 +100,7 @@ const methods = {
 
 export type SourceMethods = typeof methods;
 
-async function publish({ lines, topics, rng }: Started, params: RunParams): Promise<SourceReport> {
+async function publish({ lines, topics, rng }: Started, params: RunParams): Promise<Omit<SourceReport, 'cpuPercent'>> {
   const pacer = new Pacer(params.rate);
   const lostPerLine = lines.map(() => 0);
   let sent = 0;
