@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   try {
     const results = await Promise.race([runAll(options, procs), childDied]);
     console.log(`${settingsLine(options, results[0]?.busiestShare ?? 0)}\n`);
-    console.log(resultsTable(results, results.find((r) => r.case.lines.length === 1)));
+    console.log(resultsTable(results));
     console.log(`\n${LEGEND}`);
     const found = problems(results);
     if (found.length > 0) {

@@ -5,15 +5,21 @@ import type { CaseResult } from './run.js';
 
 const HEADER = [
   'case', 'delivered/sent', 'lost on both', 'gaps', 'p50', 'p99', 'p99.9', 'max',
-  'holes filled/expired', 'duplicates', 'order errors', 'receiver CPU', 'other CPU', 'p99 vs 1 line', 'p99.9 vs 1 line',
+  'holes filled/expired', 'duplicates', 'order errors', 'receiver CPU', 'other CPU', 'p99 vs 1 line', 'p99 vs 2 lines',
 ];
 
 /** Other programs' CPU (% of one core) above which a row's latency says more about them than about the arbiter. */
 const BUSY_OTHER_PERCENT = 25;
 
-/** One row per case; the ratios compare with `baseline` (the one-line case of the same run). */
-export function resultsTable(results: readonly CaseResult[], baseline: CaseResult | undefined): string {
-  const base = baseline && percentiles(mergeHistograms([baseline.receiver.latency]));
+/**
+ * One row per case, with its p99 against the one-line case (what the second line and the window
+ * cost together) and against two lines without loss (what the window costs beyond reading a second line).
+ */
+export function resultsTable(results: readonly CaseResult[]): string {
+  const p99Of = (result: CaseResult | undefined): number | undefined => result && percentiles(mergeHistograms([result.receiver.latency]))?.p99;
+  const oneLine = p99Of(results.find((r) => r.case.lines.length === 1));
+  const twoLines = p99Of(results.find((r) => r.case.lines.length === 2 && r.case.commonLoss === 0 && r.case.lines.every((line) => line.loss === 0 && line.lagMs === 0)));
+  const against = (p99: number | undefined, base: number | undefined): string => (p99 !== undefined && base !== undefined ? ratio(p99 / base, 2) : '-');
   const rows = results.map(({ case: which, source, receiver, otherCpuPercent }) => {
     const latency = percentiles(mergeHistograms([receiver.latency]));
     const arbitrated = which.lines.length > 1;
@@ -31,8 +37,8 @@ export function resultsTable(results: readonly CaseResult[], baseline: CaseResul
       count(receiver.orderErrors),
       cpu(receiver.cpuPercent),
       `${cpu(otherCpuPercent)}${otherCpuPercent >= BUSY_OTHER_PERCENT ? ' (busy)' : ''}`,
-      latency && base ? ratio(latency.p99 / base.p99, 2) : '-',
-      latency && base ? ratio(latency.p999 / base.p999, 2) : '-',
+      against(latency?.p99, oneLine),
+      against(latency?.p99, twoLines),
     ];
   });
   return markdownTable(HEADER, rows, ['case']);
