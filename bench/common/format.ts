@@ -24,3 +24,8 @@ export function micros(value: number | undefined): string {
   if (value < 1_000_000) return `${(value / 1_000).toFixed(1)}ms`;
   return `${(value / 1_000_000).toFixed(2)}s`;
 }
+
+/** How many times one value is another's, e.g. 1.4x. */
+export function ratio(value: number, digits = 1): string {
+  return Number.isFinite(value) ? `${value.toFixed(digits)}x` : '-';
+}

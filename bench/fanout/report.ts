@@ -1,6 +1,6 @@
 /** Verdicts and the plain-text tables of bench/fanout.ts (also valid Markdown, for docs/performance.md). */
 import os from 'node:os';
-import { count, cpu, markdownTable, micros } from '../common/format.js';
+import { count, cpu, markdownTable, micros, ratio } from '../common/format.js';
 import type { CaseName } from './cases.js';
 import { INSTRUMENTS } from './instruments.js';
 import { GRACE_MICROS, type StepResult } from './step.js';
@@ -245,10 +245,6 @@ function share(step: StepResult): string {
 
 function met(yes: boolean): string {
   return yes ? 'met' : 'NOT met';
-}
-
-function ratio(value: number): string {
-  return `${value.toFixed(1)}x`;
 }
 
 function mb(bytes: number): string {

@@ -1,5 +1,5 @@
 /** Statistics and the plain-text tables of bench/snapshot.ts (also valid Markdown, for docs/performance.md). */
-import { count, cpu, markdownTable } from '../common/format.js';
+import { count, cpu, markdownTable, ratio } from '../common/format.js';
 import { encodeHistogram, mergeHistograms, percentiles } from '../common/latency.js';
 import type { Series } from './client.js';
 import type { FlowReport } from './publisher.js';
@@ -165,10 +165,6 @@ export function ms(value: number | undefined | null): string {
   if (value < 10) return `${value.toFixed(2)}ms`;
   if (value < 1_000) return `${value.toFixed(1)}ms`;
   return `${(value / 1000).toFixed(2)}s`;
-}
-
-function ratio(value: number): string {
-  return Number.isFinite(value) ? `${value.toFixed(1)}x` : '-';
 }
 
 /** Other programs' CPU, flagged when it makes the row suspect. */
