@@ -19,8 +19,6 @@ export interface RowResult {
   readonly held: boolean;
   /** The assertions that failed, as the test reported them. */
   readonly failures: readonly string[];
-  /** The product bug the row is known to show (rows.ts), if any. */
-  readonly knownBug?: string;
   readonly clients: readonly ClientRowStats[];
   /** WebSocket clients connected to gateway-1 and gateway-2 when the row began. */
   readonly clientsPerGateway: readonly number[];
@@ -102,7 +100,7 @@ export function renderTable(results: MatrixResults): string {
   ];
   for (const row of results.rows) {
     const recovery = row.recoveryMs === undefined ? 'never' : `${count(row.recoveryMs)} ms`;
-    const holds = row.held ? 'yes' : `**no**: ${row.failures.join('; ')}${row.knownBug === undefined ? '' : ` (known bug: ${row.knownBug})`}`;
+    const holds = row.held ? 'yes' : `**no**: ${row.failures.join('; ')}`;
     lines.push(`| ${row.fault} | ${count(row.rate)} | ${whatClientsSaw(row)} | ${recovery} | ${messagesLost(row)} | ${holds} |`);
   }
   return lines.join('\n');
