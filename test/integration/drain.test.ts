@@ -48,6 +48,8 @@ test('SIGTERM drains the gateway: /readyz 503 at once, upgrades refused, 1012 sp
   const firstMetrics = await metricsPort(first.gateway);
   t.is(await readyz(firstMetrics), 200, 'ready before the signal');
 
+  // Every topic has ticked before anyone subscribes, so each client's first subscribe gets one snapshot per topic.
+  await witness.topics(TOPICS);
   const clients: TickfanClient[] = [];
   t.teardown(() => Promise.all(clients.map((client) => client.close())));
   for (let i = 0; i < CLIENTS; i++) clients.push(await connect(first.url, { minReconnectDelayMs: 50, maxReconnectDelayMs: 500, stableConnectionMs: 0 }));
