@@ -11,7 +11,7 @@ export {
   validateRecord, validateTickRecord, validateStatusRecord, encodeTickRecord, encodeStatusRecord,
   type TickRecord, type StatusRecord, type VenueState,
 } from './record.js';
-export { encodeMessage, decodeMessage, parseJsonPayload, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus } from './codec.js';
+export { encodeMessage, decodeMessage, decodeEnvelope, decodeRecord, parseJsonPayload, type Envelope, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus } from './codec.js';
 export { nowMicros } from './time.js';
 export { sequence, isNewer, advances, MAX_CLOCK_AHEAD_US, type Sequencing, type Stamp } from './order.js';
 export {

@@ -12,9 +12,9 @@ import { message } from '../snapshot/_helpers.js';
 const A = 'tick.X.A';
 const B = 'tick.X.B';
 
-function arbiter(windowMs: number): { arbiter: Arbiter; out: DecodedMessage[]; seqs: (topic?: string) => number[] } {
+function arbiter(windowMs: number): { arbiter: Arbiter<DecodedMessage>; out: DecodedMessage[]; seqs: (topic?: string) => number[] } {
   const out: DecodedMessage[] = [];
-  const made = new Arbiter(2, windowMs, (m) => void out.push(m));
+  const made = new Arbiter<DecodedMessage>(2, windowMs, (m) => void out.push(m));
   return { arbiter: made, out, seqs: (topic = A) => out.filter((m) => m.topic === topic).map((m) => m.header.seq) };
 }
 

@@ -1,13 +1,19 @@
-import { sequence, type DecodedMessage, type Stamp } from '../../wire/index.js';
+import { sequence, type Stamp } from '../../wire/index.js';
+
+/** What arbitration looks at: a message's topic and header (an Envelope, or a DecodedMessage). */
+export interface Arbitrated {
+  readonly topic: string;
+  readonly header: Stamp;
+}
 
 /**
  * A topic waiting for a missing seq that another line may still carry: what came after the
  * hole, by seq, held back so the topic's order never breaks.
  */
-interface Hole {
+interface Hole<M> {
   /** performance.now() at which the wait ends and what is held goes on, hole and all. */
   readonly deadline: number;
-  readonly waiting: Map<number, DecodedMessage>;
+  readonly waiting: Map<number, M>;
 }
 
 /**
@@ -40,18 +46,18 @@ export interface ArbiterCounts {
  * State: the last stamp passed per topic (one entry per topic of the followed prefixes, like
  * the subscriber's own state), and the holes, each bounded.
  */
-export class Arbiter {
+export class Arbiter<M extends Arbitrated> {
   readonly counts: ArbiterCounts;
   private readonly passed = new Map<string, Stamp>();
   /** Oldest first: the window is the same for all, so insertion order is deadline order. */
-  private readonly holes = new Map<string, Hole>();
+  private readonly holes = new Map<string, Hole<M>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     lines: number,
     private readonly windowMs: number,
     /** Takes each message that goes on; a promise when the taker wants the lines to wait for it. */
-    private readonly emit: (message: DecodedMessage) => Promise<void> | undefined,
+    private readonly emit: (message: M) => Promise<void> | undefined,
   ) {
     this.counts = { duplicates: new Array<number>(lines).fill(0), holesFilled: 0, holesExpired: 0 };
   }
@@ -62,7 +68,7 @@ export class Arbiter {
   }
 
   /** Takes one copy from `line`; returns the taker's promise when it wants the line to wait. */
-  accept(message: DecodedMessage, line: number): Promise<void> | undefined {
+  accept(message: M, line: number): Promise<void> | undefined {
     const { topic, header } = message;
     const hole = this.holes.get(topic);
     switch (sequence(this.passed.get(topic), header)) {
@@ -107,18 +113,18 @@ export class Arbiter {
     for (const [topic, hole] of this.holes) this.release(topic, hole);
   }
 
-  private openHole(topic: string, after: DecodedMessage): void {
+  private openHole(topic: string, after: M): void {
     this.holes.set(topic, { deadline: performance.now() + this.windowMs, waiting: new Map([[after.header.seq, after]]) });
     this.arm();
   }
 
-  private pass(message: DecodedMessage): Promise<void> | undefined {
+  private pass(message: M): Promise<void> | undefined {
     this.passed.set(message.topic, message.header);
     return this.emit(message);
   }
 
   /** Passes the held messages that now follow without a hole; the topic keeps waiting if another hole is left. */
-  private fill(topic: string, hole: Hole): Promise<void> | undefined {
+  private fill(topic: string, hole: Hole<M>): Promise<void> | undefined {
     let waited: Promise<void> | undefined;
     for (let next = this.passed.get(topic)!.seq + 1, held = hole.waiting.get(next); held !== undefined; held = hole.waiting.get(++next)) {
       hole.waiting.delete(next);
@@ -129,7 +135,7 @@ export class Arbiter {
   }
 
   /** The window is over: what is held goes on in seq order, holes and all. */
-  private release(topic: string, hole: Hole): void {
+  private release(topic: string, hole: Hole<M>): void {
     this.holes.delete(topic);
     this.counts.holesExpired++;
     for (const seq of [...hole.waiting.keys()].sort((a, b) => a - b)) void this.pass(hole.waiting.get(seq)!);

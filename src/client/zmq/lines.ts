@@ -1,4 +1,4 @@
-import type { DecodedMessage, RejectReason } from '../../wire/index.js';
+import { decodeRecord, WireError, type DecodedMessage, type Envelope, type RejectReason } from '../../wire/index.js';
 import { BoundedQueue } from '../queue.js';
 import { Arbiter } from './arbiter.js';
 import { TickStream, type TickStreamOptions } from './stream.js';
@@ -23,6 +23,14 @@ export const DEFAULT_ARBITRATION_MS = 10;
 /** Arbitrated messages buffered for a reader that is behind; then the lines wait (and ZeroMQ queues). */
 const MERGED_QUEUE_LIMIT = 10_000;
 
+/** A copy as the arbiter holds it: its envelope and the line it came on. */
+interface LineEnvelope {
+  readonly topic: string;
+  readonly header: Envelope['header'];
+  readonly envelope: Envelope;
+  readonly line: number;
+}
+
 export interface LineStatus {
   readonly endpoint: string;
   readonly up: boolean;
@@ -38,7 +46,7 @@ export interface LineStatus {
  */
 export class LineSet implements AsyncIterable<DecodedMessage> {
   private readonly streams: readonly TickStream[];
-  private readonly arbiter: Arbiter | undefined;
+  private readonly arbiter: Arbiter<LineEnvelope> | undefined;
   private readonly merged = new BoundedQueue<DecodedMessage>({ limit: MERGED_QUEUE_LIMIT, whenFull: 'wait' });
   private iterated = false;
 
@@ -46,7 +54,7 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
     if (options.endpoints.length === 0) throw new Error('a line set needs at least one endpoint');
     const { endpoints, arbitrationMs, onLineChange, ...stream } = options;
     this.streams = endpoints.map((endpoint) => new TickStream({ ...stream, endpoint, onLineChange: (up) => onLineChange?.(endpoint, up) }));
-    if (this.streams.length > 1) this.arbiter = new Arbiter(this.streams.length, arbitrationMs ?? DEFAULT_ARBITRATION_MS, (m) => this.merged.push(m));
+    if (this.streams.length > 1) this.arbiter = new Arbiter(this.streams.length, arbitrationMs ?? DEFAULT_ARBITRATION_MS, (copy) => this.deliver(copy));
   }
 
   /** Messages that failed to decode, by reason, over all lines. */
@@ -85,10 +93,23 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
     if (!this.iterated) this.merged.end();
   }
 
-  private async merge(arbiter: Arbiter): Promise<void> {
-    const reading = this.streams.map(async (line, i) => {
-      for await (const message of line) {
-        const wait = arbiter.accept(message, i);
+  /** The copy that goes on: only now is its payload parsed, once, instead of once per line. */
+  private deliver({ envelope, line }: LineEnvelope): Promise<void> | undefined {
+    let message: DecodedMessage;
+    try {
+      message = decodeRecord(envelope);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.streams[line]!.reject(err, envelope.frames);
+      return undefined;
+    }
+    return this.merged.push(message);
+  }
+
+  private async merge(arbiter: Arbiter<LineEnvelope>): Promise<void> {
+    const reading = this.streams.map(async (stream, line) => {
+      for await (const envelope of stream.envelopes()) {
+        const wait = arbiter.accept({ topic: envelope.topic, header: envelope.header, envelope, line }, line);
         if (wait !== undefined) await wait;
       }
     });

@@ -1,6 +1,6 @@
 import { Subscriber } from 'zeromq';
 import { TCP_KEEPALIVE } from '../../util/keepalive.js';
-import { WireError, decodeMessage, type DecodedMessage, type RejectReason } from '../../wire/index.js';
+import { WireError, decodeEnvelope, decodeMessage, type DecodedMessage, type Envelope, type RejectReason } from '../../wire/index.js';
 
 export interface TickStreamOptions {
   /** The proxy backend (XPUB) to connect to. */
@@ -58,16 +58,13 @@ export class TickStream implements AsyncIterable<DecodedMessage> {
     return this.connected;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<DecodedMessage> {
-    try {
-      for await (const frames of this.socket) {
-        const message = this.decode(frames);
-        if (message) yield message;
-      }
-    } catch (err) {
-      // Closing the socket ends the iteration; anything else is a real failure.
-      if (!this.socket.closed) throw err;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<DecodedMessage> {
+    return this.read(decodeMessage);
+  }
+
+  /** The stream with topic and header checked and payloads not yet parsed: for a LineSet, which parses only the copy that goes on. */
+  envelopes(): AsyncGenerator<Envelope> {
+    return this.read(decodeEnvelope);
   }
 
   close(): void {
@@ -80,14 +77,25 @@ export class TickStream implements AsyncIterable<DecodedMessage> {
     this.options.onLineChange?.(up);
   }
 
-  private decode(frames: Buffer[]): DecodedMessage | undefined {
+  private async *read<T>(decode: (frames: Buffer[]) => T): AsyncGenerator<T> {
     try {
-      return decodeMessage(frames);
+      for await (const frames of this.socket) {
+        try {
+          yield decode(frames);
+        } catch (err) {
+          if (!(err instanceof WireError)) throw err;
+          this.reject(err, frames);
+        }
+      }
     } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      this.rejected.set(err.reason, (this.rejected.get(err.reason) ?? 0) + 1);
-      this.options.onReject?.(err, frames);
-      return undefined;
+      // Closing the socket ends the iteration; anything else is a real failure.
+      if (!this.socket.closed) throw err;
     }
+  }
+
+  /** Counts and reports a message of this line that broke the contract; it is skipped. */
+  reject(err: WireError, frames: readonly Buffer[]): void {
+    this.rejected.set(err.reason, (this.rejected.get(err.reason) ?? 0) + 1);
+    this.options.onReject?.(err, frames);
   }
 }
