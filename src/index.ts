@@ -1,10 +1,10 @@
 /**
  * The library surface of tickfan: the wire contract and the ZeroMQ clients (a decoded live
- * stream, the snapshot service's client, the clone-pattern late joiner). Roles run through the
+ * stream of one line or of every A/B line, the snapshot service's client, the clone-pattern late joiner). Roles run through the
  * CLI; the WebSocket SDK is `tickfan/client`.
  */
 export * from './wire/index.js';
 export {
-  TickStream, SnapshotClient, SnapshotError, SnapshotUnavailable, TickSubscriber,
-  type TickStreamOptions, type SnapshotClientOptions, type TickSubscriberOptions, type TopicEntry, type Update, type SubscriberCounters,
+  TickStream, LineSet, SnapshotClient, SnapshotError, SnapshotUnavailable, TickSubscriber,
+  type TickStreamOptions, type LineSetOptions, type LineStatus, type SnapshotClientOptions, type TickSubscriberOptions, type TopicEntry, type Update, type SubscriberCounters,
 } from './client/zmq/index.js';

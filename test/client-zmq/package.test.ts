@@ -14,10 +14,10 @@ test.before(() => {
   if (!existsSync(`${root}dist/index.js`)) throw new Error('dist/index.js is missing: run `npm run build` first');
 });
 
-test("'tickfan' exports TickSubscriber, SnapshotClient and TickStream, as classes", async (t) => {
+test("'tickfan' exports TickSubscriber, SnapshotClient, TickStream and LineSet, as classes", async (t) => {
   const specifier = 'tickfan'; // a variable: type-checking this file must not depend on a build
   const mod = (await import(specifier)) as Record<string, unknown>;
-  for (const name of ['TickSubscriber', 'SnapshotClient', 'TickStream', 'SnapshotError', 'SnapshotUnavailable']) t.is(typeof mod[name], 'function', name);
+  for (const name of ['TickSubscriber', 'SnapshotClient', 'TickStream', 'LineSet', 'SnapshotError', 'SnapshotUnavailable']) t.is(typeof mod[name], 'function', name);
 });
 
 test("a user's TypeScript importing them from 'tickfan' type-checks against the built declarations, and a misuse does not", (t) => {
