@@ -186,6 +186,11 @@ export class Gateway {
     return this.upstream.repairs;
   }
 
+  /** Times a changed JWKS file (gateway.auth.jwksFile) was invalid and ignored, for metrics. */
+  get jwksReloadFailures(): number {
+    return this.auth?.jwksReloadFailures ?? 0;
+  }
+
   /** The lines to the fabric (A/B), for metrics. */
   get upstreamLines(): LineView {
     return this.upstream;

@@ -35,6 +35,7 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
     for (const [code, count] of withZeros(ERROR_CODES, gateway.counters.errorsByCode)) yield [{ code }, count];
   });
   registerLineMetrics(registry, 'gateway', gateway.upstreamLines);
+  counterOf(registry, 'tickfan_gateway_jwks_reload_failures_total', 'Times a changed gateway.auth.jwksFile could not be used (unreadable or invalid): the keys in use stayed.', () => gateway.jwksReloadFailures);
   countersBy(registry, 'tickfan_gateway_upstream_repairs_total', 'How the gateway\'s upstream subscribers kept its state whole, by event: gapsDetected, then gapsRepaired (REPLAY), resnapshots and gapsSkipped (seq jumps clients see); verifyRepairs (state a check found behind); resets (a source restarted).', ['event'], function* () {
     for (const [event, count] of withZeros(UPSTREAM_REPAIRS, gateway.upstreamRepairs)) yield [{ event }, count];
   });

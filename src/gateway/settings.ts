@@ -1,7 +1,7 @@
 import type convict from 'convict';
 import { checkedFormat, integerIn } from '../config/index.js';
 import { CloseCode } from '../wire/index.js';
-import { AUTH_MODES, verificationKey, type AuthMode } from './auth.js';
+import { AUTH_MODES, readJwks, verificationKey, type AuthMode } from './auth.js';
 
 export interface GatewaySettings {
   readonly host: string;
@@ -20,7 +20,7 @@ export interface GatewaySettings {
   readonly upstreamLingerMs: number;
   readonly drainMs: number;
   readonly publicBaseUrl: string;
-  readonly auth: { readonly mode: AuthMode; readonly key: string };
+  readonly auth: { readonly mode: AuthMode; readonly key: string; readonly jwksFile: string };
   readonly tls: { readonly certFile: string; readonly keyFile: string };
 }
 
@@ -82,12 +82,16 @@ export const gatewaySchema: convict.Schema<{ gateway: GatewaySettings }> = {
     },
     auth: {
       mode: {
-        doc: 'Client authentication (PROTOCOL.md section 5): none, or a JWT in `Authorization: Bearer T` or `?token=T` signed with HS256, RS256 or ES256 whose `topics` claim lists the entitled patterns.',
+        doc: 'Client authentication (PROTOCOL.md section 5): none, or a JWT in `Authorization: Bearer T` or `?token=T` signed with HS256, RS256 or ES256 (jwks: RS256 or ES256 by any key of gateway.auth.jwksFile, chosen by the token\'s kid) whose `topics` claim lists the entitled patterns.',
         format: [...AUTH_MODES], default: 'none',
       },
       key: {
         doc: 'Verification key of gateway.auth.mode: the shared secret for hs256, a PEM public key for rs256 and es256. Required unless the mode is none.',
         format: String, default: '', sensitive: true,
+      },
+      jwksFile: {
+        doc: 'With gateway.auth.mode jwks: a JWKS file (RFC 7517) of RSA and EC public keys, each with a kid. Looked at every second and re-read when it changed, so a key is added or rotated out without a restart; a changed file that is invalid is ignored (counted) and the keys in use stay.',
+        format: String, default: '',
       },
     },
     tls: {
@@ -108,7 +112,8 @@ export function gatewaySettingsProblem({ gateway }: { readonly gateway: GatewayS
   }
   if (auth.mode === 'none') return undefined;
   try {
-    verificationKey(auth.mode, auth.key);
+    if (auth.mode === 'jwks') readJwks(auth.jwksFile);
+    else verificationKey(auth.mode, auth.key);
   } catch (err) {
     return (err as Error).message;
   }
