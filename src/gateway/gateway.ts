@@ -75,7 +75,8 @@ interface Client {
   /** Subscribes and unsubscribes take effect and are answered in the order they were sent. */
   changes: Promise<void>;
   /** The patterns the client's token entitles it to; undefined when authentication is off (everything). */
-  readonly entitled: readonly string[] | undefined;
+  /** Replaced by a `refresh`. */
+  entitled: readonly string[] | undefined;
   /** Listed for the next flush pass. */
   dirty: boolean;
   /** Closes the connection (CloseCode.UNAUTHENTICATED) when the token's `exp` passes. */
@@ -383,6 +384,9 @@ export class Gateway {
         return void this.list(client, request.id, request.prefix);
       case 'unsubscribe':
         return this.inOrder(client, () => this.unsubscribe(client, request.id, request.patterns));
+      case 'refresh':
+        // After the subscription changes before it, so the entitlement check sees them.
+        return this.inOrder(client, () => this.refresh(client, request.id, request.token));
       case 'subscribe':
         // Counted as it arrives, not when its turn comes.
         if (withinWindow(client.subscribeOps) > this.options.subscribeOpsPerSecond) {
@@ -400,6 +404,34 @@ export class Gateway {
           this.refuse(client, err instanceof RequestError ? err : new RequestError(ErrorCode.UNAVAILABLE, `subscribe failed: ${err.message}`, request.id));
         }));
     }
+  }
+
+  /**
+   * A new token for a live session: when it verifies and entitles every pattern the client
+   * holds, its grant replaces the old one and its `exp` the old expiry, so a client extends
+   * its session before it is closed with 4001. Otherwise the old grant stays and the refresh
+   * is refused (BAD_REQUEST for a token that does not verify, FORBIDDEN for one that would not
+   * cover what the client already follows).
+   */
+  private async refresh(client: Client, id: RequestId | undefined, token: string): Promise<void> {
+    if (this.auth === undefined) return this.refuse(client, new RequestError(ErrorCode.BAD_REQUEST, 'authentication is off: there is no token to refresh', id));
+    let grant: Grant;
+    try {
+      grant = await this.auth.verify(token);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      return this.refuse(client, new RequestError(ErrorCode.BAD_REQUEST, `refresh refused: ${err.message}`, id));
+    }
+    if (!this.clients.has(client)) return;
+    const outside = [...client.patterns.keys()].filter((pattern) => !entitles(grant.patterns, pattern));
+    if (outside.length > 0) {
+      return this.refuse(client, new RequestError(ErrorCode.FORBIDDEN, `refresh refused: the new token does not entitle ${outside.slice(0, 10).map((p) => JSON.stringify(p)).join(', ')}, which this session follows`, id));
+    }
+    client.entitled = grant.patterns;
+    clearTimeout(client.expiry);
+    client.expiry = undefined;
+    if (grant.expiresAt !== undefined) this.expireAt(client, grant.expiresAt);
+    this.control(client, { type: 'refreshed', id, ...(grant.expiresAt === undefined ? {} : { exp: grant.expiresAt / 1000 }) });
   }
 
   /**

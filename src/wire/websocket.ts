@@ -54,8 +54,15 @@ export interface PingRequest {
   readonly id: RequestId;
 }
 
+/** A new token for the live session (an extension of PROTOCOL.md section 5, docs/protocol.md): its grant replaces the old one. */
+export interface RefreshRequest {
+  readonly op: 'refresh';
+  readonly id: RequestId;
+  readonly token: string;
+}
+
 /** A request as it travels (what a client sends). */
-export type ClientRequest = SubscribeRequest | UnsubscribeRequest | ListRequest | PingRequest;
+export type ClientRequest = SubscribeRequest | UnsubscribeRequest | ListRequest | PingRequest | RefreshRequest;
 
 /** A request as the gateway works on it: validated, defaults filled in, patterns deduplicated. */
 export type ParsedRequest =
@@ -69,7 +76,8 @@ export type ParsedRequest =
     }
   | { readonly op: 'unsubscribe'; readonly id: RequestId | undefined; readonly patterns: readonly string[] }
   | { readonly op: 'list'; readonly id: RequestId | undefined; readonly prefix: string }
-  | { readonly op: 'ping'; readonly id: RequestId | undefined };
+  | { readonly op: 'ping'; readonly id: RequestId | undefined }
+  | { readonly op: 'refresh'; readonly id: RequestId | undefined; readonly token: string };
 
 export type ParsedSubscribe = Extract<ParsedRequest, { op: 'subscribe' }>;
 
@@ -103,6 +111,14 @@ export interface TopicsEvent {
 export interface PongEvent {
   readonly type: 'pong';
   readonly id?: RequestId;
+}
+
+/** A refresh took: the session now runs on the new token. */
+export interface RefreshedEvent {
+  readonly type: 'refreshed';
+  readonly id?: RequestId;
+  /** The new token's `exp` (seconds since the Unix epoch); absent when it does not expire. */
+  readonly exp?: number;
 }
 
 /** A `snapshot` or `tick` event: one topic's full record at (epoch, seq). */
@@ -143,6 +159,7 @@ export type ServerEvent =
   | UnsubscribedEvent
   | TopicsEvent
   | PongEvent
+  | RefreshedEvent
   | RecordEvent
   | HeartbeatEvent
   | StatusEvent
@@ -270,7 +287,7 @@ export class RequestError extends Error {
   }
 }
 
-const OPS = ['subscribe', 'unsubscribe', 'list', 'ping'];
+const OPS = ['subscribe', 'unsubscribe', 'list', 'ping', 'refresh'];
 
 type Fail = (message: string, code?: ErrorCode) => never;
 
@@ -303,6 +320,9 @@ export function parseRequest(text: string): ParsedRequest {
     }
     case 'unsubscribe':
       return { op: 'unsubscribe', id, patterns: readPatterns(request.topics, fail) };
+    case 'refresh':
+      if (typeof request.token !== 'string' || request.token === '') fail('token must be a non-empty string (a JWT)');
+      return { op: 'refresh', id, token: request.token as string };
     default: {
       const patterns = readPatterns(request.topics, fail);
       const snapshot = readBoolean(request.snapshot, 'snapshot', true, fail);

@@ -177,7 +177,7 @@ export class WsClient {
   }
 }
 
-const ANSWERS = new Set(['subscribed', 'unsubscribed', 'topics', 'pong', 'error']);
+const ANSWERS = new Set(['subscribed', 'unsubscribed', 'topics', 'pong', 'refreshed', 'error']);
 
 /** The HTTP status with which the gateway refuses a WebSocket upgrade (or rejects when it accepts). */
 export function refusedUpgrade(url: string): Promise<number> {

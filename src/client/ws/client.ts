@@ -93,6 +93,8 @@ export class TickfanClient extends Emitter<ClientEvents> {
   private readonly requests: RequestTable;
   private readonly readers = new Set<Reader>();
   private closing = false;
+  /** The token a `refresh` took, for later reconnects (when the token option is a string). */
+  private refreshedToken: string | undefined;
   private closed: Promise<void> | undefined;
   private finishClose: (() => void) | undefined;
   private failure: TickfanError | undefined;
@@ -195,6 +197,21 @@ export class TickfanClient extends Emitter<ClientEvents> {
     return this.requests.query({ op: 'list', prefix }, 'topics', (event) => (event as { topics: string[] }).topics);
   }
 
+  /**
+   * Extends this session with a new token before the old one expires (the `refresh` op,
+   * docs/protocol.md section 5): resolves with its `exp` (seconds since the epoch, undefined if
+   * it has none) once the server took it; a token that does not verify or would not cover the
+   * current subscriptions is refused (TickfanError BAD_REQUEST or FORBIDDEN) and the old one
+   * stays. Later reconnects use it too, unless the `token` option is a function.
+   */
+  refresh(token: string): Promise<number | undefined> {
+    if (this.closing) return closedRejection();
+    return this.requests.query({ op: 'refresh', token }, 'refreshed', (event) => {
+      this.refreshedToken = token;
+      return (event as { exp?: number }).exp;
+    });
+  }
+
   /** Round trip to the server; resolves with the time it took, in ms. */
   ping(): Promise<number> {
     if (this.closing) return closedRejection();
@@ -295,7 +312,7 @@ export class TickfanClient extends Emitter<ClientEvents> {
   }
 
   private async connectUrl(): Promise<string> {
-    const { token } = this.options;
+    const token = typeof this.options.token === 'function' ? this.options.token : this.refreshedToken ?? this.options.token;
     if (token === undefined) return this.url;
     const value = typeof token === 'function' ? await token() : token;
     const url = new URL(this.url);
@@ -442,6 +459,7 @@ export class TickfanClient extends Emitter<ClientEvents> {
         return;
       case 'topics':
       case 'pong':
+      case 'refreshed':
         return this.requests.onQueryAnswer(event);
       case 'status':
         this.book.setStatus(event);

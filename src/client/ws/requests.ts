@@ -1,4 +1,4 @@
-import type { ClientRequest, ErrorEvent, PongEvent, SubscribedEvent, TopicsEvent, UnsubscribedEvent } from '../../wire/websocket.js';
+import type { ClientRequest, ErrorEvent, PongEvent, RefreshedEvent, SubscribedEvent, TopicsEvent, UnsubscribedEvent } from '../../wire/websocket.js';
 import { TickfanError } from './errors.js';
 import type { PlannedSubscribe } from './resubscribe.js';
 import type { SubscribeOptions } from './types.js';
@@ -44,19 +44,24 @@ type Mutation = (
   | { readonly kind: 'resubscribe'; readonly plan: PlannedSubscribe; readonly settle?: undefined }
 ) & { id: number; retries: number };
 
-/** A list or ping: independent, sent at once (or once live), sent again after a reconnect. */
+/** The answers of queries, and their types. */
+type QueryAnswer = TopicsEvent | PongEvent | RefreshedEvent;
+type QueryAnswerType = QueryAnswer['type'];
+
+/** A list, ping or refresh: independent, sent at once (or once live), sent again after a reconnect. */
 interface Query {
   readonly id: number;
   readonly frame: ClientRequest;
-  readonly type: 'topics' | 'pong';
+  readonly type: QueryAnswerType;
   readonly settle: Settle<unknown>;
-  readonly parse: (event: TopicsEvent | PongEvent, query: Query) => unknown;
+  readonly parse: (event: QueryAnswer, query: Query) => unknown;
   sentAt: number;
   retries: number;
   retryTimer: Timer | undefined;
 }
 
-export type QueryFrame = Omit<Extract<ClientRequest, { op: 'list' }>, 'id'> | Omit<Extract<ClientRequest, { op: 'ping' }>, 'id'>;
+/** A query as the caller gives it: the request without its id (Omit distributed over the union). */
+export type QueryFrame = Extract<ClientRequest, { op: 'list' | 'ping' | 'refresh' }> extends infer R ? (R extends ClientRequest ? Omit<R, 'id'> : never) : never;
 
 /**
  * The client's requests and their answers: ids, the one-at-a-time order of subscribes and
@@ -87,7 +92,7 @@ export class RequestTable {
   }
 
   /** Sends `frame` (with a new id) and resolves with `parse` of its answer of `type`. */
-  query<T>(frame: QueryFrame, type: 'topics' | 'pong', parse: (event: TopicsEvent | PongEvent, query: { readonly sentAt: number }) => T): Promise<T> {
+  query<T>(frame: QueryFrame, type: QueryAnswerType, parse: (event: QueryAnswer, query: { readonly sentAt: number }) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const id = this.nextId++;
       const settle = this.settler(resolve as (value: unknown) => void, reject, `${frame.op} (id ${id})`, () => this.dropQuery(id));
@@ -140,7 +145,7 @@ export class RequestTable {
     this.pump();
   }
 
-  onQueryAnswer(event: TopicsEvent | PongEvent): void {
+  onQueryAnswer(event: QueryAnswer): void {
     const query = typeof event.id === 'number' ? this.queries.get(event.id) : undefined;
     if (query === undefined || query.type !== event.type) return;
     this.queries.delete(query.id);
