@@ -105,9 +105,11 @@ function curveSection(file: string, text: string): Map<string, string> {
   return entries;
 }
 
+/** A ZPL value: quoted with " or ', or bare; either may be followed by a `#` comment (czmq writes none, but reads them). */
 function unquoted(value: string): string {
-  const quoted = /^"(.*)"$|^'(.*)'$/.exec(value);
-  return quoted ? (quoted[1] ?? quoted[2]!) : value;
+  const quoted = /^"([^"]*)"\s*(?:#.*)?$|^'([^']*)'\s*(?:#.*)?$/.exec(value);
+  // Z85 has '#' among its characters, so only a '#' after whitespace starts a comment of a bare value.
+  return quoted ? (quoted[1] ?? quoted[2]!) : value.replace(/\s+#.*$/, '');
 }
 
 /** The key's 32 bytes; refuses a missing or malformed key, naming the file and the entry. */

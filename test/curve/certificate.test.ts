@@ -132,6 +132,24 @@ test('loadCertificate refuses malformed keys, saying what is wrong with them', (
   refusal(file, /public-key appears twice/)(t);
 });
 
+test('loadCertificate reads the ZPL variants czmq writes or accepts: CRLF lines, quotes of either kind or none, trailing comments, other sections', (t) => {
+  const file = join(tempDir(t), 'variant.key_secret');
+  // A pair whose secret key holds a '#' (a Z85 character), which a bare value must keep.
+  let pair = curveKeyPair();
+  while (!pair.secretKey.includes('#')) pair = curveKeyPair();
+  const { publicKey, secretKey } = pair;
+  const decoy = curveKeyPair().publicKey;
+  const variants = [
+    `curve\r\n    public-key = "${publicKey}"\r\n    secret-key = "${secretKey}"\r\n`,
+    `metadata\n    name = "feed 1"\n    public-key = "${decoy}"\ncurve\n  public-key='${publicKey}'   # ours\n  secret-key = ${secretKey} # bare\n`,
+  ];
+  for (const text of variants) {
+    writeFileSync(file, text);
+    const certificate = loadCertificate(file, 'secret');
+    t.deepEqual([certificate.publicKey, certificate.secretKey], [publicKey, secretKey], JSON.stringify(text));
+  }
+});
+
 test('loadCertificate refuses a public certificate where a secret one is needed, and accepts it where a public one is', (t) => {
   const { publicFile } = writeKeyPair(tempDir(t), 'server');
   refusal(publicFile, /no secret-key: this is a public certificate, a secret one \(NAME\.key_secret\) is needed here/)(t);
