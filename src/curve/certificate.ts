@@ -30,9 +30,9 @@ export class CertificateError extends Error {
 export const PUBLIC_SUFFIX = '.key';
 export const SECRET_SUFFIX = '.key_secret';
 
+/** Reads and validates one certificate; with need 'secret' a certificate without `secret-key` is refused. */
 export function loadCertificate(file: string, need: 'secret'): SecretCertificate;
 export function loadCertificate(file: string, need?: 'public'): Certificate;
-/** Reads and validates one certificate; with need 'secret' a certificate without `secret-key` is refused. */
 export function loadCertificate(file: string, need: 'public' | 'secret' = 'public'): Certificate {
   const entries = curveSection(file, readText(file));
   const publicKey = entries.get('public-key');
