@@ -12,7 +12,7 @@ DEBIAN_PYTHON=/usr/bin/python3
 #   an absolute path that exists                         (e.g. "libfoo1:/usr/lib/x86_64-linux-gnu/libfoo.so.1")
 #   py:MODULE        importable by /usr/bin/python3      (e.g. "python3-zmq:py:zmq")
 REQUIRED=(
-  "python3-zmq:py:zmq"                 # test/interop/late_join.py, run by test/integration/interop-python.test.ts
+  "python3-zmq:py:zmq"                 # test/interop/late_join.py and curve_certs.py, run by test/integration/interop-python.test.ts and interop-curve-python.test.ts
   "python3-websockets:py:websockets"   # test/interop/ws_resume.py, run by test/integration/interop-ws-python.test.ts
   "openssl:openssl"                    # the wss certificate of test/gateway/tls.test.ts
   "prometheus:promtool"                # a real Prometheus and promtool for test/observability/

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, CONFIG_FILE_ENV } from '../config/index.js';
+import { KeysError, writeKeyPair } from '../curve/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { loadConfig, type TickfanConfig } from './config.js';
 import { ProcessMetrics } from './metrics.js';
@@ -21,6 +22,9 @@ Usage:
                                                        write ticks whose topic starts with PREFIX to FILE as
                                                        NDJSON, for replay (feeds.replay.file); see docs/feeds.md
   tickfan config [--config FILE]                       print the effective configuration as JSON
+  tickfan keys DIR NAME                                write a new CURVE key pair: DIR/NAME.key (public) and
+                                                       DIR/NAME.key_secret (secret, mode 0600), in pyzmq's
+                                                       zmq.auth format; never overwrites; see docs/security.md
   tickfan --help | --version
 
 Settings come from defaults, config/default.json, --config FILE (or ${CONFIG_FILE_ENV}),
@@ -37,7 +41,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await run(argv);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof KeysError) {
       process.stderr.write(`tickfan: ${err.message}\n`);
       process.exitCode = EXIT_USAGE;
       return;
@@ -52,6 +56,11 @@ async function run(argv: readonly string[]): Promise<void> {
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return void process.stdout.write(`${USAGE}\n`);
+  // Key generation needs no configuration, so a broken config file cannot stand in its way.
+  if (command === 'keys') {
+    const [dir, name] = expectArguments(command, rest, 2);
+    return keys(dir!, name!);
+  }
   const overrides: Record<string, unknown> = {};
   if (values.roles !== undefined) overrides.roles = values.roles.split(',').map((r) => r.trim());
   const config = loadConfig({ file: values.config ?? process.env[CONFIG_FILE_ENV], overrides });
@@ -73,6 +82,11 @@ async function run(argv: readonly string[]): Promise<void> {
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}; run tickfan --help`);
   }
+}
+
+function keys(dir: string, name: string): void {
+  const { publicKey, publicFile, secretFile } = writeKeyPair(dir, name);
+  process.stdout.write(`public key: ${publicKey}\npublic certificate: ${publicFile}\nsecret certificate: ${secretFile}\n`);
 }
 
 /** Runs the roles until SIGINT or SIGTERM (which drains them first), then stops them with a hard deadline. */
