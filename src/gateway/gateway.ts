@@ -3,12 +3,13 @@ import { createServer, type IncomingMessage, type RequestListener, type Server }
 import { createServer as createTlsServer } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CATCH_UP_DELAYS_MS, SnapshotClient, SnapshotError, type Update } from '../client/zmq/index.js';
-import type { Logger } from '../log/index.js';
+import { ThrottledWarning, type Logger } from '../log/index.js';
 import type { BucketHistogram, LineView } from '../metrics/index.js';
 import {
   CloseCode, ErrorCode, MAX_REQUEST_BYTES, nowMicros, parseRequest, patternMatches, RequestError, WS_PATH,
   SnapshotErrorCode, type ParsedRequest, type ParsedSubscribe, type Position, type RejectReason, type RequestId,
 } from '../wire/index.js';
+import { Admission, addressOf, REFUSAL_TEXT, SERVICE_UNAVAILABLE, type Refusal, type UpgradeRefusal } from './admission.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
 import { EventCache, tickEventText } from './cache.js';
 import { coversVenue, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
@@ -25,7 +26,8 @@ import { Upstream, type UpstreamOptions, type UpstreamRepair } from './upstream.
 /** The gateway's own settings as configured, with what the role resolves for it (upstream, auth key, TLS files read). */
 export interface GatewayOptions extends FlusherOptions, Pick<GatewaySettings,
   'host' | 'port' | 'heartbeatMs' | 'pingIntervalMs' | 'maxConnections' | 'maxSubscriptions' | 'subscribeOpsPerSecond'
-  | 'bufferedHighWaterBytes' | 'maxQueuedEvents' | 'historyPerTopic' | 'drainMs' | 'replayConcurrency' | 'maxQueuedReplays'> {
+  | 'bufferedHighWaterBytes' | 'maxQueuedEvents' | 'historyPerTopic' | 'drainMs' | 'replayConcurrency' | 'maxQueuedReplays'
+  | 'allowedOrigins' | 'maxConnectionsPerAddress' | 'upgradesPerSecondPerAddress' | 'headersTimeoutMs'> {
   readonly upstream: UpstreamOptions;
   readonly auth: AuthOptions;
   /** PEM certificate and key: serve wss:// instead of ws://. */
@@ -47,9 +49,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export const RESUME_OUTCOMES = ['current', 'history', 'replay', 'snapshot'] as const;
 export type ResumeOutcome = (typeof RESUME_OUTCOMES)[number];
 
-/** Why an upgrade was refused with HTTP 503. */
-export const UPGRADE_REFUSALS = ['draining', 'max_connections'] as const;
-export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
+export { UPGRADE_REFUSALS, type UpgradeRefusal } from './admission.js';
 
 export interface GatewayCounters {
   opened: number;
@@ -66,6 +66,8 @@ export interface GatewayCounters {
 /** One connected client: its session (outbound queue) and what it subscribed to. */
 interface Client {
   readonly session: Session;
+  /** The peer's address, for gateway.maxConnectionsPerAddress. */
+  readonly address: string;
   readonly socket: WebSocket;
   /** Pattern -> whether that subscription allows conflation. */
   readonly patterns: Map<string, boolean>;
@@ -110,6 +112,8 @@ export class Gateway {
   private readonly wss: WebSocketServer;
   private timers: NodeJS.Timeout[] = [];
   private readonly auth: Authenticator | undefined;
+  private readonly admission: Admission;
+  private readonly warnings: ThrottledWarning;
   /** Set by drain() while it runs: ends it (the last client gone, the window over, or close()). */
   private endDrain: (() => void) | undefined;
   private drained: Promise<void> | undefined;
@@ -120,7 +124,9 @@ export class Gateway {
   ) {
     // What can refuse the options comes before any socket is opened.
     this.auth = options.auth.mode === 'none' ? undefined : new Authenticator({ ...options.auth, mode: options.auth.mode });
-    this.http = serverFor(options.tls, pageHandler({ publicBaseUrl: options.publicBaseUrl ?? '' }));
+    this.admission = new Admission(options);
+    this.warnings = new ThrottledWarning(log);
+    this.http = serverFor(options.tls, pageHandler({ publicBaseUrl: options.publicBaseUrl ?? '' }), options.headersTimeoutMs);
     this.cache = new EventCache(options.historyPerTopic);
     this.flusher = new Flusher(options);
     this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log, (up) => this.onFabric(up));
@@ -137,11 +143,10 @@ export class Gateway {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
         return;
       }
-      // Upgrades still checking their token count too, or a burst of them could all pass.
-      const refusal: UpgradeRefusal | undefined = this.draining ? 'draining' : this.clients.size + this.verifying >= options.maxConnections ? 'max_connections' : undefined;
+      const refusal = this.refusal(req);
       if (refusal !== undefined) {
-        this.counters.upgradesRefused.set(refusal, (this.counters.upgradesRefused.get(refusal) ?? 0) + 1);
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n');
+        this.counters.upgradesRefused.set(refusal.reason, (this.counters.upgradesRefused.get(refusal.reason) ?? 0) + 1);
+        socket.end(refusal.response);
         return;
       }
       if (this.auth === undefined) {
@@ -157,6 +162,18 @@ export class Gateway {
         (err: Error) => this.wss.handleUpgrade(req, socket, head, (ws) => this.unauthenticated(ws, req, err)),
       );
     });
+  }
+
+  /** Why an upgrade is refused (503 draining or full, 403 origin, 429 per-address limits), or undefined. */
+  private refusal(req: IncomingMessage): Refusal | undefined {
+    // Upgrades still checking their token count too, or a burst of them could all pass.
+    if (this.draining) return { reason: 'draining', response: SERVICE_UNAVAILABLE };
+    if (this.clients.size + this.verifying >= this.options.maxConnections) return { reason: 'max_connections', response: SERVICE_UNAVAILABLE };
+    const refusal = this.admission.refusal(req);
+    if (refusal !== undefined) {
+      this.warnings.warn(refusal.reason, { remote: addressOf(req), origin: req.headers.origin }, `WebSocket upgrade refused: ${REFUSAL_TEXT[refusal.reason]}`);
+    }
+    return refusal;
   }
 
   /** The port listened on (0 before listen()): gateway.port 0 picks a free one. */
@@ -334,11 +351,12 @@ export class Gateway {
     });
     const now = Date.now();
     const client: Client = {
-      session, socket, patterns: new Map(), subscribeOps: { windowStart: now, count: 0 }, errors: { windowStart: now, count: 0 }, alive: true,
+      session, socket, address: addressOf(req), patterns: new Map(), subscribeOps: { windowStart: now, count: 0 }, errors: { windowStart: now, count: 0 }, alive: true,
       changes: Promise.resolve(), dirty: false, entitled: grant?.patterns, expiry: undefined, closedWith: undefined,
     };
     if (grant?.expiresAt !== undefined) this.expireAt(client, grant.expiresAt);
     this.clients.add(client);
+    this.admission.opened(client.address);
     this.counters.opened++;
     this.log.debug({ session: session.id, remote: req.socket.remoteAddress }, 'client connected');
     socket.on('message', (data, isBinary) => this.onMessage(client, isBinary ? undefined : data.toString()));
@@ -703,6 +721,7 @@ export class Gateway {
 
   private drop(client: Client, code: number): void {
     if (!this.clients.delete(client)) return;
+    this.admission.closed(client.address);
     clearTimeout(client.expiry);
     // A peer that never answered the gateway's close ends as ABNORMAL for `ws`; what counts is why it was closed.
     code = client.closedWith ?? code;
@@ -739,11 +758,16 @@ function withinWindow(window: { windowStart: number; count: number }): number {
   return ++window.count;
 }
 
-/** An HTTPS server (the gateway's wss://) when a certificate is configured, else plain HTTP. */
-function serverFor(tls: GatewayOptions['tls'], listener: RequestListener): Server {
-  if (tls === undefined) return createServer(listener);
+/**
+ * An HTTPS server (the gateway's wss://) when a certificate is configured, else plain HTTP.
+ * A client gets `headersTimeoutMs` to send its request; Node checks that only every
+ * connectionsCheckingInterval (30 s by default), so the interval shrinks with the bound.
+ */
+function serverFor(tls: GatewayOptions['tls'], listener: RequestListener, headersTimeoutMs: number): Server {
+  const limits = { headersTimeout: headersTimeoutMs, requestTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeoutMs / 4)) };
+  if (tls === undefined) return createServer(limits, listener);
   try {
-    return createTlsServer(tls, listener);
+    return createTlsServer({ ...tls, ...limits }, listener);
   } catch (err) {
     throw new Error(`gateway.tls.certFile and gateway.tls.keyFile are not a usable certificate and key: ${(err as Error).message}`);
   }

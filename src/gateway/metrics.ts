@@ -20,7 +20,7 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
   countersBy(registry, 'tickfan_gateway_connections_closed_total', `WebSocket connections closed, by close code (${CloseCode.UNAUTHENTICATED} unauthenticated, ${CloseCode.FORBIDDEN} forbidden, ${CloseCode.SLOW_CONSUMER} slow consumer, ${CloseCode.GOING_AWAY} shutdown, ${CloseCode.SERVICE_RESTART} drained for a restart, ...).`, ['code'], function* () {
     for (const [code, count] of withZeros(CLOSE_CODES, gateway.counters.closedByCode)) yield [{ code }, count];
   });
-  countersBy(registry, 'tickfan_gateway_upgrades_refused_total', 'WebSocket upgrades refused with HTTP 503, by reason (draining for a deploy, gateway.maxConnections reached).', ['reason'], function* () {
+  countersBy(registry, 'tickfan_gateway_upgrades_refused_total', 'WebSocket upgrades refused, by reason: HTTP 503 draining (a deploy) or max_connections (gateway.maxConnections); HTTP 403 origin (not in gateway.allowedOrigins); HTTP 429 address_connections (gateway.maxConnectionsPerAddress), address_rate (gateway.upgradesPerSecondPerAddress), too_many_addresses (more distinct addresses within one second than the gateway tracks).', ['reason'], function* () {
     for (const [reason, count] of withZeros(UPGRADE_REFUSALS, gateway.counters.upgradesRefused)) yield [{ reason }, count];
   });
   gaugeOf(registry, 'tickfan_gateway_draining', `1 while the gateway drains (SIGTERM): not ready, refusing upgrades, closing its clients with ${CloseCode.SERVICE_RESTART} over gateway.drainMs.`, () => (gateway.draining ? 1 : 0));

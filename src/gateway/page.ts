@@ -35,12 +35,49 @@ const ROUTES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The page's Content-Security-Policy: it runs its own bundle and stylesheet and talks only
+ * to its gateway, so an injected script or style (say, a hostile venue or symbol name that
+ * escaped the page's text rendering) cannot run, load anything or send data elsewhere.
+ * With an absolute gateway.publicBaseUrl the page's files and WebSocket live at that origin,
+ * which the policy then names too; with any base URL set, `<base href>` is that URL.
+ */
+export function contentSecurityPolicy(publicBaseUrl: string): string {
+  // An absolute URL (publicBaseUrl is validated: empty, an http(s) URL or an absolute path).
+  const elsewhere = URL.canParse(publicBaseUrl) ? new URL(publicBaseUrl).origin : undefined;
+  const sources = (...extra: string[]): string => ["'self'", ...(elsewhere === undefined ? [] : [elsewhere]), ...extra].join(' ');
+  const socketOrigin = elsewhere?.replace(/^http/, 'ws');
+  return [
+    "default-src 'self'",
+    `script-src ${sources()}`,
+    `style-src ${sources()}`,
+    `connect-src ${sources(...(socketOrigin === undefined ? [] : [socketOrigin]))}`,
+    "img-src 'self' data:",
+    "frame-ancestors 'none'",
+    `base-uri ${publicBaseUrl === '' ? "'none'" : elsewhere ?? "'self'"}`,
+    "form-action 'none'",
+  ].join('; ');
+}
+
+/** Headers of every response of the page's handler (files and refusals alike). */
+export function securityHeaders(publicBaseUrl: string): Readonly<Record<string, string>> {
+  return {
+    'content-security-policy': contentSecurityPolicy(publicBaseUrl),
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'cross-origin-opener-policy': 'same-origin',
+  };
+}
+
+/**
  * An HTTP handler serving the ticker page's files from memory (read once, on first use);
  * anything else is 404. The WebSocket endpoint is served by the upgrade handler, not here.
  */
 export function pageHandler(options: PageOptions): (req: IncomingMessage, res: ServerResponse) => void {
   let assets: Promise<Map<string, Asset>> | undefined;
+  const headers = securityHeaders(options.publicBaseUrl);
   return (req, res) => {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     const file = ROUTES[new URL(req.url ?? '/', 'http://x').pathname];
     if (file === undefined) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -50,7 +87,7 @@ export function pageHandler(options: PageOptions): (req: IncomingMessage, res: S
     assets.then(
       (loaded) => {
         const { type, body } = loaded.get(file)!;
-        res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+        res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'cache-control': 'no-cache' });
         res.end(req.method === 'HEAD' ? undefined : body);
       },
       (err: Error) => {

@@ -1,6 +1,7 @@
 import type convict from 'convict';
-import { checkedFormat, integerIn } from '../config/index.js';
+import { checkedFormat, integerIn, splitList } from '../config/index.js';
 import { CloseCode } from '../wire/index.js';
+import { originOf } from './admission.js';
 import { AUTH_MODES, readJwks, verificationKey, type AuthMode } from './auth.js';
 
 export interface GatewaySettings {
@@ -20,6 +21,10 @@ export interface GatewaySettings {
   readonly upstreamLingerMs: number;
   readonly drainMs: number;
   readonly publicBaseUrl: string;
+  readonly allowedOrigins: readonly string[];
+  readonly maxConnectionsPerAddress: number;
+  readonly upgradesPerSecondPerAddress: number;
+  readonly headersTimeoutMs: number;
   readonly auth: { readonly mode: AuthMode; readonly key: string; readonly jwksFile: string };
   readonly tls: { readonly certFile: string; readonly keyFile: string };
 }
@@ -29,6 +34,14 @@ const PUBLIC_BASE_URL = 'empty, or an http(s) URL or absolute path ending in /';
 function publicBaseUrlProblem(value: unknown): string | undefined {
   const ok = value === '' || (typeof value === 'string' && value.endsWith('/') && (/^\/(?!\/)/.test(value) || URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)));
   return ok ? undefined : `must be ${PUBLIC_BASE_URL}`;
+}
+
+const ORIGIN_LIST = 'list of origins scheme://host[:port]';
+
+function originListProblem(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return `must be a ${ORIGIN_LIST}`;
+  const bad = value.find((item) => typeof item !== 'string' || originOf(item) === undefined);
+  return bad === undefined ? undefined : `must be a ${ORIGIN_LIST} as a browser sends it in its Origin header (http or https, no path, no default port, e.g. https://example.com), and ${JSON.stringify(bad)} is not one`;
 }
 
 /** The WebSocket gateway's keys of the configuration (gateway.*). */
@@ -79,6 +92,23 @@ export const gatewaySchema: convict.Schema<{ gateway: GatewaySettings }> = {
       doc: 'Where browsers reach the gateway when a reverse proxy puts it under a path the ticker page cannot infer (e.g. https://example.com/market/ or /market/): the page loads its files and opens v1/ws relative to it. Empty: relative to the page\'s own address, which is right for a proxy prefix that ends in /.',
       format: checkedFormat(PUBLIC_BASE_URL, publicBaseUrlProblem, (value) => value.trim()),
       default: '',
+    },
+    allowedOrigins: {
+      doc: 'Browser origins whose pages may open WebSocket connections (e.g. https://example.com,https://ops.example.com); an upgrade with another Origin header is refused with HTTP 403, so another site\'s page cannot use a visitor\'s token or network position. Requests without Origin (programs, not browsers) pass. Empty: any origin.',
+      format: checkedFormat(ORIGIN_LIST, originListProblem, (value) => (value.trim() === '' ? [] : splitList(value))),
+      default: [],
+    },
+    maxConnectionsPerAddress: {
+      doc: 'Connections per remote address at most; further upgrades from it get HTTP 429 (Retry-After). It keeps one host from taking every slot of gateway.maxConnections. Behind a reverse proxy every client has the proxy\'s address: raise it there, or limit at the proxy.',
+      format: integerIn(1, 1_000_000), default: 2000,
+    },
+    upgradesPerSecondPerAddress: {
+      doc: 'Upgrade attempts per remote address per second at most; beyond it HTTP 429 (Retry-After: 1). It bounds what a reconnect storm or a flood from one host costs (TLS handshakes, token checks, snapshots on subscribe).',
+      format: integerIn(1, 1_000_000), default: 2000,
+    },
+    headersTimeoutMs: {
+      doc: 'Time a client has to send its complete HTTP request headers (page or upgrade) from connecting; a slower one (slowloris, trickling bytes to hold a socket) is disconnected.',
+      format: integerIn(100, 600_000), default: 10_000,
     },
     auth: {
       mode: {

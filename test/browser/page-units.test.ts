@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'ava';
 import { loadConfig } from '../../src/cli/config.js';
-import { pageHandler } from '../../src/gateway/page.js';
+import { contentSecurityPolicy, pageHandler } from '../../src/gateway/page.js';
 import { patternOfFilter } from '../../src/page/filter.js';
 import { LatencyWindow } from '../../src/page/latency.js';
 import { gatewaySocketUrl } from '../../src/page/url.js';
@@ -84,6 +84,24 @@ test('the gateway serves the page\'s files with their types at / and their names
   const post = await get('/', { method: 'POST', body: 'x' });
   t.is(post.status, 405);
   t.is(post.headers.get('allow'), 'GET, HEAD');
+});
+
+test('every response of the page handler carries the CSP and the security headers (files, 404, 405)', async (t) => {
+  const { get } = await servePage(t, PAGE);
+  for (const [path, method] of [['/', 'GET'], ['/ticker.js', 'GET'], ['/ticker.css', 'HEAD'], ['/nothing', 'GET'], ['/', 'POST']] as const) {
+    const { headers } = await get(path, { method });
+    t.is(headers.get('content-security-policy'), contentSecurityPolicy(''), `${method} ${path}`);
+    t.is(headers.get('x-content-type-options'), 'nosniff', `${method} ${path}`);
+    t.is(headers.get('referrer-policy'), 'no-referrer', `${method} ${path}`);
+    t.is(headers.get('x-frame-options'), 'DENY', `${method} ${path}`);
+    t.is(headers.get('cross-origin-opener-policy'), 'same-origin', `${method} ${path}`);
+  }
+});
+
+test('the CSP allows only the page\'s own origin (and an absolute gateway.publicBaseUrl\'s), no inline code, no framing, no forms, <base> only when the base URL is set', (t) => {
+  t.is(contentSecurityPolicy(''), "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  t.is(contentSecurityPolicy('/market/'), "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'none'");
+  t.is(contentSecurityPolicy('https://example.com/market/'), "default-src 'self'; script-src 'self' https://example.com; style-src 'self' https://example.com; connect-src 'self' https://example.com wss://example.com; img-src 'self' data:; frame-ancestors 'none'; base-uri https://example.com; form-action 'none'");
 });
 
 test('with a public base URL, the page gets a <base href> first in its head', async (t) => {

@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { DEFAULT_INSTRUMENTS } from '../../src/feeds/simulated/index.js';
 import { startGateway } from '../client-ws/helpers.js';
 import { Fabric } from '../helpers/late-join.js';
-import { boardAttribute, launchChromium, openTicker, rows, waitForConnection, waitForRows, type RowState } from './ticker-page.js';
+import { boardAttribute, launchChromium, openTicker, rows, waitForConnection, waitForRows, type PageGlobals, type RowState } from './ticker-page.js';
 
 /** Samples of the rows while the gateway restarts: at most this many, one per SAMPLE_MS. */
 const MAX_SAMPLES = 400;
@@ -98,7 +98,10 @@ test('restarting the gateway process: the page shows reconnecting, then live, an
   // The state and its text checked in one step in the page: reading the text after the wait can
   // find the next state already, when the reconnect delay is short and the machine busy.
   const shown = await page.waitForFunction(
-    `(() => { const badge = document.querySelector('#connection'); return badge?.dataset.state === 'reconnecting' && badge.textContent; })()`,
+    () => {
+      const badge = (globalThis as unknown as PageGlobals).document.querySelector('#connection');
+      return badge?.dataset.state === 'reconnecting' && badge.textContent;
+    },
     undefined, { timeout: 5_000, polling: 'raf' },
   );
   t.regex(String(await shown.jsonValue()), /^reconnecting in [\d.]+ (ms|s)$/);

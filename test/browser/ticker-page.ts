@@ -1,4 +1,4 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 
 /**
  * Helpers of the ticker page tests: Debian's Chromium (scripts/test-setup.sh installs it)
@@ -18,9 +18,11 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A page of a fresh browser context, recording its console errors, uncaught exceptions, requested URLs and WebSocket frames. */
+/** A page of a fresh browser context, recording its console errors, uncaught exceptions, CSP violations, requested URLs and WebSocket frames. */
 export interface TickerPage {
   readonly page: Page;
+  /** The response that delivered the page's document. */
+  readonly document: Response | null;
   readonly errors: string[];
   readonly requests: string[];
   /** URLs of the WebSockets the page opened. */
@@ -35,6 +37,11 @@ export async function openTicker(browser: Browser, url: string, prepare?: (page:
   const page = await context.newPage();
   await prepare?.(page);
   const errors: string[] = [];
+  // Chromium logs most CSP violations to the console too, but the event is the one it always fires.
+  await page.exposeFunction('reportCspViolation', (text: string) => errors.push(`csp: ${text}`));
+  await page.addInitScript({
+    content: "document.addEventListener('securitypolicyviolation', (e) => reportCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`))",
+  });
   const requests: string[] = [];
   const framesSent: string[] = [];
   const framesReceived: string[] = [];
@@ -49,8 +56,8 @@ export async function openTicker(browser: Browser, url: string, prepare?: (page:
   });
   page.on('pageerror', (err) => errors.push(`exception: ${err.message}`));
   page.on('request', (request) => requests.push(request.url()));
-  await page.goto(url);
-  return { page, errors, requests, sockets, framesSent, framesReceived };
+  const document = await page.goto(url);
+  return { page, document, errors, requests, sockets, framesSent, framesReceived };
 }
 
 export interface RowState {
@@ -80,8 +87,23 @@ export async function waitForConnection(page: Page, state: string, timeoutMs: nu
   await page.locator(`#connection[data-state="${state}"]`).waitFor({ timeout: timeoutMs });
 }
 
+/**
+ * What the tests' in-page predicates read, typed here since this project's TypeScript has no
+ * DOM types outside src/page. Predicates are functions, not strings: Playwright evaluates a
+ * string predicate with eval, which the page's CSP (no 'unsafe-eval') refuses.
+ */
+export interface PageElement {
+  readonly dataset: Readonly<Record<string, string | undefined>>;
+  readonly textContent: string | null;
+}
+export interface PageGlobals {
+  readonly document: {
+    querySelector(selector: string): PageElement | null;
+    querySelectorAll(selector: string): { readonly length: number };
+  };
+}
+
 /** Waits until the board has exactly `count` rows. */
 export async function waitForRows(page: Page, count: number, timeoutMs: number): Promise<void> {
-  // A string, since this project's TypeScript has no DOM types outside src/page.
-  await page.waitForFunction(`document.querySelectorAll('#board tbody tr[data-seq]').length === ${count}`, undefined, { timeout: timeoutMs });
+  await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).document.querySelectorAll('#board tbody tr[data-seq]').length === n, count, { timeout: timeoutMs });
 }

@@ -4,7 +4,7 @@ import { DEFAULT_INSTRUMENTS } from '../../src/feeds/simulated/index.js';
 import { startGateway } from '../client-ws/helpers.js';
 import { Fabric } from '../helpers/late-join.js';
 import { gatewaySubscriptions, metricsEnv } from './metrics.js';
-import { boardAttribute, launchChromium, openTicker, rows, waitForConnection, waitForRows } from './ticker-page.js';
+import { boardAttribute, launchChromium, openTicker, rows, waitForConnection, waitForRows, type PageGlobals } from './ticker-page.js';
 
 /**
  * The live ticker page in real Chromium against one all-in-one tickfan (simulated feed,
@@ -31,9 +31,12 @@ test.after.always(async () => {
   fabric?.kill();
 });
 
-test.serial('the page loads with no console error, shows every simulated instrument within 2 s of load, and the prices change', async (t) => {
-  const { page, errors, requests } = await openTicker(browser, `${origin}/`);
+test.serial('the page loads under its CSP with no violation and no console error, shows every simulated instrument within 2 s of load, and the prices change', async (t) => {
+  const { page, document, errors, requests } = await openTicker(browser, `${origin}/`);
   const loaded = performance.now();
+  const headers = document?.headers() ?? {};
+  t.regex(headers['content-security-policy'] ?? '', /^default-src 'self'; script-src 'self'; .*frame-ancestors 'none'/, 'served with the strict CSP');
+  t.like(headers, { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY', 'cross-origin-opener-policy': 'same-origin' });
   await waitForRows(page, DEFAULT_INSTRUMENTS.length, 2_000);
   t.log(`${DEFAULT_INSTRUMENTS.length} rows ${Math.round(performance.now() - loaded)} ms after load`);
   await waitForConnection(page, 'live', 2_000);
@@ -57,6 +60,20 @@ test.serial('the page loads with no console error, shows every simulated instrum
   await page.context().close();
 });
 
+test.serial('the CSP is enforced and a violation is seen: an injected inline script and inline stylesheet are refused and reported', async (t) => {
+  const { page, errors } = await openTicker(browser, `${origin}/`);
+  await waitForConnection(page, 'live', 5_000);
+  await page.addScriptTag({ content: 'document.title = "injected"' }).catch(() => undefined);
+  await page.addStyleTag({ content: 'body { display: none }' }).catch(() => undefined);
+  // Violations are reported asynchronously, through the page's exposed function.
+  const deadline = performance.now() + 5_000;
+  while (errors.filter((e) => e.startsWith('csp:')).length < 2 && performance.now() < deadline) await page.waitForTimeout(20);
+  t.not(await page.title(), 'injected', 'the inline script did not run');
+  t.true(errors.some((e) => /^csp: script-src(-elem)? blocked inline/.test(e)), errors.join('\n'));
+  t.true(errors.some((e) => /^csp: style-src(-elem)? blocked inline/.test(e)), errors.join('\n'));
+  await page.context().close();
+});
+
 test.serial('the filter tick.SIM.BTC* shows only matching rows and replaces the WebSocket subscription', async (t) => {
   const { page, errors, framesSent, framesReceived } = await openTicker(browser, `${origin}/`);
   await waitForRows(page, DEFAULT_INSTRUMENTS.length, 5_000);
@@ -75,7 +92,8 @@ test.serial('the filter tick.SIM.BTC* shows only matching rows and replaces the 
   const subscribe = requests.findIndex((r) => r.op === 'subscribe' && r.topics?.join() === 'tick.SIM.BTC*');
   const unsubscribe = requests.findIndex((r) => r.op === 'unsubscribe' && r.topics?.join() === 'tick.*');
   t.true(subscribe >= 0 && unsubscribe > subscribe, `subscribe tick.SIM.BTC*, then unsubscribe tick.*: ${framesSent.join(' ')}`);
-  await page.waitForFunction(`Number(document.querySelector('#board').dataset.updates) > ${Number(await boardAttribute(page, 'updates')) + 20}`, undefined, { timeout: 5_000 });
+  const updatesBefore = Number(await boardAttribute(page, 'updates'));
+  await page.waitForFunction((n) => Number((globalThis as unknown as PageGlobals).document.querySelector('#board')?.dataset.updates) > n, updatesBefore + 20, { timeout: 5_000 });
   const events = framesReceived.flatMap((text) => JSON.parse(text) as { type: string; topic?: string }[]);
   const unsubscribed = events.findIndex((event) => event.type === 'unsubscribed');
   t.true(unsubscribed >= 0, 'the gateway confirmed the unsubscribe');
