@@ -23,7 +23,7 @@ import {
   CloseCode, REJECT_REASONS, RequestError, WireError, decodeEnvelope, decodeMessage, decodeRecord, isErrorCode, parseRequest,
   parseSnapshotReply, SnapshotErrorCode,
 } from '../../src/wire/index.js';
-import { Fabric } from '../gateway/_helpers.js';
+import { Fabric, WsClient } from '../gateway/_helpers.js';
 import { run } from '../snapshot/_helpers.js';
 import { withTimeout } from '../helpers/tickfan-process.js';
 import {
@@ -148,11 +148,20 @@ const wsGateway: Surface = {
     // The bystander: a healthy client subscribed to everything, which must keep receiving ticks.
     const bystander = await gw.join();
     await bystander.request({ op: 'subscribe', id: 'bystander', topics: ['*'] });
-    let fuzzer = await gw.join();
+    // Not gw.join(): the fabric keeps every client it made until it stops, and a long run makes thousands.
+    const join = async (): Promise<WsClient> => {
+      const client = await WsClient.connect(gw.url);
+      await client.waitFor((e) => e.type === 'welcome', { what: 'welcome' });
+      return client;
+    };
+    let fuzzer = await join();
     let pings = 0;
 
     const property = fc.asyncProperty(wsFrame, async (frame) => {
-      if (fuzzer.closeCode !== undefined) fuzzer = await gw.join();
+      if (fuzzer.closeCode !== undefined) fuzzer = await join();
+      // The bystander's events only matter from the last run on; keeping them all would grow the harness, not the gateway.
+      bystander.events.splice(0);
+      bystander.arrivals.splice(0);
       const id = `probe-${++pings}`;
       const from = fuzzer.events.length;
       if (frame.kind === 'text') fuzzer.send(frame.text);
@@ -186,6 +195,7 @@ const wsGateway: Surface = {
           const pong = await bystander.request({ op: 'ping', id: 'still-there' });
           if (pong.type !== 'pong' || bystander.badFrames.length > 0) throw new Error(`the bystander is unwell: ${JSON.stringify(pong)} ${bystander.badFrames[0] ?? ''}`);
         } finally {
+          await fuzzer.close();
           await fabric.stop();
         }
       },
@@ -446,6 +456,16 @@ export interface SurfaceRun {
   readonly ms: number;
 }
 
+/** Checks an open surface's property `runs` times from `seed`; fast-check's report of the shrunk counterexample when one fails. */
+export async function checkSurface(open: OpenSurface, runs: number, seed: number): Promise<string | undefined> {
+  const details = await fc.check(open.property, { numRuns: runs, seed });
+  if (!details.failed) return undefined;
+  return `${fc.defaultReportMessage(details) ?? 'failed'}\nError: ${String((details.errorInstance as Error | undefined)?.stack ?? details.errorInstance)}`;
+}
+
+/** Inputs run so far: every outcome tallied. */
+export const inputsRun = (tally: Tally): number => [...tally.values()].reduce((a, b) => a + b, 0);
+
 /** Runs one surface `runs` times from `seed`: opens it, checks the property, closes it. */
 export async function runSurface(surface: Surface, runs: number, seed: number): Promise<SurfaceRun> {
   const started = performance.now();
@@ -453,8 +473,7 @@ export async function runSurface(surface: Surface, runs: number, seed: number): 
   const open = await surface.open(tally);
   let failure: string | undefined;
   try {
-    const details = await fc.check(open.property, { numRuns: runs, seed, endOnFailure: false });
-    if (details.failed) failure = `${fc.defaultReportMessage(details) ?? 'failed'}\nError: ${String((details.errorInstance as Error | undefined)?.stack ?? details.errorInstance)}`;
+    failure = await checkSurface(open, runs, seed);
   } finally {
     try {
       await open.close();
@@ -462,11 +481,15 @@ export async function runSurface(surface: Surface, runs: number, seed: number): 
       failure ??= `after the runs: ${(err as Error).message}`;
     }
   }
-  return { name: surface.name, runs: [...tally.values()].reduce((a, b) => a + b, 0), tally, failure, ms: performance.now() - started };
+  return { name: surface.name, runs: inputsRun(tally), tally, failure, ms: performance.now() - started };
+}
+
+/** `outcome N, ...` in the order of the outcomes' names. */
+export function describeTally(tally: Tally): string {
+  return [...tally].sort(([a], [b]) => a.localeCompare(b)).map(([outcome, n]) => `${outcome} ${n}`).join(', ');
 }
 
 /** `name: N runs (outcome N, ...) in T s` */
 export function describeRun(run: SurfaceRun): string {
-  const outcomes = [...run.tally].sort(([a], [b]) => a.localeCompare(b)).map(([outcome, n]) => `${outcome} ${n}`).join(', ');
-  return `${run.name}: ${run.runs} runs (${outcomes}) in ${(run.ms / 1000).toFixed(1)} s`;
+  return `${run.name}: ${run.runs} runs (${describeTally(run.tally)}) in ${(run.ms / 1000).toFixed(1)} s`;
 }
