@@ -4,6 +4,8 @@
  * output. `npm run fuzz -- --minutes N` runs the same surfaces longer (scripts/fuzz.ts).
  */
 import test from 'ava';
+import { loadConfig } from '../../src/cli/config.js';
+import { ConfigError } from '../../src/config/index.js';
 import { SURFACES, describeRun, runSurface } from './surfaces.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 14);
@@ -16,3 +18,12 @@ for (const surface of SURFACES) {
     t.true(run.runs >= surface.ciRuns * 0.9, `${run.runs} inputs reached the surface`);
   });
 }
+
+test('config-env counterexample (npm run fuzz, seed 1574): a JSON object for a JSON-array setting is a ConfigError naming the key, not a failure inside convict', (t) => {
+  for (const value of ['{".":null,"":null}', '{"a.b":1}']) {
+    t.throws(() => loadConfig({ env: { TICKFAN_FEEDS_SIMULATED_INSTRUMENTS: value } }), {
+      instanceOf: ConfigError,
+      message: /^feeds\.simulated\.instruments: must be a JSON array of instruments/,
+    });
+  }
+});
