@@ -60,7 +60,7 @@ function pure<T>(name: string, ciRuns: number, input: fc.Arbitrary<T>, classify:
   };
 }
 
-/** Rethrows `err` unless it is an instance of `known`; so an unexpected exception fails the run. */
+/** The outcome `known` names for `err`; rethrows an error it does not know, so an unexpected exception fails the run. */
 function expect(err: unknown, known: (err: unknown) => string | undefined): string {
   const outcome = known(err);
   if (outcome === undefined) throw err;
@@ -119,7 +119,7 @@ const wsParser = pure('websocket-parse', 1000, requestText, (text) => {
 
 // ---------------------------------------------------------------- WebSocket requests (a real gateway)
 
-/** A frame as a client can send it: text, a binary frame, invalid UTF-8 in a text frame, over 64 KiB. */
+/** A frame as a client can send it: text, a binary frame, invalid UTF-8 in a text frame, around the 64 KiB limit. */
 type WsFrame = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'binary' | 'badText'; readonly bytes: Buffer };
 
 const wsFrame: fc.Arbitrary<WsFrame> = fc.oneof(
@@ -326,6 +326,9 @@ const ingestRecords = pure('ingest-records', 1000, ingestFrames, (frames) => {
 
 // ---------------------------------------------------------------- replay files
 
+/** A record field as a CSV cell; a broken field may be any JSON (objects without a prototype among them, which String() refuses). */
+const csvCell = (value: unknown): string => (value === undefined ? '' : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value));
+
 /** Lines of both recording formats: NDJSON of `tickfan record`, CSV rows, and garbage. */
 const replayLine: fc.Arbitrary<{ format: 'ndjson' | 'csv'; line: string }> = fc.oneof(
   {
@@ -335,7 +338,7 @@ const replayLine: fc.Arbitrary<{ format: 'ndjson' | 'csv'; line: string }> = fc.
   {
     weight: 3,
     arbitrary: fc.tuple(nearValidTick, fc.oneof(fc.nat().map(String), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string({ maxLength: 8 })))
-      .map(([m, ts]) => ({ format: 'csv' as const, line: [ts, ...['venue', 'symbol', 'bid', 'bidSize', 'ask', 'askSize', 'last', 'lastSize', 'volume'].map((f) => (m.record[f] === undefined ? '' : String(m.record[f])))].join(',') })),
+      .map(([m, ts]) => ({ format: 'csv' as const, line: [ts, ...['venue', 'symbol', 'bid', 'bidSize', 'ask', 'askSize', 'last', 'lastSize', 'volume'].map((f) => csvCell(m.record[f]))].join(',') })),
   },
   {
     weight: 2,
@@ -458,7 +461,13 @@ export interface SurfaceRun {
 
 /** Checks an open surface's property `runs` times from `seed`; fast-check's report of the shrunk counterexample when one fails. */
 export async function checkSurface(open: OpenSurface, runs: number, seed: number): Promise<string | undefined> {
-  const details = await fc.check(open.property, { numRuns: runs, seed });
+  let details: fc.RunDetails<unknown>;
+  try {
+    details = await fc.check(open.property, { numRuns: runs, seed });
+  } catch (err) {
+    // fast-check lets an input generator's own exception through: a bug of the surface, reported like a failure.
+    return `seed ${seed}: generating an input failed: ${(err as Error).stack}`;
+  }
   if (!details.failed) return undefined;
   return `${fc.defaultReportMessage(details) ?? 'failed'}\nError: ${String((details.errorInstance as Error | undefined)?.stack ?? details.errorInstance)}`;
 }
