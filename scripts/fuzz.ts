@@ -27,6 +27,17 @@ const memory = (): { rss: number; heap: number } => {
   return { rss, heap: heapUsed };
 };
 
+// An exception outside a property (a surface that cannot open) ends the run at once: the sockets
+// and servers still open would otherwise keep the process alive after the error.
+process.on('uncaughtException', (err) => {
+  console.error(err);
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  console.error(err);
+  process.exit(1);
+});
+
 const running: Running[] = [];
 for (const surface of surfaces) {
   const tally: Tally = new Map();
