@@ -72,13 +72,19 @@ export function splitList(value: string): string[] {
   return value.split(',').map((item) => item.trim());
 }
 
-/** Arrays of records come from a file as JSON, or from the environment as a JSON string. */
+/**
+ * Arrays of records come from a file as JSON, or from the environment as a JSON string. Any other
+ * JSON stays the string, for the format to refuse by name: convict merges an object into the
+ * settings tree key by key, so `{"":null,".":null}` failed inside convict with a TypeError.
+ */
 export function jsonFromString(value: string): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(value);
+    parsed = JSON.parse(value);
   } catch {
     return value;
   }
+  return Array.isArray(parsed) ? parsed : value;
 }
 
 export function isZmqEndpoint(value: string): boolean {
