@@ -24,7 +24,7 @@ async function namespaces(): Promise<string[]> {
 }
 
 if (unavailable !== undefined) {
-  test.skip(`network hosts need network namespaces: ${unavailable}`, () => {});
+  test('network hosts are network namespaces', (t) => t.fail(`cannot make them: ${unavailable}; run npm test as root`));
 } else {
   test.serial('hosts reach each other over the bridge; link down and a partition cut them, link up and heal restore them; teardown leaves nothing', async (t) => {
     const network = await Network.create(['one', 'two', 'three']);
