@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import type { StateChange, TickfanClient, TopicState, Update, WebSocketConstructor } from '../../src/client/ws/index.js';
-import { Fabric, type FinalState } from '../helpers/late-join.js';
+import type { ExecutionContext } from 'ava';
+import { Fabric, Witness, type FinalState } from '../helpers/late-join.js';
 import type { TickfanProcess } from '../helpers/tickfan-process.js';
 import { Conditions } from '../helpers/conditions.js';
 
@@ -142,4 +143,23 @@ export function plainState(entries: Iterable<[string, TopicState | { epoch: numb
   const out: Record<string, { epoch: number; seq: number; ts: number; record: unknown }> = {};
   for (const [topic, { epoch, seq, ts, record }] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) out[topic] = { epoch, seq, ts, record };
   return out;
+}
+
+export interface FabricWithFeed {
+  readonly fabric: Fabric;
+  /** Every message the proxy sent: the source's truth. */
+  readonly witness: Witness;
+  readonly feed: TickfanProcess;
+}
+
+/** Proxy, a witness on it, a snapshot service and the simulated feed, each a CLI process with `env`, torn down with the test. */
+export async function startFabricWithFeed(t: ExecutionContext, env: Record<string, string>): Promise<FabricWithFeed> {
+  const fabric = new Fabric(env);
+  t.teardown(() => fabric.kill());
+  await fabric.start('proxy');
+  const witness = new Witness(fabric.backend);
+  t.teardown(() => witness.close());
+  await fabric.startSnapshot();
+  const feed = await fabric.start('feed');
+  return { fabric, witness, feed };
 }

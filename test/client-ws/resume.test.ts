@@ -1,8 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { baseDelay, connect, type StateChange, type TickfanClient } from '../../src/client/ws/index.js';
-import { Fabric, snapshotState, stopFeed, Witness } from '../helpers/late-join.js';
-import type { TickfanProcess } from '../helpers/tickfan-process.js';
-import { freePort, nextState, plainState, recordingWebSocket, startGateway, UpdateLog } from './helpers.js';
+import { snapshotState, stopFeed } from '../helpers/late-join.js';
+import { freePort, nextState, plainState, recordingWebSocket, startFabricWithFeed, startGateway, UpdateLog, type FabricWithFeed } from './helpers.js';
 
 /**
  * The resume acceptance point: a client with conflate:false on a feed of >= 5,000 ticks/s
@@ -18,28 +17,15 @@ const RATE = 5000;
 const TOPICS = 50;
 const BACKOFF = { minReconnectDelayMs: 20, maxReconnectDelayMs: 400, reconnectJitter: 0.5 };
 
-interface Setup {
-  fabric: Fabric;
-  witness: Witness;
-  feed: TickfanProcess;
-}
-
-async function fabricWithFeed(t: ExecutionContext): Promise<Setup> {
+function fabricWithFeed(t: ExecutionContext): Promise<FabricWithFeed> {
   // A history of 1,024 ticks per topic (about 10 s of this feed) instead of the default 64 (under
   // a second): the test is that what a client missed while away comes back from history, and on a
   // loaded machine a reconnect can take longer than the default reaches back.
-  const fabric = new Fabric({ TICKFAN_FEEDS_SIMULATED_RATE: String(RATE), TICKFAN_GATEWAY_HISTORY_PER_TOPIC: '1024' });
-  t.teardown(() => fabric.kill());
-  await fabric.start('proxy');
-  const witness = new Witness(fabric.backend);
-  t.teardown(() => witness.close());
-  await fabric.startSnapshot();
-  const feed = await fabric.start('feed');
-  return { fabric, witness, feed };
+  return startFabricWithFeed(t, { TICKFAN_FEEDS_SIMULATED_RATE: String(RATE), TICKFAN_GATEWAY_HISTORY_PER_TOPIC: '1024' });
 }
 
 /** Stops the feed and checks the client ends with its final state, every update applied once and in order. */
-async function assertFinalState(t: ExecutionContext, setup: Setup, client: TickfanClient, log: UpdateLog): Promise<void> {
+async function assertFinalState(t: ExecutionContext, setup: FabricWithFeed, client: TickfanClient, log: UpdateLog): Promise<void> {
   const run = await stopFeed(setup.feed);
   // The feed keeps pace with the clock unless the machine starves it (tests of other files run
   // alongside): asked for RATE, it must at least have come near it.

@@ -8,9 +8,9 @@
  */
 import test from 'ava';
 import { connect, type TickfanClient } from '../../src/client/ws/index.js';
-import { freePort, nextState, plainState, startGateway, UpdateLog } from '../client-ws/helpers.js';
+import { freePort, nextState, plainState, startFabricWithFeed, startGateway, UpdateLog } from '../client-ws/helpers.js';
 import { refusedUpgrade } from '../gateway/_helpers.js';
-import { Fabric, stopFeed, Witness } from '../helpers/late-join.js';
+import { stopFeed } from '../helpers/late-join.js';
 import type { TickfanProcess } from '../helpers/tickfan-process.js';
 
 const CLIENTS = 60;
@@ -36,13 +36,7 @@ async function metric(port: number, series: string): Promise<number> {
 }
 
 test('SIGTERM drains the gateway: /readyz 503 at once, upgrades refused, 1012 spread over drainMs, exit; the clients resume with since from REPLAY and skip nothing', async (t) => {
-  const fabric = new Fabric({ TICKFAN_FEEDS_SIMULATED_RATE: String(RATE), TICKFAN_GATEWAY_DRAIN_MS: String(DRAIN_MS) });
-  t.teardown(() => fabric.kill());
-  await fabric.start('proxy');
-  const witness = new Witness(fabric.backend);
-  t.teardown(() => witness.close());
-  await fabric.startSnapshot();
-  const feed = await fabric.start('feed');
+  const { fabric, witness, feed } = await startFabricWithFeed(t, { TICKFAN_FEEDS_SIMULATED_RATE: String(RATE), TICKFAN_GATEWAY_DRAIN_MS: String(DRAIN_MS) });
   const port = await freePort();
   const first = await startGateway(fabric, port);
   const firstMetrics = await metricsPort(first.gateway);
