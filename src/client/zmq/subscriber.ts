@@ -372,9 +372,7 @@ export class TickSubscriber implements AsyncIterable<Update> {
         if (err.retryable) continue;
         break;
       }
-      for (const missing of replayed) {
-        if (missing.header.seq === this.state.get(topic)!.seq + 1 && missing.header.seq < message.header.seq) await this.take(missing, 'replay');
-      }
+      await this.takeReplayed(replayed, message);
       if (this.state.get(topic)!.seq + 1 === message.header.seq) {
         this.counters.gapsRepaired++;
         return this.take(message, 'live');
@@ -466,8 +464,14 @@ export class TickSubscriber implements AsyncIterable<Update> {
       if (err instanceof SnapshotError || err instanceof SnapshotUnavailable) return;
       throw err;
     }
+    await this.takeReplayed(replayed, fresh);
+  }
+
+  /** Applies the replayed messages that continue the held state, in order, up to (not including) `until`. */
+  private async takeReplayed(replayed: readonly DecodedMessage[], until: DecodedMessage): Promise<void> {
+    const { topic } = until;
     for (const missing of replayed) {
-      if (missing.header.seq === this.state.get(topic)!.seq + 1 && missing.header.seq < fresh.header.seq) await this.take(missing, 'replay');
+      if (missing.header.seq === this.state.get(topic)!.seq + 1 && missing.header.seq < until.header.seq) await this.take(missing, 'replay');
     }
   }
 
