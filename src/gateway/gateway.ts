@@ -22,6 +22,7 @@ import { addCounters, Session, type ReplayHold, type SessionCounters } from './s
 import { VenueStatusBoard, type VenueStatus } from './status.js';
 import type { GatewaySettings } from './settings.js';
 import { Upstream, type UpstreamOptions, type UpstreamRepair } from './upstream.js';
+import { addCounts } from '../util/counts.js';
 
 /** The gateway's own settings as configured, with what the role resolves for it (upstream, auth key, TLS files read). */
 export interface GatewayOptions extends FlusherOptions, Pick<GatewaySettings,
@@ -195,7 +196,7 @@ export class Gateway {
   /** Messages from the fabric that broke the contract, by reason, dropped before any client saw them. */
   get upstreamRejects(): Map<RejectReason, number> {
     const total = this.upstream.rejected;
-    for (const [reason, count] of this.replayer?.rejected ?? []) total.set(reason, (total.get(reason) ?? 0) + count);
+    addCounts(total, this.replayer?.rejected ?? []);
     return total;
   }
 

@@ -1,5 +1,6 @@
 import { SnapshotClient, SnapshotError, SnapshotUnavailable } from '../client/zmq/index.js';
 import { SnapshotErrorCode, type DecodedMessage, type RejectReason } from '../wire/index.js';
+import { addCounts } from '../util/counts.js';
 
 export interface ReplayerOptions {
   /** Snapshot services in failover order. */
@@ -54,9 +55,7 @@ export class Replayer {
   /** Replies that broke the contract (PROTOCOL.md sections 3-4), by reason: each answered `error`. */
   get rejected(): Map<RejectReason, number> {
     const total = new Map<RejectReason, number>();
-    for (const connection of this.connections) {
-      for (const [reason, count] of connection.rejected) total.set(reason, (total.get(reason) ?? 0) + count);
-    }
+    for (const connection of this.connections) addCounts(total, connection.rejected);
     return total;
   }
 

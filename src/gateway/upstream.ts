@@ -1,6 +1,7 @@
 import { lineProbe, TickSubscriber, type LineSet, type LineStatus, type Update } from '../client/zmq/index.js';
 import { ThrottledWarning, type Logger } from '../log/index.js';
 import type { RejectReason } from '../wire/index.js';
+import { addCounts } from '../util/counts.js';
 
 export interface UpstreamOptions {
   /** The proxy backends, one per line (A/B). */
@@ -154,7 +155,7 @@ export class Upstream {
   private release(prefix: string, feed: Feed): void {
     this.feeds.delete(prefix);
     addCounts(this.releasedRejects, feed.subscriber.rejected);
-    addCounts(this.releasedDuplicates, new Map(feed.subscriber.lines().map((line) => [line.endpoint, line.duplicates])));
+    addCounts(this.releasedDuplicates, feed.subscriber.lines().map((line) => [line.endpoint, line.duplicates] as const));
     addHoles(this.releasedHoles, feed.subscriber.holes());
     addCounts(this.releasedRepairs, repairCounts(feed.subscriber));
     void feed.subscriber.close();
@@ -188,6 +189,3 @@ function addHoles(into: { filled: number; expired: number }, from: { readonly fi
   into.expired += from.expired;
 }
 
-function addCounts<K>(into: Map<K, number>, from: ReadonlyMap<K, number>): void {
-  for (const [key, count] of from) into.set(key, (into.get(key) ?? 0) + count);
-}

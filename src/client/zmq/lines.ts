@@ -2,6 +2,7 @@ import { decodeRecord, WireError, type DecodedMessage, type Envelope, type Rejec
 import { BoundedQueue } from '../queue.js';
 import { Arbiter } from './arbiter.js';
 import { TickStream, type TickStreamOptions } from './stream.js';
+import { addCounts } from '../../util/counts.js';
 
 export interface LineSetOptions extends Omit<TickStreamOptions, 'endpoint' | 'onLineChange'> {
   /** The proxy backends, one per line (A/B); every message is expected on each. */
@@ -60,7 +61,7 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
   /** Messages that failed to decode, by reason, over all lines. */
   get rejected(): Map<RejectReason, number> {
     const total = new Map<RejectReason, number>();
-    for (const line of this.streams) for (const [reason, count] of line.rejected) total.set(reason, (total.get(reason) ?? 0) + count);
+    for (const line of this.streams) addCounts(total, line.rejected);
     return total;
   }
 

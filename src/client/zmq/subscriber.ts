@@ -4,6 +4,7 @@ import {
 import { BoundedQueue } from '../queue.js';
 import { SnapshotClient, SnapshotError, SnapshotUnavailable } from './snapshot-client.js';
 import { LineSet, type LineStatus } from './lines.js';
+import { addCounts } from '../../util/counts.js';
 
 export interface TickSubscriberOptions {
   /** The proxy backend (XPUB), or one per line of a redundant fabric (A/B), arbitrated by (epoch, seq). */
@@ -202,7 +203,7 @@ export class TickSubscriber implements AsyncIterable<Update> {
   /** Live messages and snapshot replies that broke the contract, by reason: counted and skipped. */
   get rejected(): Map<RejectReason, number> {
     const total = new Map(this.stream.rejected);
-    for (const [reason, count] of this.snapshots.rejected) total.set(reason, (total.get(reason) ?? 0) + count);
+    addCounts(total, this.snapshots.rejected);
     return total;
   }
 
