@@ -1,5 +1,6 @@
 import type convict from 'convict';
 import { checkedFormat, loadSettings, sharedSchema, type LoadOptions, type SettingsCheck, type SharedSettings } from '../config/index.js';
+import { curveSchema, type CurveSettings } from '../curve/index.js';
 import { feedsSchema, feedsSettingsProblem, noFeedProblem, type FeedsSettings } from '../feeds/index.js';
 import { gatewaySchema, gatewaySettingsProblem, type GatewaySettings } from '../gateway/index.js';
 import { proxySchema, proxySettingsProblem, type ProxySettings } from '../proxy/index.js';
@@ -13,6 +14,7 @@ export interface TickfanConfig extends SharedSettings {
   readonly snapshot: SnapshotSettings;
   readonly gateway: GatewaySettings;
   readonly feeds: FeedsSettings;
+  readonly curve: CurveSettings;
 }
 
 function rolesProblem(value: unknown): string | undefined {
@@ -37,6 +39,7 @@ export const schema: convict.Schema<TickfanConfig> = {
   subscriber: sharedSchema.subscriber,
   ...gatewaySchema,
   ...feedsSchema,
+  ...curveSchema,
 };
 
 function idleFeedRoleProblem(config: TickfanConfig): string | undefined {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, CONFIG_FILE_ENV } from '../config/index.js';
-import { KeysError, writeKeyPair } from '../curve/index.js';
+import { CurveError, FabricSecurity, KeysError, registerCurveMetrics, writeKeyPair } from '../curve/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { loadConfig, type TickfanConfig } from './config.js';
 import { ProcessMetrics } from './metrics.js';
@@ -41,7 +41,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await run(argv);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof KeysError) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof KeysError || err instanceof CurveError) {
       process.stderr.write(`tickfan: ${err.message}\n`);
       process.exitCode = EXIT_USAGE;
       return;
@@ -96,11 +96,13 @@ async function start(config: TickfanConfig): Promise<void> {
   const metrics = config.metrics.enabled ? new ProcessMetrics(log) : undefined;
   // Handlers first: a signal that arrives while the roles start (or just after 'tickfan
   // started' is logged) must stop them, not kill the process with the default action.
-  const starting = startAll(config, metrics, log);
+  const security = FabricSecurity.open(config.curve, log);
+  const starting = startAll(config, metrics, security, log);
   onShutdownSignal(log, async (signal) => {
     const running = await starting.catch(() => []);
     if (signal === 'SIGTERM') await drainRoles(running);
     await stopRoles(running);
+    await security.close();
     await metrics?.close();
     log.info('tickfan stopped');
   }, drainWindowMs(config, config.roles));
@@ -108,13 +110,15 @@ async function start(config: TickfanConfig): Promise<void> {
   log.info({ roles: config.roles, version: VERSION }, 'tickfan started');
 }
 
-async function startAll(config: TickfanConfig, metrics: ProcessMetrics | undefined, log: Logger): Promise<RunningRole[]> {
+async function startAll(config: TickfanConfig, metrics: ProcessMetrics | undefined, security: FabricSecurity, log: Logger): Promise<RunningRole[]> {
   try {
     await metrics?.listen(config.metrics);
-    const running = await startRoles(config, config.roles, log);
+    const running = await startRoles(config, config.roles, log, security);
     metrics?.observe(running);
+    if (security.enabled) metrics?.register((registry) => registerCurveMetrics(registry, security));
     return running;
   } catch (err) {
+    await security.close();
     await metrics?.close();
     log.fatal({ err: (err as Error).message }, 'start-up failed');
     throw err;

@@ -30,6 +30,11 @@ export class ProcessMetrics {
     }
   }
 
+  /** Adds metrics of the process as a whole rather than of one role (the fabric's CURVE). */
+  register(add: (registry: Registry) => void): void {
+    add(this.registry);
+  }
+
   close(): Promise<void> {
     return this.server.close();
   }

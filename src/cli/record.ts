@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { LineSet } from '../client/zmq/index.js';
 import { lineOptions } from '../config/index.js';
+import { FabricSecurity } from '../curve/index.js';
 import type { TickfanConfig } from './config.js';
 import { recordedLine } from '../feeds/replay/index.js';
 import { createLogger, ThrottledWarning } from '../log/index.js';
@@ -28,6 +29,7 @@ export async function record(config: TickfanConfig, options: RecordOptions): Pro
     ...lineOptions(config),
     endpoints: config.connect.backend,
     prefixes: [options.prefix],
+    curve: FabricSecurity.open(config.curve, log).clientKeys(),
     onReject: (err) => warnings.warn(err.reason, {}, `message dropped: ${err.message}`),
   });
   onShutdownSignal(log, async () => stream.close());

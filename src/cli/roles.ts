@@ -1,8 +1,9 @@
+import { FabricSecurity } from '../curve/index.js';
 import type { Logger } from '../log/index.js';
 import { startFeedRole } from '../feeds/index.js';
 import { startGatewayRole } from '../gateway/index.js';
 import { startProxyRole } from '../proxy/index.js';
-import type { RoleHandle } from '../role/index.js';
+import type { RoleContext, RoleHandle } from '../role/index.js';
 import { startSnapshotRole } from '../snapshot/index.js';
 import type { TickfanConfig } from './config.js';
 import { VERSION } from './version.js';
@@ -21,7 +22,7 @@ export interface RunningRole {
  * fits), the logger and the process's version. Roles share nothing but the configured ZeroMQ
  * endpoints, so the all-in-one process and one process per role run exactly the same code.
  */
-const STARTERS: Readonly<Record<Role, (config: TickfanConfig, log: Logger, version: string) => Promise<RoleHandle>>> = {
+const STARTERS: Readonly<Record<Role, (config: TickfanConfig, log: Logger, context: RoleContext) => Promise<RoleHandle>>> = {
   proxy: startProxyRole,
   snapshot: startSnapshotRole,
   gateway: startGatewayRole,
@@ -29,11 +30,11 @@ const STARTERS: Readonly<Record<Role, (config: TickfanConfig, log: Logger, versi
 };
 
 /** Starts the configured roles in dependency order; on a failure, stops the ones already up. */
-export async function startRoles(config: TickfanConfig, roles: readonly Role[], log: Logger): Promise<RunningRole[]> {
+export async function startRoles(config: TickfanConfig, roles: readonly Role[], log: Logger, security: FabricSecurity = FabricSecurity.PLAIN): Promise<RunningRole[]> {
   const running: RunningRole[] = [];
   try {
     for (const role of ROLES.filter((name) => roles.includes(name))) {
-      running.push({ role, handle: await STARTERS[role](config, log.child({ role }), VERSION) });
+      running.push({ role, handle: await STARTERS[role](config, log.child({ role }), { version: VERSION, security }) });
     }
   } catch (err) {
     await stopRoles(running);

@@ -1,5 +1,6 @@
 import { LineSet, TickSubscriber } from '../client/zmq/index.js';
 import { lineOptions } from '../config/index.js';
+import { FabricSecurity } from '../curve/index.js';
 import type { TickfanConfig } from './config.js';
 import { createLogger, ThrottledWarning, type Logger } from '../log/index.js';
 import { nowMicros, type StatusRecord, type TickRecord } from '../wire/index.js';
@@ -56,6 +57,7 @@ function followLive(config: TickfanConfig, prefix: string, log: Logger): LineSou
     ...lineOptions(config),
     endpoints: config.connect.backend,
     prefixes: [prefix],
+    curve: FabricSecurity.open(config.curve, log).clientKeys(),
     onReject: (err) => warnings.warn(err.reason, {}, `message dropped: ${err.message}`),
   });
   async function* lines(): AsyncGenerator<Line> {
@@ -71,6 +73,7 @@ function followState(config: TickfanConfig, prefix: string, log: Logger): LineSo
     prefix,
     snapshotEndpoints: config.connect.snapshot,
     snapshotTimeoutMs: config.connect.snapshotTimeoutMs,
+    curve: FabricSecurity.open(config.curve, log).clientKeys(),
   });
   return {
     lines: subscriber,

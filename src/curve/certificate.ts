@@ -51,21 +51,42 @@ export function loadCertificate(file: string, need: 'public' | 'secret' = 'publi
 /**
  * The public certificates (`*.key`) of a directory, by file name, as pyzmq's
  * `load_certificates` and czmq's certificate store find them. One bad file refuses the lot,
- * so a typo never silently drops an allowed key.
+ * so a typo never silently drops an allowed key at start-up.
  */
 export function loadPublicKeys(dir: string): Certificate[] {
-  let names: string[];
+  const { certificates, problems } = scanPublicKeys(dir);
+  if (problems[0] !== undefined) throw problems[0];
+  return certificates;
+}
+
+/**
+ * The same for a directory read again while running: each bad file is reported and left
+ * out (its key is not allowed), so one half-written file cannot hold up the revocation of
+ * another key. An unreadable directory still throws.
+ */
+export function scanPublicKeys(dir: string): { certificates: Certificate[]; problems: CertificateError[] } {
+  const certificates: Certificate[] = [];
+  const problems: CertificateError[] = [];
+  for (const name of publicCertificateNames(dir)) {
+    try {
+      certificates.push(loadCertificate(join(dir, name)));
+    } catch (err) {
+      if (!(err instanceof CertificateError)) throw err;
+      problems.push(err);
+    }
+  }
+  return { certificates, problems };
+}
+
+/** The `*.key` files of a directory, sorted. */
+export function publicCertificateNames(dir: string): string[] {
   try {
     if (!statSync(dir).isDirectory()) throw new CertificateError(dir, 'not a directory');
-    names = readdirSync(dir);
+    return readdirSync(dir).filter((name) => name.endsWith(PUBLIC_SUFFIX)).sort();
   } catch (err) {
     if (err instanceof CertificateError) throw err;
     throw new CertificateError(dir, `cannot read the certificate directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  return names
-    .filter((name) => name.endsWith(PUBLIC_SUFFIX))
-    .sort()
-    .map((name) => loadCertificate(join(dir, name)));
 }
 
 function readText(file: string): string {

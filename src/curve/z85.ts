@@ -25,3 +25,18 @@ export function decodeKey(text: string): { bytes: Buffer } | { error: string } {
   }
   return { bytes };
 }
+
+/** The Z85 text of a 32-byte key, as czmq and pyzmq print keys (what an operator greps a certificate directory for). */
+export function encodeKey(bytes: Buffer): string {
+  let text = '';
+  for (let offset = 0; offset + 4 <= bytes.length; offset += 4) {
+    let value = bytes.readUInt32BE(offset);
+    let group = '';
+    for (let i = 0; i < 5; i++) {
+      group = ALPHABET[value % 85]! + group;
+      value = Math.floor(value / 85);
+    }
+    text += group;
+  }
+  return text;
+}

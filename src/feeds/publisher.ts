@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { XPublisher } from 'zeromq';
 import type { ZmqSocketOptions } from '../config/index.js';
+import type { CurveClientKeys } from '../curve/index.js';
 import type { Logger } from '../log/index.js';
 import { ThrottledWarning } from '../log/index.js';
 import {
@@ -18,6 +19,8 @@ export interface PublisherOptions {
   readonly socket: ZmqSocketOptions;
   /** How long start-up waits for the first downstream subscription before publishing anyway. */
   readonly subscriberWaitMs: number;
+  /** CurveZMQ keys for the frontends (PROTOCOL.md section 7); plain without. */
+  readonly curve?: CurveClientKeys | undefined;
 }
 
 interface TopicState {
@@ -56,7 +59,7 @@ export class TickPublisher {
     private readonly options: PublisherOptions,
     private readonly log: Logger,
   ) {
-    this.socket = new XPublisher({ ...options.socket, sendHighWaterMark: options.sendHwm });
+    this.socket = new XPublisher({ ...options.socket, ...options.curve, sendHighWaterMark: options.sendHwm });
     this.queue = new SendQueue(this.socket, options.queueLimit, (err) =>
       this.warnings.warn('send_failed', { err: err.message }, 'publisher send failed'));
     this.warnings = new ThrottledWarning(log);

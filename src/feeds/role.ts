@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { zmqSocketOptions, type ConnectSettings, type ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import type { RoleHandle } from '../role/index.js';
+import type { RoleContext, RoleHandle } from '../role/index.js';
+import { FabricSecurity } from '../curve/index.js';
 import type { FeedAdapter } from './adapter.js';
 import { binanceFeed } from './binance/index.js';
 import { coinbaseFeed } from './coinbase/index.js';
@@ -31,12 +32,15 @@ export interface FeedRole extends RoleHandle {
 }
 
 /** The configured adapters, each under its own supervisor, behind one publisher connected to the proxy frontend. */
-export async function startFeedRole(config: FeedRoleConfig, log: Logger): Promise<FeedRole> {
+export async function startFeedRole(config: FeedRoleConfig, log: Logger, context?: Pick<RoleContext, 'security'>): Promise<FeedRole> {
   const { feeds, connect, zmq } = config;
-  const adapters = configuredAdapters(feeds, log);
+  const security = context?.security ?? FabricSecurity.PLAIN;
+  // Ingest binds under its supervisor, which retries failures: a certificate problem is refused here, at start-up.
+  if (feeds.ingest.enabled && security.enabled) security.prepareServer('publishers');
+  const adapters = configuredAdapters(feeds, log, security);
   refuseSharedVenues(adapters);
   const publisher = new TickPublisher(
-    { endpoints: connect.frontend, sendHwm: feeds.sendHwm, queueLimit: feeds.queueLimit, socket: zmqSocketOptions(zmq), subscriberWaitMs: feeds.subscriberWaitMs },
+    { endpoints: connect.frontend, sendHwm: feeds.sendHwm, queueLimit: feeds.queueLimit, socket: zmqSocketOptions(zmq), subscriberWaitMs: feeds.subscriberWaitMs, curve: security.clientKeys() },
     log,
   );
   await publisher.connect();
@@ -63,7 +67,7 @@ export async function startFeedRole(config: FeedRoleConfig, log: Logger): Promis
   return role;
 }
 
-function configuredAdapters(feeds: FeedsSettings, log: Logger): FeedAdapter[] {
+function configuredAdapters(feeds: FeedsSettings, log: Logger, security: FabricSecurity): FeedAdapter[] {
   const adapters: FeedAdapter[] = [];
   if (feeds.simulated.enabled) {
     const { rate, instruments } = feeds.simulated;
@@ -91,7 +95,7 @@ function configuredAdapters(feeds: FeedsSettings, log: Logger): FeedAdapter[] {
     log.info({ adapter: 'replay', ...feeds.replay }, 'feed starting');
   }
   if (feeds.ingest.enabled) {
-    adapters.push(new IngestAdapter(feeds.ingest));
+    adapters.push(new IngestAdapter(feeds.ingest, security));
     log.info({ adapter: 'ingest', endpoint: feeds.ingest.endpoint, subEndpoint: feeds.ingest.subEndpoint }, 'feed starting');
   }
   return adapters;

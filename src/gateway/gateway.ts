@@ -131,10 +131,11 @@ export class Gateway {
     this.cache = new EventCache(options.historyPerTopic);
     this.flusher = new Flusher(options);
     this.upstream = new Upstream(options.upstream, (update) => this.onUpdate(update), () => this.forgetReleased(), log, (up) => this.onFabric(up));
-    this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs });
+    this.lister = new SnapshotClient({ endpoints: options.upstream.snapshotEndpoints, timeoutMs: options.upstream.snapshotTimeoutMs, curve: options.upstream.curve });
     this.replayer = options.maxQueuedReplays === 0 ? undefined : new Replayer({
       endpoints: options.upstream.snapshotEndpoints,
       timeoutMs: options.upstream.snapshotTimeoutMs,
+      curve: options.upstream.curve,
       concurrency: options.replayConcurrency,
       maxQueued: options.maxQueuedReplays,
     });

@@ -1,12 +1,9 @@
-import { SnapshotClient, SnapshotError, SnapshotUnavailable } from '../client/zmq/index.js';
+import { SnapshotClient, SnapshotError, SnapshotUnavailable, type SnapshotClientOptions } from '../client/zmq/index.js';
 import { SnapshotErrorCode, type DecodedMessage, type RejectReason } from '../wire/index.js';
 import { addCounts } from '../util/counts.js';
 
-export interface ReplayerOptions {
-  /** Snapshot services in failover order. */
-  readonly endpoints: readonly string[];
-  /** How long one service may take to answer before the next is tried. */
-  readonly timeoutMs: number;
+/** Where the snapshot services are and how to reach them, as each connection takes it, and: */
+export interface ReplayerOptions extends SnapshotClientOptions {
   /** REPLAY requests in flight at most, each on its own connection: a service answers a connection's requests one at a time. */
   readonly concurrency: number;
   /** Requests waiting for a connection at most; beyond, a resume is answered `queue_full` (the caller sends a snapshot). */
@@ -111,7 +108,7 @@ export class Replayer {
 
   private newConnection(): SnapshotClient | undefined {
     if (this.connections.length >= this.options.concurrency) return undefined;
-    const connection = new SnapshotClient({ endpoints: this.options.endpoints, timeoutMs: this.options.timeoutMs });
+    const connection = new SnapshotClient({ endpoints: this.options.endpoints, timeoutMs: this.options.timeoutMs, curve: this.options.curve });
     this.connections.push(connection);
     return connection;
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { lineOptions, type ConnectSettings, type MetricsSettings, type SubscriberSettings, type ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import type { RoleHandle } from '../role/index.js';
+import type { RoleContext, RoleHandle } from '../role/index.js';
 import { Gateway } from './gateway.js';
 import { registerGatewayMetrics } from './metrics.js';
 import type { GatewaySettings } from './settings.js';
@@ -20,7 +20,7 @@ export interface GatewayRole extends RoleHandle {
 }
 
 /** The gateway role as configured: a late joiner of the fabric serving WebSocket clients. */
-export async function startGatewayRole(config: GatewayRoleConfig, log: Logger, version: string): Promise<GatewayRole> {
+export async function startGatewayRole(config: GatewayRoleConfig, log: Logger, { version, security }: Pick<RoleContext, 'version'> & Partial<RoleContext>): Promise<GatewayRole> {
   const { tls: files, ...options } = config.gateway;
   const gateway = new Gateway({
     ...options,
@@ -35,6 +35,7 @@ export async function startGatewayRole(config: GatewayRoleConfig, log: Logger, v
       snapshotEndpoints: config.connect.snapshot,
       snapshotTimeoutMs: config.connect.snapshotTimeoutMs,
       lingerMs: config.gateway.upstreamLingerMs,
+      curve: security?.clientKeys(),
     },
   }, log);
   try {

@@ -1,4 +1,5 @@
 import { lineProbe, TickSubscriber, type LineSet, type LineStatus, type Update } from '../client/zmq/index.js';
+import type { CurveClientKeys } from '../curve/index.js';
 import { ThrottledWarning, type Logger } from '../log/index.js';
 import type { RejectReason } from '../wire/index.js';
 import { addCounts } from '../util/counts.js';
@@ -15,6 +16,8 @@ export interface UpstreamOptions {
   readonly receiveHwm: number;
   /** How long a prefix stays followed after its last client left, so a quick reconnect resumes from history. */
   readonly lingerMs: number;
+  /** CurveZMQ keys of every fabric connection (PROTOCOL.md section 7); plain without. */
+  readonly curve?: CurveClientKeys | undefined;
 }
 
 interface Feed {
@@ -59,7 +62,7 @@ export class Upstream {
     private readonly onFabric: (up: boolean) => void = () => {},
   ) {
     this.warnings = new ThrottledWarning(log);
-    this.probe = lineProbe(options.backends, { intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs }, log, onFabric);
+    this.probe = lineProbe(options.backends, { intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs, curve: options.curve }, log, onFabric);
   }
 
   /** Whether at least one line to the fabric is connected. */
@@ -116,6 +119,7 @@ export class Upstream {
         snapshotEndpoints: this.options.snapshotEndpoints,
         snapshotTimeoutMs: this.options.snapshotTimeoutMs,
         receiveHwm: this.options.receiveHwm,
+        curve: this.options.curve,
         onReject: (err) => this.warnings.warn(err.reason, { prefix }, `message from the fabric dropped: ${err.message}`),
       });
       feed = { subscriber, refs: 0, ready: false };

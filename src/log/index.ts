@@ -18,6 +18,9 @@ export function createLogger(level: LogLevel): Logger {
  * a disk-filling log. This logs the first occurrence of each kind, then at most one line per
  * interval with how many were suppressed in between.
  */
+/** Beyond this many kinds held, those whose interval is over are forgotten. */
+const MAX_KINDS = 1000;
+
 export class ThrottledWarning {
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
 
@@ -35,5 +38,16 @@ export class ThrottledWarning {
     }
     this.log.warn({ ...fields, kind, suppressed: entry?.suppressed ?? 0 }, message);
     this.lastLogged.set(kind, { at: now, suppressed: 0 });
+    if (this.lastLogged.size > MAX_KINDS) this.forgetQuietKinds(now);
+  }
+
+  /**
+   * Kinds may come from peers (a refused key per attempt), so the ones past their interval go,
+   * and the oldest beyond that: the map stays bounded.
+   */
+  private forgetQuietKinds(now: number): void {
+    for (const [kind, entry] of this.lastLogged) {
+      if (now - entry.at >= this.intervalMs || this.lastLogged.size > MAX_KINDS) this.lastLogged.delete(kind);
+    }
   }
 }

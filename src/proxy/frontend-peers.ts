@@ -47,8 +47,12 @@ export class FrontendPeers {
     this.warnings = new ThrottledWarning(log);
   }
 
-  /** Follows the frontend's events; call before the frontend connects anywhere. */
+  /** Follows the frontend's events, and only this frontend's; call before it connects anywhere. */
   watch(frontend: XSubscriber): void {
+    // A frontend rebuilt after a key was revoked (see startProxy) starts with no connections.
+    this.localPublishers = 0;
+    this.outgoing.clear();
+    for (const [endpoint, state] of this.upstreams) if (state.connected) this.enqueue(Promise.resolve(endpoint), endpoint, false);
     frontend.events.on('accept', () => this.localPublishers++);
     frontend.events.on('connect', ({ address }) => this.outgoing.set(address, this.endpointOf(address)));
     frontend.events.on('handshake', ({ address }) => {

@@ -1,6 +1,8 @@
 import { Proxy as NativeProxy, XPublisher, XSubscriber } from 'zeromq';
 import type { ZmqSocketOptions } from '../config/index.js';
+import { FabricSecurity, setForNextConnect } from '../curve/index.js';
 import type { Logger } from '../log/index.js';
+import { listenerReleased } from '../util/listener.js';
 import { FrontendPeers, type UpstreamState } from './frontend-peers.js';
 
 /** See docs/architecture.md, Proxy mode: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop that counts. */
@@ -60,38 +62,94 @@ export interface RunningProxy {
  * someone downstream wants; through upstream proxies too, so each site of a tree receives only
  * what its own subscribers want.
  */
-export async function startProxy(options: ProxyOptions, log: Logger): Promise<RunningProxy> {
+export async function startProxy(options: ProxyOptions, log: Logger, security: FabricSecurity = FabricSecurity.PLAIN): Promise<RunningProxy> {
+  const upstream = options.upstream ?? [];
+  const frontendPeers = new FrontendPeers(upstream, log);
+  let closed = false;
+  let forwardedBefore = 0;
+  let rebuilt: Promise<void> = Promise.resolve();
+  // With CURVE, revoking a key rebuilds the sockets on the endpoints first bound (see ServerSocket.reopen).
+  const reopen = (): Promise<void> => {
+    rebuilt = rebuilt.then(async () => {
+      if (closed) return;
+      await current.close();
+      forwardedBefore += current.forwarded() ?? 0;
+      current = await openSockets(options, { frontend: current.frontendEndpoint, backend: current.backendEndpoint }, frontendPeers, security, reopen, log);
+    });
+    return rebuilt;
+  };
+  let current = await openSockets(options, options, frontendPeers, security, reopen, log);
+  log.info({ frontendEndpoint: current.frontendEndpoint, backendEndpoint: current.backendEndpoint, upstream, mode: options.mode, curve: security.enabled }, 'proxy listening');
+  return {
+    frontendEndpoint: current.frontendEndpoint,
+    backendEndpoint: current.backendEndpoint,
+    forwarded: () => {
+      const now = current.forwarded();
+      return now === undefined ? undefined : forwardedBefore + now;
+    },
+    peers: () => ({ publishers: frontendPeers.publishers(), subscribers: current.subscribers() }),
+    upstreams: () => frontendPeers.list(),
+    upstreamReady: () => frontendPeers.anyUpstreamConnected(),
+    onUpstreamChange: (listener) => frontendPeers.onUpstreamChange(listener),
+    close: async () => {
+      closed = true;
+      await rebuilt.catch(() => undefined);
+      await current.close();
+    },
+  };
+}
+
+interface OpenSockets extends Pick<RunningProxy, 'frontendEndpoint' | 'backendEndpoint' | 'forwarded' | 'close'> {
+  subscribers(): number;
+}
+
+/** Binds (and links upstream) a frontend and a backend and starts forwarding between them. */
+async function openSockets(
+  options: ProxyOptions, endpoints: { readonly frontend: string; readonly backend: string }, frontendPeers: FrontendPeers,
+  security: FabricSecurity, reopen: () => Promise<void>, log: Logger,
+): Promise<OpenSockets> {
   const upstream = options.upstream ?? [];
   const heartbeat = upstream.length > 0 && options.upstreamHeartbeat !== undefined
     ? { heartbeatInterval: options.upstreamHeartbeat.intervalMs, heartbeatTimeout: options.upstreamHeartbeat.timeoutMs }
     : {};
   const frontend = new XSubscriber({ ...options.socket, ...heartbeat, receiveHighWaterMark: options.frontendHwm });
   const backend = new XPublisher({ ...options.socket, sendHighWaterMark: options.backendHwm });
-  // Watched and connected before forwarding starts: a native proxy owns the sockets from then on.
-  const frontendPeers = new FrontendPeers(upstream, log);
-  frontendPeers.watch(frontend);
-  const subscribers = countPeers(backend);
-  let endpoints: Pick<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'>;
-  try {
-    await bindOrExplain(frontend, options.frontend, 'proxy.frontend');
-    await bindOrExplain(backend, options.backend, 'proxy.backend');
-    // Read before connecting: lastEndpoint then names the last connected endpoint instead.
-    endpoints = { frontendEndpoint: frontend.lastEndpoint ?? options.frontend, backendEndpoint: backend.lastEndpoint ?? options.backend };
-    for (const endpoint of upstream) connectOrExplain(frontend, endpoint);
-  } catch (err) {
+  let bound: Pick<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'> | undefined;
+  /** Stops forwarding (when started), closes both sockets and waits for their listeners, so a rebuild can bind the same endpoints at once. */
+  const release = async (stopForwarding: () => Promise<void> = async () => {}) => {
+    // Asked before the close (a native proxy's terminate closes the sockets itself).
+    const released = bound === undefined ? [] : [listenerReleased(frontend, bound.frontendEndpoint), listenerReleased(backend, bound.backendEndpoint)];
+    await stopForwarding();
     frontend.close();
     backend.close();
+    await Promise.all(released);
+    await security.forget(frontend);
+    await security.forget(backend);
+  };
+  // Watched and connected before forwarding starts: a native proxy owns the sockets from then on.
+  frontendPeers.watch(frontend);
+  const subscribers = countPeers(backend);
+  try {
+    bound = {
+      frontendEndpoint: await security.bind(frontend, endpoints.frontend, { peers: 'publishers', setting: 'proxy.frontend', reopen }),
+      backendEndpoint: await security.bind(backend, endpoints.backend, { peers: 'subscribers', setting: 'proxy.backend', reopen }),
+    };
+    if (upstream.length > 0) {
+      // An upstream reads this proxy as one of its subscribers: the frontend connects with the process's own keys.
+      const keys = security.clientKeys();
+      if (keys !== undefined) setForNextConnect(frontend, keys);
+      for (const endpoint of upstream) connectOrExplain(frontend, endpoint);
+    }
+  } catch (err) {
+    await release();
     throw err;
   }
-  log.info({ ...endpoints, upstream, mode: options.mode }, 'proxy listening');
   const running = options.mode === 'native' ? runNative(frontend, backend) : runForwardingLoop(frontend, backend, log);
   return {
-    ...endpoints,
-    ...running,
-    peers: () => ({ publishers: frontendPeers.publishers(), subscribers: subscribers() }),
-    upstreams: () => frontendPeers.list(),
-    upstreamReady: () => frontendPeers.anyUpstreamConnected(),
-    onUpstreamChange: (listener) => frontendPeers.onUpstreamChange(listener),
+    ...bound,
+    forwarded: running.forwarded,
+    subscribers,
+    close: () => release(running.close),
   };
 }
 
@@ -145,13 +203,5 @@ function connectOrExplain(socket: XSubscriber, endpoint: string): void {
     socket.connect(endpoint);
   } catch (err) {
     throw new Error(`cannot connect to ${endpoint} (setting proxy.upstream): ${(err as Error).message}`);
-  }
-}
-
-async function bindOrExplain(socket: XSubscriber | XPublisher, endpoint: string, setting: string): Promise<void> {
-  try {
-    await socket.bind(endpoint);
-  } catch (err) {
-    throw new Error(`cannot bind ${endpoint} (setting ${setting}): ${(err as Error).message}`);
   }
 }

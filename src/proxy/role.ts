@@ -1,6 +1,7 @@
 import { zmqSocketOptions, type ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import type { RoleHandle } from '../role/index.js';
+import type { RoleContext, RoleHandle } from '../role/index.js';
+import { FabricSecurity } from '../curve/index.js';
 import { registerProxyMetrics } from './metrics.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 import type { ProxySettings } from './settings.js';
@@ -16,12 +17,12 @@ export interface ProxyRole extends RoleHandle {
 }
 
 /** The proxy role as configured: binds the frontend and backend of PROTOCOL.md section 3. */
-export async function startProxyRole(config: ProxyRoleConfig, log: Logger): Promise<ProxyRole> {
+export async function startProxyRole(config: ProxyRoleConfig, log: Logger, context?: Pick<RoleContext, 'security'>): Promise<ProxyRole> {
   const proxy = await startProxy({
     ...config.proxy,
     socket: zmqSocketOptions(config.zmq),
     upstreamHeartbeat: { intervalMs: config.zmq.heartbeatIntervalMs, timeoutMs: config.zmq.heartbeatTimeoutMs },
-  }, log);
+  }, log, context?.security ?? FabricSecurity.PLAIN);
   return {
     proxy,
     registerMetrics: (registry) => registerProxyMetrics(registry, proxy),

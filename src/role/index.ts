@@ -1,4 +1,13 @@
 import type { Registry } from 'prom-client';
+import type { FabricSecurity } from '../curve/index.js';
+
+/** What every role is started with besides its settings and logger: the same for all roles of a process. */
+export interface RoleContext {
+  /** The process's version, which the gateway announces. */
+  readonly version: string;
+  /** CurveZMQ of the fabric (PROTOCOL.md section 7), opened once per process: one ZAP handler serves every role. */
+  readonly security: FabricSecurity;
+}
 
 /**
  * What starting any role gives back, so the CLI runs every role the same way. A role may

@@ -3,7 +3,8 @@ import { LineSet, lineProbe } from '../client/zmq/index.js';
 import type { LineView } from '../metrics/index.js';
 import { lineOptions, type ConnectSettings, type SubscriberSettings, type ZmqSettings } from '../config/index.js';
 import { ThrottledWarning, type Logger } from '../log/index.js';
-import type { RoleHandle } from '../role/index.js';
+import type { RoleContext, RoleHandle } from '../role/index.js';
+import { FabricSecurity } from '../curve/index.js';
 import { registerSnapshotMetrics } from './metrics.js';
 import { CorruptSnapshotFile, loadSnapshotFile, saveSnapshotFile } from './persist.js';
 import { SnapshotService } from './service.js';
@@ -34,8 +35,10 @@ export interface SnapshotRole extends RoleHandle {
  * history of every topic, answers SNAPSHOT/REPLAY/PING, and saves its last values so a
  * restart serves them again at once (their epoch tells clients whether the source moved on).
  */
-export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger): Promise<SnapshotRole> {
+export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger, context?: Pick<RoleContext, 'security'>): Promise<SnapshotRole> {
   const settings = config.snapshot;
+  const security = context?.security ?? FabricSecurity.PLAIN;
+  const curve = security.clientKeys();
   const store = new SnapshotStore(settings);
   await reload(store, settings.persistFile, log);
 
@@ -46,9 +49,10 @@ export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger)
     ...lineOptions(config),
     endpoints: config.connect.backend,
     prefixes: settings.prefixes,
+    curve,
     onReject: (err) => warnings.warn(err.reason, {}, `message dropped: ${err.message}`),
   });
-  const probe = lineProbe(config.connect.backend, { intervalMs: config.zmq.heartbeatIntervalMs, timeoutMs: config.zmq.heartbeatTimeoutMs }, log, (up) => (everUp ||= up));
+  const probe = lineProbe(config.connect.backend, { intervalMs: config.zmq.heartbeatIntervalMs, timeoutMs: config.zmq.heartbeatTimeoutMs, curve }, log, (up) => (everUp ||= up));
   let changed = false;
   const ingesting = (async () => {
     for await (const message of stream) {
@@ -64,11 +68,13 @@ export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger)
     if (probe.anyUp || (!everUp && performance.now() - startedAt < config.zmq.heartbeatTimeoutMs)) return undefined;
     return `no line to the fabric is up (${config.connect.backend.join(', ')}): the state may be stale`;
   };
-  const service = new SnapshotService(store, { ...settings, replyQueueLimit: 10_000, lingerMs: config.zmq.lingerMs, cutOff }, log);
+  const service = new SnapshotService(store, { ...settings, replyQueueLimit: 10_000, lingerMs: config.zmq.lingerMs, cutOff, security }, log);
   let endpoint: string;
   try {
     endpoint = await service.start();
   } catch (err) {
+    // Nothing may keep the process alive after a failed start: the probe's socket neither.
+    probe.close();
     stream.close();
     throw err;
   }

@@ -1,4 +1,6 @@
 import { Router } from 'zeromq';
+import { FabricSecurity } from '../curve/index.js';
+import { listenerReleased } from '../util/listener.js';
 import type { Logger } from '../log/index.js';
 import { BucketHistogram } from '../metrics/index.js';
 import { ThrottledWarning } from '../log/index.js';
@@ -24,6 +26,8 @@ export interface ServiceOptions {
    * than take state that silently stopped moving.
    */
   readonly cutOff?: () => string | undefined;
+  /** CurveZMQ on the ROUTER, admitting subscribers' keys (PROTOCOL.md section 7); plain without. */
+  readonly security?: FabricSecurity;
 }
 
 /** How a request was answered, as a metric label: `ok`, or the error code in lower case. */
@@ -73,14 +77,15 @@ export class SnapshotService {
 
   /** Binds and starts answering; resolves with the endpoint actually bound. */
   async start(): Promise<string> {
+    const security = this.options.security ?? FabricSecurity.PLAIN;
+    let endpoint: string;
     try {
-      await this.socket.bind(this.options.endpoint);
+      endpoint = await security.bind(this.socket, this.options.endpoint, { peers: 'subscribers', setting: 'snapshot.endpoint' });
     } catch (err) {
       this.socket.close();
-      throw new Error(`cannot bind ${this.options.endpoint} (setting snapshot.endpoint): ${(err as Error).message}`);
+      throw err;
     }
     this.loop = this.serve();
-    const endpoint = this.socket.lastEndpoint ?? this.options.endpoint;
     this.bound = endpoint;
     this.log.info({ endpoint }, 'snapshot service listening');
     return endpoint;
@@ -89,28 +94,11 @@ export class SnapshotService {
   /** Stops answering and releases the endpoint: once this resolves, it can be bound again. */
   async close(): Promise<void> {
     await this.replies.flushed();
-    const released = this.bound !== undefined && !this.socket.closed ? this.released(this.bound) : undefined;
+    const released = this.bound !== undefined && !this.socket.closed ? listenerReleased(this.socket, this.bound) : undefined;
     this.socket.close();
+    await this.options.security?.forget(this.socket);
     await released;
     await this.loop;
-  }
-
-  /**
-   * Resolves once libzmq's I/O thread has closed the listening socket of `endpoint` (at most a
-   * second from now). close() returns before that, and a restart on the same endpoint in the
-   * meantime fails with "Address already in use".
-   */
-  private released(endpoint: string): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 1000);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.socket.events.on('close', (event) => {
-        if (event.address === endpoint) done();
-      });
-    });
   }
 
   private async serve(): Promise<void> {

@@ -99,6 +99,6 @@ test('an ingest whose endpoint is taken fails to start with an error naming the 
   const holder = new Pull({ linger: 0 });
   await holder.bind('tcp://127.0.0.1:*');
   const ingest = new IngestAdapter({ endpoint: holder.lastEndpoint!, subEndpoint: '', maxRecordBytes: 100, receiveHwm: 10 });
-  await t.throwsAsync(ingest.start(() => {}), { message: /ingest cannot bind: .*in use/i });
+  await t.throwsAsync(ingest.start(() => {}), { message: /cannot bind tcp:\/\/127\.0\.0\.1:\d+ \(setting feeds\.ingest\.endpoint\): .*in use/i });
   holder.close();
 });

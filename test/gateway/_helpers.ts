@@ -266,7 +266,7 @@ export class Fabric {
 
   /** A gateway role as configured by the fabric's environment plus `env`, listening on a free port. */
   async gateway(env: Record<string, string> = {}): Promise<GatewayHandle> {
-    const { gateway } = await startGatewayRole(loadConfig({ env: { ...this.env, ...env } }), log, VERSION);
+    const { gateway } = await startGatewayRole(loadConfig({ env: { ...this.env, ...env } }), log, { version: VERSION });
     this.gateways.push(gateway);
     const url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
     const connect = async (): Promise<WsClient> => {

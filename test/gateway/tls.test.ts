@@ -85,9 +85,9 @@ test('config: a certificate without its key (or the reverse) is refused naming b
 
 test('an unreadable or unusable certificate stops the role at start with an error naming the setting', async (t) => {
   const missing = loadConfig({ env: { ...fabric.env, TICKFAN_GATEWAY_TLS_CERT_FILE: join(dir, 'nope.pem'), TICKFAN_GATEWAY_TLS_KEY_FILE: keyFile } });
-  await t.throwsAsync(() => startGatewayRole(missing, log, VERSION), { message: /nope\.pem \(setting gateway\.tls\.certFile\)/ });
+  await t.throwsAsync(() => startGatewayRole(missing, log, { version: VERSION }), { message: /nope\.pem \(setting gateway\.tls\.certFile\)/ });
   const garbage = join(dir, 'garbage.pem');
   writeFileSync(garbage, 'not a certificate\n');
   const unusable = loadConfig({ env: { ...fabric.env, TICKFAN_GATEWAY_TLS_CERT_FILE: garbage, TICKFAN_GATEWAY_TLS_KEY_FILE: keyFile } });
-  await t.throwsAsync(() => startGatewayRole(unusable, log, VERSION), { message: /gateway\.tls\.certFile and gateway\.tls\.keyFile are not a usable certificate/ });
+  await t.throwsAsync(() => startGatewayRole(unusable, log, { version: VERSION }), { message: /gateway\.tls\.certFile and gateway\.tls\.keyFile are not a usable certificate/ });
 });

@@ -1,3 +1,4 @@
+import type { CurveClientKeys } from '../../curve/index.js';
 import { decodeRecord, WireError, type DecodedMessage, type Envelope, type RejectReason } from '../../wire/index.js';
 import { BoundedQueue } from '../queue.js';
 import { Arbiter } from './arbiter.js';
@@ -141,13 +142,13 @@ interface LineLog {
  */
 export function lineProbe(
   endpoints: readonly string[],
-  heartbeat: { readonly intervalMs: number; readonly timeoutMs: number },
+  link: { readonly intervalMs: number; readonly timeoutMs: number; readonly curve?: CurveClientKeys | undefined },
   log: LineLog,
   onFabric: (up: boolean) => void = () => {},
 ): LineSet {
   let wasUp = false;
   const probe: LineSet = new LineSet({
-    endpoints, prefixes: [], heartbeatIntervalMs: heartbeat.intervalMs, heartbeatTimeoutMs: heartbeat.timeoutMs,
+    endpoints, prefixes: [], heartbeatIntervalMs: link.intervalMs, heartbeatTimeoutMs: link.timeoutMs, curve: link.curve,
     onLineChange: (endpoint, up) => {
       const linesUp = probe.lines().filter((line) => line.up).length;
       if (up) log.info({ endpoint, linesUp }, 'line up');

@@ -1,4 +1,5 @@
 import { Dealer } from 'zeromq';
+import type { CurveClientKeys } from '../../curve/index.js';
 import {
   encodeSnapshotRequest, parseSnapshotReply, SnapshotCommand, SnapshotStatus, SNAPSHOT_RETRYABLE, WireError, type DecodedMessage, type RejectReason, SnapshotErrorCode, type SnapshotReply, type SnapshotRequest,
 } from '../../wire/index.js';
@@ -8,6 +9,8 @@ export interface SnapshotClientOptions {
   readonly endpoints: readonly string[];
   /** How long one service may take to answer before the next is tried. */
   readonly timeoutMs: number;
+  /** With CurveZMQ on the fabric (PROTOCOL.md section 7): the server's public key and this client's key pair. */
+  readonly curve?: CurveClientKeys | undefined;
 }
 
 /** An `ERR` reply (PROTOCOL.md section 4); `retryable` says whether the same request may be sent again later. */
@@ -116,7 +119,7 @@ export class SnapshotClient {
 
   private connected(): Dealer {
     if (this.socket === undefined) {
-      this.socket = new Dealer({ receiveTimeout: this.options.timeoutMs, sendTimeout: this.options.timeoutMs, linger: 0 });
+      this.socket = new Dealer({ receiveTimeout: this.options.timeoutMs, sendTimeout: this.options.timeoutMs, linger: 0, ...this.options.curve });
       this.socket.connect(this.options.endpoints[this.current]!);
     }
     return this.socket;

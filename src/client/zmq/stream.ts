@@ -1,4 +1,5 @@
 import { Subscriber } from 'zeromq';
+import type { CurveClientKeys } from '../../curve/index.js';
 import { TCP_KEEPALIVE } from '../../util/keepalive.js';
 import { WireError, decodeEnvelope, decodeMessage, type DecodedMessage, type Envelope, type RejectReason } from '../../wire/index.js';
 
@@ -16,6 +17,8 @@ export interface TickStreamOptions {
   readonly heartbeatIntervalMs?: number;
   /** With heartbeats: a proxy that answered nothing for this long (default 3000 ms) is taken as gone, the line down until it answers again. */
   readonly heartbeatTimeoutMs?: number;
+  /** With CurveZMQ on the fabric (PROTOCOL.md section 7): the server's public key and this client's key pair. */
+  readonly curve?: CurveClientKeys | undefined;
   /** Told about each message that fails to decode; it is then skipped. */
   readonly onReject?: (err: WireError, frames: readonly Buffer[]) => void;
   /** Told when the line comes up (ZMTP handshake done) or goes down (disconnected; with heartbeats, also silent past the timeout). */
@@ -42,6 +45,7 @@ export class TickStream implements AsyncIterable<DecodedMessage> {
       linger: 0,
       heartbeatInterval: options.heartbeatIntervalMs ?? 0,
       heartbeatTimeout: timeout,
+      ...options.curve,
     });
     this.socket.events.on('handshake', () => this.setConnected(true));
     this.socket.events.on('disconnect', () => this.setConnected(false));

@@ -1,3 +1,4 @@
+import type { CurveClientKeys } from '../../curve/index.js';
 import {
   isNewer, nowMicros, sequence, SnapshotErrorCode, type DecodedMessage, type RejectReason, type StatusRecord, type TickRecord, type WireError,
 } from '../../wire/index.js';
@@ -38,6 +39,8 @@ export interface TickSubscriberOptions {
   readonly verifyDelayMs?: number;
   /** Told about each live message that fails to decode; it is counted (`rejected`) and skipped. */
   readonly onReject?: (err: WireError, frames: readonly Buffer[]) => void;
+  /** With CurveZMQ on the fabric (PROTOCOL.md section 7): the server's public key and this client's key pair. */
+  readonly curve?: CurveClientKeys | undefined;
 }
 
 /** The live stream as the subscriber uses it: the lines (a LineSet), or a stand-in in tests. */
@@ -68,12 +71,12 @@ export interface SubscriberSources {
 
 /** The real sources: a SUB on each proxy backend (line) and a DEALER on the snapshot services. */
 export function connectSources(options: TickSubscriberOptions): SubscriberSources {
-  const { endpoint, prefix, receiveHwm, arbitrationMs, onReject, onLineChange } = options;
+  const { endpoint, prefix, receiveHwm, arbitrationMs, onReject, onLineChange, curve } = options;
   return {
     live: new LineSet({
-      endpoints: typeof endpoint === 'string' ? [endpoint] : endpoint, prefixes: [prefix], receiveHwm, arbitrationMs, onReject, onLineChange,
+      endpoints: typeof endpoint === 'string' ? [endpoint] : endpoint, prefixes: [prefix], receiveHwm, arbitrationMs, onReject, onLineChange, curve,
     }),
-    snapshots: new SnapshotClient({ endpoints: options.snapshotEndpoints, timeoutMs: options.snapshotTimeoutMs ?? 2000 }),
+    snapshots: new SnapshotClient({ endpoints: options.snapshotEndpoints, timeoutMs: options.snapshotTimeoutMs ?? 2000, curve }),
   };
 }
 

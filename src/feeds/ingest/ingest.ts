@@ -1,4 +1,5 @@
 import { Pull, Subscriber, type Socket } from 'zeromq';
+import { FabricSecurity } from '../../curve/index.js';
 import { UNMONITORED, type AdapterMonitor, type FeedAdapter, type RecordSink } from '../adapter.js';
 import { WireError, parseJsonPayload, parseTopic, validateTickRecord, type TickRecord } from '../../wire/index.js';
 
@@ -35,7 +36,11 @@ export class IngestAdapter implements FeedAdapter {
   private sockets: Socket[] = [];
   private sink: RecordSink | undefined;
 
-  constructor(private readonly options: IngestOptions) {}
+  constructor(
+    private readonly options: IngestOptions,
+    /** CurveZMQ on both sockets, admitting publishers' keys (PROTOCOL.md section 7); plain without. */
+    private readonly security: FabricSecurity = FabricSecurity.PLAIN,
+  ) {}
 
   async start(sink: RecordSink, monitor: AdapterMonitor = UNMONITORED): Promise<void> {
     if (this.sink) throw new Error('ingest is already started');
@@ -49,12 +54,12 @@ export class IngestAdapter implements FeedAdapter {
       this.sockets.push(sub);
     }
     try {
-      await pull.bind(this.options.endpoint);
-      if (this.sockets[1]) await this.sockets[1].bind(this.options.subEndpoint);
+      await this.security.bind(pull, this.options.endpoint, { peers: 'publishers', setting: 'feeds.ingest.endpoint' });
+      if (this.sockets[1]) await this.security.bind(this.sockets[1], this.options.subEndpoint, { peers: 'publishers', setting: 'feeds.ingest.subEndpoint' });
     } catch (err) {
-      this.closeSockets();
+      await this.closeSockets();
       this.sink = undefined;
-      throw new Error(`ingest cannot bind: ${(err as Error).message}`);
+      throw err;
     }
     void this.receive(pull, monitor, false);
     if (this.sockets[1]) void this.receive(this.sockets[1] as Subscriber, monitor, true);
@@ -63,11 +68,14 @@ export class IngestAdapter implements FeedAdapter {
 
   async stop(): Promise<void> {
     this.sink = undefined;
-    this.closeSockets();
+    await this.closeSockets();
   }
 
-  private closeSockets(): void {
-    for (const socket of this.sockets) socket.close();
+  private async closeSockets(): Promise<void> {
+    for (const socket of this.sockets) {
+      socket.close();
+      await this.security.forget(socket);
+    }
     this.sockets = [];
   }
 

@@ -1,0 +1,103 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../log/index.js';
+import { CertificateError, loadPublicKeys, publicCertificateNames, scanPublicKeys, type Certificate } from './certificate.js';
+import { CurveError } from './errors.js';
+import type { CurveSetting } from './settings.js';
+import { decodeKey } from './z85.js';
+
+/** How often a key directory is looked at for changes: a revoked key stops working within about this long. */
+export const KEY_DIRECTORY_POLL_MS = 1000;
+
+/**
+ * A directory of allowed public keys (curve.publishers or curve.subscribers), read at start and
+ * again whenever a file in it changes. Polled rather than fs.watch'ed: watching misses changes
+ * on some filesystems (network and container mounts), and a stat of a few files a second costs
+ * nothing.
+ */
+export class KeyDirectory {
+  /** Reads that found a bad certificate or an unreadable directory (the keys held are kept). */
+  reloadFailures = 0;
+  private keys: ReadonlySet<string>;
+  private signature: string;
+  private readonly timer: NodeJS.Timeout;
+
+  /**
+   * Refuses (CurveError naming the setting) a directory that cannot be read or holds a bad
+   * certificate: at start-up a typo must not silently leave a key out.
+   */
+  constructor(
+    readonly dir: string,
+    readonly setting: CurveSetting,
+    private readonly log: Logger,
+    /** Told after every change, with whether a key was taken away (open connections then have to go). */
+    private readonly onChange: (revoked: boolean) => void,
+    pollMs = KEY_DIRECTORY_POLL_MS,
+  ) {
+    try {
+      this.signature = directorySignature(dir);
+      this.keys = keySet(loadPublicKeys(dir));
+    } catch (err) {
+      if (err instanceof CertificateError) throw new CurveError(setting, err.message);
+      throw err;
+    }
+    this.timer = setInterval(() => this.poll(), pollMs).unref();
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** Whether the 32-byte public key of a handshake is one of this directory's. */
+  allows(key: Buffer): boolean {
+    return this.keys.has(key.toString('hex'));
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private poll(): void {
+    try {
+      const signature = directorySignature(this.dir);
+      if (signature === this.signature) return;
+      this.signature = signature;
+      const { certificates, problems } = scanPublicKeys(this.dir);
+      for (const problem of problems) {
+        this.reloadFailures++;
+        this.log.error({ setting: this.setting, err: problem.message }, 'certificate left out: its key is not allowed');
+      }
+      const keys = keySet(certificates);
+      const revoked = [...this.keys].some((key) => !keys.has(key));
+      const added = [...keys].filter((key) => !this.keys.has(key)).length;
+      this.keys = keys;
+      this.log.info({ setting: this.setting, dir: this.dir, keys: keys.size, added, revoked }, 'certificate directory read again');
+      this.onChange(revoked);
+    } catch (err) {
+      // Keeps the keys it holds: a directory that went away for a moment must not lock every peer out.
+      this.reloadFailures++;
+      this.log.error({ setting: this.setting, err: (err as Error).message }, 'certificate directory cannot be read; keeping the keys read before');
+    }
+  }
+}
+
+function keySet(certificates: readonly Certificate[]): ReadonlySet<string> {
+  const keys = new Set<string>();
+  for (const { publicKey } of certificates) {
+    const decoded = decodeKey(publicKey);
+    if ('bytes' in decoded) keys.add(decoded.bytes.toString('hex'));
+  }
+  return keys;
+}
+
+/** Names, sizes, inodes and times of the *.key files: changes whenever one is added, removed, replaced or edited. */
+function directorySignature(dir: string): string {
+  return publicCertificateNames(dir).map((name) => {
+    try {
+      const stat = statSync(join(dir, name));
+      return `${name}:${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    } catch {
+      return `${name}:gone`;
+    }
+  }).join('|');
+}

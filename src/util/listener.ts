@@ -1,0 +1,20 @@
+import type { Socket } from 'zeromq';
+
+/** libzmq closes a listener within this long of its socket's close. */
+const RELEASE_TIMEOUT_MS = 1000;
+
+/**
+ * Resolves once libzmq's I/O thread has closed the listening socket of `endpoint` (at most a
+ * second from now); ask before closing the socket. close() returns before that, and binding the
+ * same endpoint again in the meantime fails with "Address already in use".
+ */
+export function listenerReleased(socket: Socket, endpoint: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, RELEASE_TIMEOUT_MS);
+    socket.events.on('close', (event) => {
+      if (event.address !== endpoint) return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
