@@ -176,6 +176,13 @@ test('with curve.enabled, allowed python3-zmq keys read every tick and snapshots
   t.true(held.includes('tick.GOOD.PUB'), 'the WebSocket client got the allowed publisher');
   t.deepEqual(held.filter((topic) => topic.includes('EVIL')), [], 'and nothing of the refused ones');
 
+  // The CLI's own clients connect with curve.certificate too: live, and state from SNAPSHOT first.
+  for (const args of [['tail', 'tick.SIM.', '--count', '3'], ['tail', 'tick.SIM.', '--snapshot', '--count', '3']]) {
+    const tail = await runTickfan(args, env);
+    t.is(tail.code, 0, `tickfan ${args.join(' ')} over CURVE: ${tail.stderr}`);
+    t.is(tail.stdout.split('\n').filter((line) => line.startsWith('tick.SIM.')).length, 3);
+  }
+
   const denied = await deniedByEndpoint(metrics);
   for (const endpoint of [frontend, ingest, env.TICKFAN_CONNECT_BACKEND, env.TICKFAN_CONNECT_SNAPSHOT]) {
     t.true((denied.get(endpoint) ?? 0) > 0, `refusals counted on ${endpoint}`);
