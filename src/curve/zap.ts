@@ -30,6 +30,8 @@ class ZapHandler {
   private readonly domains = new Map<string, ZapPolicy>();
   private nextDomain = 1;
   private router: Router | undefined;
+  /** Resolves once the router is bound: no socket may take its domain before the handler answers. */
+  private bound: Promise<void> = Promise.resolve();
   private loop: Promise<void> | undefined;
   private warnings: ThrottledWarning | undefined;
 
@@ -41,9 +43,11 @@ class ZapHandler {
       this.warnings = new ThrottledWarning(log, DENIAL_LOG_INTERVAL_MS);
       const router = new Router({ linger: 0 });
       this.router = router;
-      await router.bind(ZAP_ENDPOINT);
-      this.loop = this.answer(router, log);
+      this.bound = router.bind(ZAP_ENDPOINT).then(() => {
+        this.loop = this.answer(router, log);
+      });
     }
+    await this.bound;
     return domain;
   }
 

@@ -1,10 +1,10 @@
 import test from 'ava';
 import { pino } from 'pino';
-import { ThrottledWarning } from '../../src/log/index.js';
+import { ThrottledWarning, type Logger } from '../../src/log/index.js';
 
-function recordingLogger(): { log: ReturnType<typeof pino>; lines: { kind: string; suppressed: number }[] } {
+function recordingLogger(): { log: Logger; lines: { kind: string; suppressed: number }[] } {
   const lines: { kind: string; suppressed: number }[] = [];
-  const log = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as { kind: string; suppressed: number }) });
+  const log: Logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as { kind: string; suppressed: number }) });
   return { log, lines };
 }
 
