@@ -1,6 +1,7 @@
 import type { Socket } from 'zeromq';
 import { capability } from 'zeromq';
 import type { Logger } from '../log/index.js';
+import { listenerReleased } from '../util/listener.js';
 import { CertificateError, loadCertificate } from './certificate.js';
 import { KeyDirectory } from './directory.js';
 import { CurveError } from './errors.js';
@@ -160,7 +161,9 @@ export class FabricSecurity {
             reopened.add(options.reopen);
             await options.reopen();
           } else {
+            const released = listenerReleased(socket, endpoint);
             await socket.unbind(endpoint);
+            await released;
             await socket.bind(endpoint);
           }
           this.log!.info({ endpoint, peers }, 'connections dropped after a key was revoked; allowed peers reconnect');
