@@ -8,3 +8,5 @@ export {
   TickStream, LineSet, SnapshotClient, SnapshotError, SnapshotUnavailable, TickSubscriber,
   type TickStreamOptions, type LineSetOptions, type LineStatus, type SnapshotClientOptions, type TickSubscriberOptions, type TopicEntry, type Update, type SubscriberCounters,
 } from './client/zmq/index.js';
+/** CurveZMQ for those clients (their `curve` option): certificates in pyzmq's zmq.auth format. */
+export { loadCertificate, CertificateError, type Certificate, type CurveClientKeys } from './curve/index.js';
