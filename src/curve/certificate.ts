@@ -21,8 +21,8 @@ export type SecretCertificate = Certificate & { readonly secretKey: string };
 export class CertificateError extends Error {
   override readonly name = 'CertificateError';
 
-  constructor(readonly file: string, problem: string) {
-    super(`certificate ${file}: ${problem}`);
+  constructor(readonly file: string, problem: string, what = 'certificate') {
+    super(`${what} ${file}: ${problem}`);
   }
 }
 
@@ -81,11 +81,11 @@ export function scanPublicKeys(dir: string): { certificates: Certificate[]; prob
 /** The `*.key` files of a directory, sorted. */
 export function publicCertificateNames(dir: string): string[] {
   try {
-    if (!statSync(dir).isDirectory()) throw new CertificateError(dir, 'not a directory');
+    if (!statSync(dir).isDirectory()) throw new CertificateError(dir, 'not a directory', 'certificate directory');
     return readdirSync(dir).filter((name) => name.endsWith(PUBLIC_SUFFIX)).sort();
   } catch (err) {
     if (err instanceof CertificateError) throw err;
-    throw new CertificateError(dir, `cannot read the certificate directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new CertificateError(dir, `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'certificate directory');
   }
 }
 

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from '../log/index.js';
 import { CertificateError, loadPublicKeys, publicCertificateNames, scanPublicKeys, type Certificate } from './certificate.js';
 import { CurveError } from './errors.js';
@@ -18,7 +18,9 @@ export const KEY_DIRECTORY_POLL_MS = 1000;
 export class KeyDirectory {
   /** Reads that found a bad certificate or an unreadable directory (the keys held are kept). */
   reloadFailures = 0;
-  private keys: ReadonlySet<string>;
+  /** Each certificate file's key (hex of its 32 bytes), by file name. */
+  private keys: ReadonlyMap<string, string>;
+  private allowed: ReadonlySet<string>;
   private signature: string;
   private readonly timer: NodeJS.Timeout;
 
@@ -36,21 +38,22 @@ export class KeyDirectory {
   ) {
     try {
       this.signature = directorySignature(dir);
-      this.keys = keySet(loadPublicKeys(dir));
+      this.keys = keysByName(loadPublicKeys(dir));
     } catch (err) {
       if (err instanceof CertificateError) throw new CurveError(setting, err.message);
       throw err;
     }
+    this.allowed = new Set(this.keys.values());
     this.timer = setInterval(() => this.poll(), pollMs).unref();
   }
 
   get size(): number {
-    return this.keys.size;
+    return this.allowed.size;
   }
 
   /** Whether the 32-byte public key of a handshake is one of this directory's. */
   allows(key: Buffer): boolean {
-    return this.keys.has(key.toString('hex'));
+    return this.allowed.has(key.toString('hex'));
   }
 
   close(): void {
@@ -63,15 +66,20 @@ export class KeyDirectory {
       if (signature === this.signature) return;
       this.signature = signature;
       const { certificates, problems } = scanPublicKeys(this.dir);
+      const keys = new Map(keysByName(certificates));
       for (const problem of problems) {
         this.reloadFailures++;
-        this.log.error({ setting: this.setting, err: problem.message }, 'certificate left out: its key is not allowed');
+        // A file being rewritten in place reads half-written for a moment: it keeps the key it had.
+        const kept = this.keys.get(basename(problem.file));
+        if (kept !== undefined) keys.set(basename(problem.file), kept);
+        this.log.error({ setting: this.setting, err: problem.message, keptPreviousKey: kept !== undefined }, 'certificate cannot be read; a key it held before stays allowed, a new one is not');
       }
-      const keys = keySet(certificates);
-      const revoked = [...this.keys].some((key) => !keys.has(key));
-      const added = [...keys].filter((key) => !this.keys.has(key)).length;
+      const allowed = new Set(keys.values());
+      const revoked = [...this.allowed].some((key) => !allowed.has(key));
+      const added = [...allowed].filter((key) => !this.allowed.has(key)).length;
       this.keys = keys;
-      this.log.info({ setting: this.setting, dir: this.dir, keys: keys.size, added, revoked }, 'certificate directory read again');
+      this.allowed = allowed;
+      this.log.info({ setting: this.setting, dir: this.dir, keys: allowed.size, added, revoked }, 'certificate directory read again');
       this.onChange(revoked);
     } catch (err) {
       // Keeps the keys it holds: a directory that went away for a moment must not lock every peer out.
@@ -81,13 +89,13 @@ export class KeyDirectory {
   }
 }
 
-function keySet(certificates: readonly Certificate[]): ReadonlySet<string> {
-  const keys = new Set<string>();
-  for (const { publicKey } of certificates) {
-    const decoded = decodeKey(publicKey);
-    if ('bytes' in decoded) keys.add(decoded.bytes.toString('hex'));
-  }
-  return keys;
+function keysByName(certificates: readonly Certificate[]): Map<string, string> {
+  return new Map(certificates.map(({ file, publicKey }) => [basename(file), keyHex(publicKey)]));
+}
+
+/** A validated certificate's key always decodes. */
+function keyHex(publicKey: string): string {
+  return (decodeKey(publicKey) as { bytes: Buffer }).bytes.toString('hex');
 }
 
 /** Names, sizes, inodes and times of the *.key files: changes whenever one is added, removed, replaced or edited. */

@@ -1,8 +1,8 @@
 import type { Socket } from 'zeromq';
 import { capability } from 'zeromq';
 import type { Logger } from '../log/index.js';
-import { listenerReleased } from '../util/listener.js';
-import { CertificateError, loadCertificate } from './certificate.js';
+import { backoffDelay } from '../util/backoff.js';
+import { CertificateError, loadCertificate, type Certificate, type SecretCertificate } from './certificate.js';
 import { KeyDirectory } from './directory.js';
 import { CurveError } from './errors.js';
 import type { CurveSetting, CurveSettings } from './settings.js';
@@ -25,15 +25,17 @@ export interface ServerSocket {
   readonly setting: string;
   /**
    * How the owner drops every connection of the socket when a key it allowed is revoked (ZAP is
-   * asked only at a handshake). Without it the socket is unbound and bound again; a socket a
-   * native proxy owns on its own thread cannot be touched from here, so the proxy rebuilds.
+   * asked only at a handshake, and ZeroMQ cannot close one peer's connection alone): it closes
+   * the socket and binds a new one on the same endpoint (`reopenRetrying`), after which allowed
+   * peers reconnect. Unbinding the live socket instead would fail its pending receive and send
+   * (zeromq.js: EBUSY during an unbind), and a native proxy owns its sockets on its own thread.
+   * One owner may bind several sockets with the same reopen; it is called once for them.
    */
-  readonly reopen?: () => Promise<void>;
+  readonly reopen: () => Promise<void>;
 }
 
 interface Bound {
   readonly socket: Socket;
-  readonly endpoint: string;
   readonly domain: string;
   readonly options: ServerSocket;
 }
@@ -53,6 +55,8 @@ export class FabricSecurity {
   private readonly directories = new Map<PeerClass, KeyDirectory>();
   private client: CurveClientKeys | undefined;
   private serverSecret: string | undefined;
+  /** Whether this process's ZAP handler counts this object among its users (from the first server socket on). */
+  private zapAttached = false;
   private reopening: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -73,31 +77,41 @@ export class FabricSecurity {
   /** Options for every socket this process connects to the fabric; none without CURVE. */
   clientKeys(): CurveClientKeys | undefined {
     if (this.settings === undefined) return undefined;
-    this.client ??= {
-      curveServerKey: certificate(this.settings, 'curve.serverKey', 'public').publicKey,
-      ...ownKeys(certificate(this.settings, 'curve.certificate', 'secret')),
-    };
+    if (this.client === undefined) {
+      const own = secretCertificate(this.settings, 'curve.certificate');
+      this.client = { curveServerKey: publicCertificate(this.settings, 'curve.serverKey').publicKey, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey };
+    }
     return this.client;
   }
 
   /** Binds a server socket (a CURVE server admitting `peers` with CURVE on); resolves with the endpoint bound (a `:*` port resolved). */
   async bind(socket: Socket, endpoint: string, options: ServerSocket): Promise<string> {
-    if (this.settings !== undefined) {
-      const allowed = this.prepareServer(options.peers);
-      let bound = endpoint;
-      const domain = await zapHandler.register({ endpoint: () => bound, allows: (key) => allowed.allows(key) }, this.log!);
-      socket.curveServer = true;
-      socket.curveSecretKey = this.serverSecret!;
-      socket.zapDomain = domain;
-      // Without a ZAP handler libzmq would admit every key; enforced, it refuses them all instead.
-      socket.zapEnforceDomain = true;
-      // A peer without CURVE (or with the wrong server key) fails the handshake before ZAP is asked.
-      socket.events.on('handshake:error:protocol', () => zapHandler.refuse(bound, 'no CURVE handshake (plain peer, or wrong server key)', undefined));
-      bound = await bindOrExplain(socket, endpoint, options.setting);
-      this.bound.push({ socket, endpoint: bound, domain, options });
-      return bound;
+    if (this.settings === undefined) return bindOrExplain(socket, endpoint, options.setting);
+    const allowed = this.prepareServer(options.peers);
+    if (!this.zapAttached) {
+      zapHandler.attach(this.log!);
+      this.zapAttached = true;
     }
-    return bindOrExplain(socket, endpoint, options.setting);
+    let bound = endpoint;
+    const domain = await zapHandler.register({ endpoint: () => bound, allows: (key) => allowed.allows(key) });
+    socket.curveServer = true;
+    socket.curveSecretKey = this.serverSecret!;
+    socket.zapDomain = domain;
+    // Without a ZAP handler libzmq would admit every key; enforced, it refuses them all instead.
+    socket.zapEnforceDomain = true;
+    // A peer without CURVE (or with the wrong server key) fails the handshake before ZAP is asked.
+    // Only accepted connections count: a proxy frontend also connects out, to its upstreams.
+    socket.events.on('handshake:error:protocol', ({ address }) => {
+      if (sameListener(address, bound)) zapHandler.refuse(bound, 'no CURVE handshake (plain peer, or wrong server key)', undefined);
+    });
+    try {
+      bound = await bindOrExplain(socket, endpoint, options.setting);
+    } catch (err) {
+      zapHandler.unregister(domain);
+      throw err;
+    }
+    this.bound.push({ socket, domain, options });
+    return bound;
   }
 
   /**
@@ -108,16 +122,16 @@ export class FabricSecurity {
    */
   prepareServer(peers: PeerClass): KeyDirectory {
     const directory = this.directory(peers);
-    this.serverSecret ??= certificate(this.settings!, 'curve.serverCertificate', 'secret').secretKey!;
+    this.serverSecret ??= secretCertificate(this.settings!, 'curve.serverCertificate').secretKey;
     return directory;
   }
 
   /** Forgets a server socket its owner closed. */
-  async forget(socket: Socket): Promise<void> {
+  forget(socket: Socket): void {
     const index = this.bound.findIndex((b) => b.socket === socket);
     if (index < 0) return;
     const [gone] = this.bound.splice(index, 1);
-    await zapHandler.unregister(gone!.domain);
+    zapHandler.unregister(gone!.domain);
   }
 
   /** Bad certificates and unreadable directories met while reading the key directories again. */
@@ -131,7 +145,11 @@ export class FabricSecurity {
     for (const directory of this.directories.values()) directory.close();
     this.directories.clear();
     await this.reopening;
-    for (const { socket } of [...this.bound]) await this.forget(socket);
+    for (const { socket } of [...this.bound]) this.forget(socket);
+    if (this.zapAttached) {
+      this.zapAttached = false;
+      await zapHandler.detach();
+    }
   }
 
   private directory(peers: PeerClass): KeyDirectory {
@@ -148,48 +166,68 @@ export class FabricSecurity {
     return directory;
   }
 
-  /** A revoked key may still be connected: every socket that admitted it drops all its connections, and the others reconnect through ZAP again. */
+  /** A revoked key may still be connected: every owner of a socket that admitted it drops all of that socket's connections. */
   private dropConnections(peers: PeerClass): void {
     this.reopening = this.reopening.then(async () => {
-      const sockets = this.bound.filter((b) => b.options.peers === peers);
-      const reopened = new Set<() => Promise<void>>();
-      for (const { socket, endpoint, options } of sockets) {
+      const owners = new Set(this.bound.filter((b) => b.options.peers === peers).map((b) => b.options.reopen));
+      for (const reopen of owners) {
         try {
-          if (options.reopen !== undefined) {
-            // One owner may have bound several sockets (the proxy); it rebuilds them once.
-            if (reopened.has(options.reopen)) continue;
-            reopened.add(options.reopen);
-            await options.reopen();
-          } else {
-            const released = listenerReleased(socket, endpoint);
-            await socket.unbind(endpoint);
-            await released;
-            await socket.bind(endpoint);
-          }
-          this.log!.info({ endpoint, peers }, 'connections dropped after a key was revoked; allowed peers reconnect');
+          await reopen();
         } catch (err) {
-          this.log!.error({ endpoint, err: (err as Error).message }, 'cannot drop the connections of a revoked key');
+          this.log!.error({ peers, err: (err as Error).message }, 'cannot drop the connections of a revoked key');
         }
       }
+      this.log!.info({ peers, sockets: owners.size }, 'connections dropped after a key was revoked; allowed peers reconnect');
     });
   }
 }
 
+/** Before each new try of a reopen that failed (a port still held, say). */
+const REOPEN_RETRY_DELAYS = { minDelayMs: 100, maxDelayMs: 2000, jitter: 0.2 };
+
+/**
+ * Runs `open` until it succeeds or `stopped()` says the owner closed meanwhile, with backoff
+ * between failures, each logged: a socket rebuilt after a revocation must come back.
+ */
+export async function reopenRetrying(open: () => Promise<void>, stopped: () => boolean, log: Logger, what: string): Promise<void> {
+  for (let attempt = 1; !stopped(); attempt++) {
+    try {
+      return await open();
+    } catch (err) {
+      log.error({ err: (err as Error).message, attempt }, `${what}: cannot bind again after a key was revoked; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, REOPEN_RETRY_DELAYS)));
+    }
+  }
+}
+
+/**
+ * Whether a monitor event's address is a connection accepted by the listener at `bound`:
+ * libzmq names an accepted TCP connection by its local address, so the listener's port (its
+ * host may be a wildcard), and an ipc one by the path.
+ */
+function sameListener(address: string, bound: string): boolean {
+  const port = (endpoint: string) => /^tcp:\/\/.*:(\d+)$/.exec(endpoint)?.[1];
+  return address.startsWith('tcp://') ? port(address) === port(bound) : address === bound;
+}
+
+function publicCertificate(settings: CurveSettings, setting: CurveSetting): Certificate {
+  return certificate(settings, setting, 'a public certificate (NAME.key)', (file) => loadCertificate(file));
+}
+
+function secretCertificate(settings: CurveSettings, setting: CurveSetting): SecretCertificate {
+  return certificate(settings, setting, 'a secret certificate (NAME.key_secret)', (file) => loadCertificate(file, 'secret'));
+}
+
 /** A certificate named by a setting, read and checked; a CurveError naming the setting otherwise. */
-function certificate(settings: CurveSettings, setting: CurveSetting, need: 'public' | 'secret') {
+function certificate<C>(settings: CurveSettings, setting: CurveSetting, kind: string, load: (file: string) => C): C {
   const file = settings[setting.slice('curve.'.length) as keyof Omit<CurveSettings, 'enabled'>];
-  const kind = need === 'secret' ? 'secret certificate (NAME.key_secret)' : 'public certificate (NAME.key)';
-  if (file === '') throw new CurveError(setting, `not set: a ${kind} is needed with curve.enabled`);
+  if (file === '') throw new CurveError(setting, `not set: ${kind} is needed with curve.enabled`);
   try {
-    return need === 'secret' ? loadCertificate(file, 'secret') : loadCertificate(file);
+    return load(file);
   } catch (err) {
     if (err instanceof CertificateError) throw new CurveError(setting, err.message);
     throw err;
   }
-}
-
-function ownKeys(own: { publicKey: string; secretKey?: string }): Pick<CurveClientKeys, 'curvePublicKey' | 'curveSecretKey'> {
-  return { curvePublicKey: own.publicKey, curveSecretKey: own.secretKey! };
 }
 
 async function bindOrExplain(socket: Socket, endpoint: string, setting: string): Promise<string> {

@@ -2,6 +2,5 @@ export { CertificateError, loadCertificate, loadPublicKeys, PUBLIC_SUFFIX, SECRE
 export { KeysError, writeKeyPair, type WrittenPair } from './keys.js';
 export { curveSchema, type CurveSettings, type CurveSetting } from './settings.js';
 export { CurveError } from './errors.js';
-export { FabricSecurity, setForNextConnect, type CurveClientKeys, type PeerClass, type ServerSocket } from './fabric.js';
-export { KEY_DIRECTORY_POLL_MS } from './directory.js';
+export { FabricSecurity, reopenRetrying, setForNextConnect, type CurveClientKeys, type PeerClass, type ServerSocket } from './fabric.js';
 export { registerCurveMetrics } from './metrics.js';

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { zmqSocketOptions, type ConnectSettings, type ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import type { RoleContext, RoleHandle } from '../role/index.js';
-import { FabricSecurity } from '../curve/index.js';
+import type { FabricSecurity } from '../curve/index.js';
 import type { FeedAdapter } from './adapter.js';
 import { binanceFeed } from './binance/index.js';
 import { coinbaseFeed } from './coinbase/index.js';
@@ -32,9 +32,8 @@ export interface FeedRole extends RoleHandle {
 }
 
 /** The configured adapters, each under its own supervisor, behind one publisher connected to the proxy frontend. */
-export async function startFeedRole(config: FeedRoleConfig, log: Logger, context?: Pick<RoleContext, 'security'>): Promise<FeedRole> {
+export async function startFeedRole(config: FeedRoleConfig, log: Logger, { security }: RoleContext): Promise<FeedRole> {
   const { feeds, connect, zmq } = config;
-  const security = context?.security ?? FabricSecurity.PLAIN;
   // Ingest binds under its supervisor, which retries failures: a certificate problem is refused here, at start-up.
   if (feeds.ingest.enabled && security.enabled) security.prepareServer('publishers');
   const adapters = configuredAdapters(feeds, log, security);

@@ -20,7 +20,7 @@ export interface GatewayRole extends RoleHandle {
 }
 
 /** The gateway role as configured: a late joiner of the fabric serving WebSocket clients. */
-export async function startGatewayRole(config: GatewayRoleConfig, log: Logger, { version, security }: Pick<RoleContext, 'version'> & Partial<RoleContext>): Promise<GatewayRole> {
+export async function startGatewayRole(config: GatewayRoleConfig, log: Logger, { version, security }: RoleContext): Promise<GatewayRole> {
   const { tls: files, ...options } = config.gateway;
   const gateway = new Gateway({
     ...options,
@@ -35,7 +35,7 @@ export async function startGatewayRole(config: GatewayRoleConfig, log: Logger, {
       snapshotEndpoints: config.connect.snapshot,
       snapshotTimeoutMs: config.connect.snapshotTimeoutMs,
       lingerMs: config.gateway.upstreamLingerMs,
-      curve: security?.clientKeys(),
+      curve: security.clientKeys(),
     },
   }, log);
   try {

@@ -1,6 +1,6 @@
 import { Proxy as NativeProxy, XPublisher, XSubscriber } from 'zeromq';
 import type { ZmqSocketOptions } from '../config/index.js';
-import { FabricSecurity, setForNextConnect } from '../curve/index.js';
+import { FabricSecurity, reopenRetrying, setForNextConnect } from '../curve/index.js';
 import type { Logger } from '../log/index.js';
 import { listenerReleased } from '../util/listener.js';
 import { FrontendPeers, type UpstreamState } from './frontend-peers.js';
@@ -44,6 +44,8 @@ export interface RunningProxy {
    * sends only PAUSE, RESUME and TERMINATE on a private control socket.
    */
   forwarded(): number | undefined;
+  /** Bound and forwarding: false only while its sockets are rebuilt after a key was revoked (CURVE). */
+  listening(): boolean;
   /** Peers connected now: publishers on the frontend, subscribers on the backend. */
   peers(): { readonly publishers: number; readonly subscribers: number };
   /** The links to proxy.upstream, in configured order; empty without upstreams. */
@@ -68,33 +70,39 @@ export async function startProxy(options: ProxyOptions, log: Logger, security: F
   let closed = false;
   let forwardedBefore = 0;
   let rebuilt: Promise<void> = Promise.resolve();
+  /** The sockets forwarding now; undefined while they are rebuilt. */
+  let current: OpenSockets | undefined;
   // With CURVE, revoking a key rebuilds the sockets on the endpoints first bound (see ServerSocket.reopen).
   const reopen = (): Promise<void> => {
     rebuilt = rebuilt.then(async () => {
-      if (closed) return;
-      await current.close();
-      forwardedBefore += current.forwarded() ?? 0;
-      current = await openSockets(options, { frontend: current.frontendEndpoint, backend: current.backendEndpoint }, frontendPeers, security, reopen, log);
+      if (closed || current === undefined) return;
+      const previous = current;
+      current = undefined;
+      await previous.close();
+      forwardedBefore += previous.forwarded() ?? 0;
+      const endpoints = { frontend: previous.frontendEndpoint, backend: previous.backendEndpoint };
+      await reopenRetrying(async () => {
+        current = await openSockets(options, endpoints, frontendPeers, security, reopen, log);
+      }, () => closed, log, 'proxy');
     });
     return rebuilt;
   };
-  let current = await openSockets(options, options, frontendPeers, security, reopen, log);
-  log.info({ frontendEndpoint: current.frontendEndpoint, backendEndpoint: current.backendEndpoint, upstream, mode: options.mode, curve: security.enabled }, 'proxy listening');
+  const first = await openSockets(options, options, frontendPeers, security, reopen, log);
+  current = first;
+  log.info({ frontendEndpoint: first.frontendEndpoint, backendEndpoint: first.backendEndpoint, upstream, mode: options.mode, curve: security.enabled }, 'proxy listening');
   return {
-    frontendEndpoint: current.frontendEndpoint,
-    backendEndpoint: current.backendEndpoint,
-    forwarded: () => {
-      const now = current.forwarded();
-      return now === undefined ? undefined : forwardedBefore + now;
-    },
-    peers: () => ({ publishers: frontendPeers.publishers(), subscribers: current.subscribers() }),
+    frontendEndpoint: first.frontendEndpoint,
+    backendEndpoint: first.backendEndpoint,
+    forwarded: () => (options.mode === 'js' ? forwardedBefore + (current?.forwarded() ?? 0) : undefined),
+    peers: () => ({ publishers: frontendPeers.publishers(), subscribers: current?.subscribers() ?? 0 }),
+    listening: () => current !== undefined,
     upstreams: () => frontendPeers.list(),
     upstreamReady: () => frontendPeers.anyUpstreamConnected(),
     onUpstreamChange: (listener) => frontendPeers.onUpstreamChange(listener),
     close: async () => {
       closed = true;
-      await rebuilt.catch(() => undefined);
-      await current.close();
+      await rebuilt;
+      await current?.close();
     },
   };
 }
@@ -115,16 +123,23 @@ async function openSockets(
   const frontend = new XSubscriber({ ...options.socket, ...heartbeat, receiveHighWaterMark: options.frontendHwm });
   const backend = new XPublisher({ ...options.socket, sendHighWaterMark: options.backendHwm });
   let bound: Pick<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'> | undefined;
-  /** Stops forwarding (when started), closes both sockets and waits for their listeners, so a rebuild can bind the same endpoints at once. */
-  const release = async (stopForwarding: () => Promise<void> = async () => {}) => {
-    // Asked before the close (a native proxy's terminate closes the sockets itself).
-    const released = bound === undefined ? [] : [listenerReleased(frontend, bound.frontendEndpoint), listenerReleased(backend, bound.backendEndpoint)];
-    await stopForwarding();
-    frontend.close();
-    backend.close();
-    await Promise.all(released);
-    await security.forget(frontend);
-    await security.forget(backend);
+  let released: Promise<void> | undefined;
+  /**
+   * Stops forwarding (when started), closes both sockets and waits for their listeners, so a
+   * rebuild can bind the same endpoints at once; once, however often it is called.
+   */
+  const release = (stopForwarding: () => Promise<void> = async () => {}): Promise<void> => {
+    released ??= (async () => {
+      // Asked before the close (a native proxy's terminate closes the sockets itself).
+      const listeners = bound === undefined ? [] : [listenerReleased(frontend, bound.frontendEndpoint), listenerReleased(backend, bound.backendEndpoint)];
+      await stopForwarding();
+      frontend.close();
+      backend.close();
+      await Promise.all(listeners);
+      security.forget(frontend);
+      security.forget(backend);
+    })();
+    return released;
   };
   // Watched and connected before forwarding starts: a native proxy owns the sockets from then on.
   frontendPeers.watch(frontend);

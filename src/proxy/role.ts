@@ -1,7 +1,6 @@
 import { zmqSocketOptions, type ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import type { RoleContext, RoleHandle } from '../role/index.js';
-import { FabricSecurity } from '../curve/index.js';
 import { registerProxyMetrics } from './metrics.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 import type { ProxySettings } from './settings.js';
@@ -17,18 +16,18 @@ export interface ProxyRole extends RoleHandle {
 }
 
 /** The proxy role as configured: binds the frontend and backend of PROTOCOL.md section 3. */
-export async function startProxyRole(config: ProxyRoleConfig, log: Logger, context?: Pick<RoleContext, 'security'>): Promise<ProxyRole> {
+export async function startProxyRole(config: ProxyRoleConfig, log: Logger, { security }: RoleContext): Promise<ProxyRole> {
   const proxy = await startProxy({
     ...config.proxy,
     socket: zmqSocketOptions(config.zmq),
     upstreamHeartbeat: { intervalMs: config.zmq.heartbeatIntervalMs, timeoutMs: config.zmq.heartbeatTimeoutMs },
-  }, log, context?.security ?? FabricSecurity.PLAIN);
+  }, log, security);
   return {
     proxy,
     registerMetrics: (registry) => registerProxyMetrics(registry, proxy),
-    // Bound, so feeds and subscribers can connect; with upstreams, linked to at least one of them,
-    // or it has nothing to forward.
-    ready: () => proxy.upstreamReady(),
+    // Bound (not rebuilding after a revocation), so feeds and subscribers can connect; with
+    // upstreams, linked to at least one of them, or it has nothing to forward.
+    ready: () => proxy.listening() && proxy.upstreamReady(),
     stop: () => proxy.close(),
   };
 }

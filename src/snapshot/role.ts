@@ -4,7 +4,6 @@ import type { LineView } from '../metrics/index.js';
 import { lineOptions, type ConnectSettings, type SubscriberSettings, type ZmqSettings } from '../config/index.js';
 import { ThrottledWarning, type Logger } from '../log/index.js';
 import type { RoleContext, RoleHandle } from '../role/index.js';
-import { FabricSecurity } from '../curve/index.js';
 import { registerSnapshotMetrics } from './metrics.js';
 import { CorruptSnapshotFile, loadSnapshotFile, saveSnapshotFile } from './persist.js';
 import { SnapshotService } from './service.js';
@@ -35,9 +34,8 @@ export interface SnapshotRole extends RoleHandle {
  * history of every topic, answers SNAPSHOT/REPLAY/PING, and saves its last values so a
  * restart serves them again at once (their epoch tells clients whether the source moved on).
  */
-export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger, context?: Pick<RoleContext, 'security'>): Promise<SnapshotRole> {
+export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger, { security }: RoleContext): Promise<SnapshotRole> {
   const settings = config.snapshot;
-  const security = context?.security ?? FabricSecurity.PLAIN;
   const curve = security.clientKeys();
   const store = new SnapshotStore(settings);
   await reload(store, settings.persistFile, log);
@@ -103,8 +101,8 @@ export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger,
     },
     endpoint,
     registerMetrics: (registry) => registerSnapshotMetrics(registry, role),
-    // Bound, and connected to the fabric: it answers from what it holds (possibly reloaded) while the stream catches up.
-    ready: () => probe.anyUp,
+    // Bound (not rebuilding after a revocation), and connected to the fabric: it answers from what it holds (possibly reloaded) while the stream catches up.
+    ready: () => probe.anyUp && service.listening,
     async stop() {
       clearInterval(timer);
       probe.close();

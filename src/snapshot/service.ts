@@ -1,5 +1,5 @@
 import { Router } from 'zeromq';
-import { FabricSecurity } from '../curve/index.js';
+import { FabricSecurity, reopenRetrying } from '../curve/index.js';
 import { listenerReleased } from '../util/listener.js';
 import type { Logger } from '../log/index.js';
 import { BucketHistogram } from '../metrics/index.js';
@@ -52,58 +52,90 @@ export class SnapshotService {
     'Time the snapshot service takes to answer a request (arrival to reply queued), every command.',
     [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
   );
-  private readonly socket: Router;
-  private readonly replies: SendQueue;
   private readonly warnings: ThrottledWarning;
-  private loop: Promise<void> | undefined;
+  private readonly security: FabricSecurity;
+  /** The bound ROUTER and its reply queue; undefined before start and while rebuilt after a key was revoked (CURVE). */
+  private listener: { readonly socket: Router; readonly replies: SendQueue; readonly loop: Promise<void> } | undefined;
   private bound: string | undefined;
+  private droppedBefore = 0;
+  private closed = false;
+  private rebuilt: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: SnapshotStore,
     private readonly options: ServiceOptions,
     private readonly log: Logger,
   ) {
-    // A request is a few short frames; the cap bounds what one peer can make us buffer, and
-    // still lets a 1 MB frame arrive so it gets its BAD_REQUEST rather than a silent drop.
-    this.socket = new Router({ sendHighWaterMark: options.sendHwm, linger: options.lingerMs, maxMessageSize: MAX_REQUEST_BYTES });
     this.warnings = new ThrottledWarning(log);
-    this.replies = new SendQueue(this.socket, options.replyQueueLimit, (err) =>
-      this.warnings.warn('reply_failed', { err: err.message }, 'snapshot reply could not be sent'));
+    this.security = options.security ?? FabricSecurity.PLAIN;
   }
 
   get repliesDropped(): number {
-    return this.replies.dropped;
+    return this.droppedBefore + (this.listener?.replies.dropped ?? 0);
+  }
+
+  /** Bound and answering: false only before start() and while the socket is rebuilt after a revocation. */
+  get listening(): boolean {
+    return this.listener !== undefined;
   }
 
   /** Binds and starts answering; resolves with the endpoint actually bound. */
   async start(): Promise<string> {
-    const security = this.options.security ?? FabricSecurity.PLAIN;
-    let endpoint: string;
-    try {
-      endpoint = await security.bind(this.socket, this.options.endpoint, { peers: 'subscribers', setting: 'snapshot.endpoint' });
-    } catch (err) {
-      this.socket.close();
-      throw err;
-    }
-    this.loop = this.serve();
-    this.bound = endpoint;
-    this.log.info({ endpoint }, 'snapshot service listening');
-    return endpoint;
+    this.bound = await this.open(this.options.endpoint);
+    this.log.info({ endpoint: this.bound }, 'snapshot service listening');
+    return this.bound;
   }
 
   /** Stops answering and releases the endpoint: once this resolves, it can be bound again. */
   async close(): Promise<void> {
-    await this.replies.flushed();
-    const released = this.bound !== undefined && !this.socket.closed ? listenerReleased(this.socket, this.bound) : undefined;
-    this.socket.close();
-    await this.options.security?.forget(this.socket);
-    await released;
-    await this.loop;
+    this.closed = true;
+    await this.rebuilt;
+    await this.listener?.replies.flushed();
+    await this.release();
   }
 
-  private async serve(): Promise<void> {
+  private async open(endpoint: string): Promise<string> {
+    // A request is a few short frames; the cap bounds what one peer can make us buffer, and
+    // still lets a 1 MB frame arrive so it gets its BAD_REQUEST rather than a silent drop.
+    const socket = new Router({ sendHighWaterMark: this.options.sendHwm, linger: this.options.lingerMs, maxMessageSize: MAX_REQUEST_BYTES });
+    let bound: string;
     try {
-      for await (const frames of this.socket) {
+      bound = await this.security.bind(socket, endpoint, { peers: 'subscribers', setting: 'snapshot.endpoint', reopen: () => this.reopen() });
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    const replies = new SendQueue(socket, this.options.replyQueueLimit, (err) =>
+      this.warnings.warn('reply_failed', { err: err.message }, 'snapshot reply could not be sent'));
+    this.listener = { socket, replies, loop: this.serve(socket) };
+    return bound;
+  }
+
+  /** Drops every connection (a revoked key may hold one): a new socket on the same endpoint, which allowed clients reconnect to. */
+  private reopen(): Promise<void> {
+    this.rebuilt = this.rebuilt.then(async () => {
+      if (this.closed || this.listener === undefined) return;
+      await this.release();
+      await reopenRetrying(async () => void await this.open(this.bound!), () => this.closed, this.log, 'snapshot service');
+    });
+    return this.rebuilt;
+  }
+
+  private async release(): Promise<void> {
+    const listener = this.listener;
+    if (listener === undefined) return;
+    this.listener = undefined;
+    this.droppedBefore += listener.replies.dropped;
+    const released = listenerReleased(listener.socket, this.bound!);
+    listener.socket.close();
+    this.security.forget(listener.socket);
+    await released;
+    await listener.loop;
+  }
+
+  private async serve(socket: Router): Promise<void> {
+    try {
+      for await (const frames of socket) {
         const started = performance.now();
         try {
           this.answer(frames);
@@ -114,7 +146,7 @@ export class SnapshotService {
         }
       }
     } catch (err) {
-      if (!this.socket.closed) this.log.error({ err: (err as Error).message }, 'snapshot service receive loop failed');
+      if (!socket.closed) this.log.error({ err: (err as Error).message }, 'snapshot service receive loop failed');
     }
   }
 
@@ -172,7 +204,8 @@ export class SnapshotService {
   }
 
   private reply(envelope: Buffer[], body: Buffer[]): void {
-    this.replies.push([...envelope, ...body]);
+    // Answered on the socket it came from; during a rebuild there is none, and the client retries.
+    this.listener?.replies.push([...envelope, ...body]);
   }
 
   private count(command: SnapshotCommand | '?', result: ReplyResult): void {

@@ -9,12 +9,18 @@ const RELEASE_TIMEOUT_MS = 1000;
  * same endpoint again in the meantime fails with "Address already in use".
  */
 export function listenerReleased(socket: Socket, endpoint: string): Promise<void> {
+  // Taken now: once the socket is closed, reading socket.events throws (ENOTSOCK).
+  const events = socket.events;
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, RELEASE_TIMEOUT_MS);
-    socket.events.on('close', (event) => {
-      if (event.address !== endpoint) return;
+    const done = (): void => {
       clearTimeout(timer);
+      events.off('close', onClose);
       resolve();
-    });
+    };
+    const onClose = (event: { address: string }): void => {
+      if (event.address === endpoint) done();
+    };
+    const timer = setTimeout(done, RELEASE_TIMEOUT_MS);
+    events.on('close', onClose);
   });
 }

@@ -1,3 +1,4 @@
+import { PLAIN_ROLE_CONTEXT } from '../helpers/role-context.js';
 import { Subscriber } from 'zeromq';
 import { loadConfig } from '../../src/cli/config.js';
 import { startFeedRole, type FeedRole } from '../../src/feeds/index.js';
@@ -33,7 +34,7 @@ export class FeedFabric {
       },
       overrides: { roles: ['feed'] },
     });
-    this.role = await startFeedRole(config, pino({ level: 'silent' }));
+    this.role = await startFeedRole(config, pino({ level: 'silent' }), PLAIN_ROLE_CONTEXT);
     return this;
   }
 

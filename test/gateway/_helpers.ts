@@ -4,6 +4,7 @@
  * gateways on free ports wired to it, controllable publishers, and a raw `ws` client that
  * checks every server frame against PROTOCOL.md section 5 and lets tests await events.
  */
+import { PLAIN_ROLE_CONTEXT } from '../helpers/role-context.js';
 import type { Socket } from 'node:net';
 import type { TestFn } from 'ava';
 import WebSocket from 'ws';
@@ -266,7 +267,7 @@ export class Fabric {
 
   /** A gateway role as configured by the fabric's environment plus `env`, listening on a free port. */
   async gateway(env: Record<string, string> = {}): Promise<GatewayHandle> {
-    const { gateway } = await startGatewayRole(loadConfig({ env: { ...this.env, ...env } }), log, { version: VERSION });
+    const { gateway } = await startGatewayRole(loadConfig({ env: { ...this.env, ...env } }), log, PLAIN_ROLE_CONTEXT);
     this.gateways.push(gateway);
     const url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
     const connect = async (): Promise<WsClient> => {

@@ -3,6 +3,7 @@
  * serves the same protocol over TLS, to a raw `ws` client and to the SDK; the certificate is
  * made for the test with openssl (installed by scripts/test-setup.sh).
  */
+import { PLAIN_ROLE_CONTEXT } from '../helpers/role-context.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { loadConfig } from '../../src/cli/config.js';
 import { ConfigError } from '../../src/config/index.js';
 import { startGatewayRole } from '../../src/gateway/index.js';
 import { withTimeout } from '../helpers/tickfan-process.js';
-import { Fabric, log, VERSION, WsClient } from './_helpers.js';
+import { Fabric, log, WsClient } from './_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickfan-tls-'));
 const certFile = join(dir, 'cert.pem');
@@ -85,9 +86,9 @@ test('config: a certificate without its key (or the reverse) is refused naming b
 
 test('an unreadable or unusable certificate stops the role at start with an error naming the setting', async (t) => {
   const missing = loadConfig({ env: { ...fabric.env, TICKFAN_GATEWAY_TLS_CERT_FILE: join(dir, 'nope.pem'), TICKFAN_GATEWAY_TLS_KEY_FILE: keyFile } });
-  await t.throwsAsync(() => startGatewayRole(missing, log, { version: VERSION }), { message: /nope\.pem \(setting gateway\.tls\.certFile\)/ });
+  await t.throwsAsync(() => startGatewayRole(missing, log, PLAIN_ROLE_CONTEXT), { message: /nope\.pem \(setting gateway\.tls\.certFile\)/ });
   const garbage = join(dir, 'garbage.pem');
   writeFileSync(garbage, 'not a certificate\n');
   const unusable = loadConfig({ env: { ...fabric.env, TICKFAN_GATEWAY_TLS_CERT_FILE: garbage, TICKFAN_GATEWAY_TLS_KEY_FILE: keyFile } });
-  await t.throwsAsync(() => startGatewayRole(unusable, log, { version: VERSION }), { message: /gateway\.tls\.certFile and gateway\.tls\.keyFile are not a usable certificate/ });
+  await t.throwsAsync(() => startGatewayRole(unusable, log, PLAIN_ROLE_CONTEXT), { message: /gateway\.tls\.certFile and gateway\.tls\.keyFile are not a usable certificate/ });
 });

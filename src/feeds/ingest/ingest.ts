@@ -1,5 +1,6 @@
 import { Pull, Subscriber, type Socket } from 'zeromq';
 import { FabricSecurity } from '../../curve/index.js';
+import { listenerReleased } from '../../util/listener.js';
 import { UNMONITORED, type AdapterMonitor, type FeedAdapter, type RecordSink } from '../adapter.js';
 import { WireError, parseJsonPayload, parseTopic, validateTickRecord, type TickRecord } from '../../wire/index.js';
 
@@ -35,6 +36,9 @@ export class IngestAdapter implements FeedAdapter {
   readonly expectsTicks = false;
   private sockets: Socket[] = [];
   private sink: RecordSink | undefined;
+  private monitor: AdapterMonitor = UNMONITORED;
+  /** The endpoints bound first (a `:*` port resolved), which a rebuild after a revocation binds again. */
+  private endpoints: { readonly pull: string; readonly sub: string } | undefined;
 
   constructor(
     private readonly options: IngestOptions,
@@ -45,24 +49,13 @@ export class IngestAdapter implements FeedAdapter {
   async start(sink: RecordSink, monitor: AdapterMonitor = UNMONITORED): Promise<void> {
     if (this.sink) throw new Error('ingest is already started');
     this.sink = sink;
-    const options = { receiveHighWaterMark: this.options.receiveHwm, maxMessageSize: TRANSPORT_MAX_MESSAGE_BYTES, linger: 0 };
-    const pull = new Pull(options);
-    this.sockets = [pull];
-    if (this.options.subEndpoint !== '') {
-      const sub = new Subscriber(options);
-      sub.subscribe();
-      this.sockets.push(sub);
-    }
+    this.monitor = monitor;
     try {
-      await this.security.bind(pull, this.options.endpoint, { peers: 'publishers', setting: 'feeds.ingest.endpoint' });
-      if (this.sockets[1]) await this.security.bind(this.sockets[1], this.options.subEndpoint, { peers: 'publishers', setting: 'feeds.ingest.subEndpoint' });
+      this.endpoints = await this.open(this.endpoints ?? { pull: this.options.endpoint, sub: this.options.subEndpoint });
     } catch (err) {
-      await this.closeSockets();
       this.sink = undefined;
       throw err;
     }
-    void this.receive(pull, monitor, false);
-    if (this.sockets[1]) void this.receive(this.sockets[1] as Subscriber, monitor, true);
     monitor.connected();
   }
 
@@ -71,15 +64,59 @@ export class IngestAdapter implements FeedAdapter {
     await this.closeSockets();
   }
 
-  private async closeSockets(): Promise<void> {
-    for (const socket of this.sockets) {
-      socket.close();
-      await this.security.forget(socket);
+  private async open(endpoints: { readonly pull: string; readonly sub: string }): Promise<{ pull: string; sub: string }> {
+    const options = { receiveHighWaterMark: this.options.receiveHwm, maxMessageSize: TRANSPORT_MAX_MESSAGE_BYTES, linger: 0 };
+    const pull = new Pull(options);
+    const sub = endpoints.sub === '' ? undefined : new Subscriber(options);
+    sub?.subscribe();
+    this.sockets = sub === undefined ? [pull] : [pull, sub];
+    const reopen = () => this.reopen();
+    let bound: { pull: string; sub: string };
+    try {
+      bound = {
+        pull: await this.security.bind(pull, endpoints.pull, { peers: 'publishers', setting: 'feeds.ingest.endpoint', reopen }),
+        sub: sub === undefined ? '' : await this.security.bind(sub, endpoints.sub, { peers: 'publishers', setting: 'feeds.ingest.subEndpoint', reopen }),
+      };
+    } catch (err) {
+      await this.closeSockets();
+      throw err;
     }
-    this.sockets = [];
+    void this.receive(pull, false);
+    if (sub !== undefined) void this.receive(sub, true);
+    return bound;
   }
 
-  private async receive(socket: Pull | Subscriber, monitor: AdapterMonitor, headerFrameAllowed: boolean): Promise<void> {
+  /**
+   * Drops every connection (a revoked key may hold one): new sockets on the same endpoints. If
+   * they cannot be bound, that is the adapter's failure, and its supervisor restarts it.
+   */
+  private async reopen(): Promise<void> {
+    if (this.sink === undefined || this.endpoints === undefined) return;
+    await this.closeSockets();
+    try {
+      await this.open(this.endpoints);
+    } catch (err) {
+      this.monitor.guard(() => {
+        throw err;
+      });
+    }
+  }
+
+  private async closeSockets(): Promise<void> {
+    const sockets = this.sockets;
+    this.sockets = [];
+    const endpoints = this.endpoints;
+    // Waited for, so the endpoints can be bound again at once (a rebuild, a restart).
+    const released = endpoints === undefined ? [] : sockets.map((socket, i) => listenerReleased(socket, i === 0 ? endpoints.pull : endpoints.sub));
+    for (const socket of sockets) {
+      socket.close();
+      this.security.forget(socket);
+    }
+    await Promise.all(released);
+  }
+
+  private async receive(socket: Pull | Subscriber, headerFrameAllowed: boolean): Promise<void> {
+    const monitor = this.monitor;
     try {
       for await (const frames of socket) {
         const sink = this.sink;
