@@ -12,7 +12,8 @@
  */
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
-import { Dealer, Push, Request } from 'zeromq';
+import { Dealer, Push, Request, XPublisher } from 'zeromq';
+import { LineSet } from '../../src/client/zmq/index.js';
 import { loadConfig, schema } from '../../src/cli/config.js';
 import { ConfigError, settingKeys } from '../../src/config/index.js';
 import { decodePush, IngestAdapter } from '../../src/feeds/ingest/index.js';
@@ -25,7 +26,7 @@ import { SnapshotService } from '../../src/snapshot/service.js';
 import { SnapshotStore } from '../../src/snapshot/store.js';
 import {
   CloseCode, REJECT_REASONS, RequestError, WireError, decodeEnvelope, decodeMessage, decodeRecord, isErrorCode, parseRequest,
-  parseSnapshotReply, SnapshotErrorCode, type TickRecord,
+  encodeMessage, parseSnapshotReply, SnapshotErrorCode, type DecodedMessage, type TickRecord,
 } from '../../src/wire/index.js';
 import { Fabric, WsClient } from '../gateway/_helpers.js';
 import { run } from '../snapshot/_helpers.js';
@@ -364,20 +365,80 @@ const snapshotRequests: Surface = {
 
 // ---------------------------------------------------------------- the 3-frame data message
 
+/** Messages as a publisher on the fabric may send them: near-valid, any frames (at least one: ZeroMQ sends no empty message). */
 const dataFrames: fc.Arbitrary<Buffer[]> = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(fc.oneof(nearValidTick, nearValidStatus), headerLike).map(([m, header]) => [Buffer.from(m.topic), header, Buffer.from(JSON.stringify(m.record))]) },
   { weight: 4, arbitrary: fc.tuple(topicFrame, headerLike, payloadLike).map((f) => [...f]) },
-  { weight: 1, arbitrary: fc.array(bytes(32), { maxLength: 5 }) },
+  { weight: 1, arbitrary: fc.array(bytes(32), { minLength: 1, maxLength: 5 }) },
 );
 
-const dataMessage = pure('data-message', 1000, fc.tuple(dataFrames, fc.boolean()), ([frames, inTwoSteps]) => {
+/** What decoding `decode` makes of `frames`: `accepted:tick`, `rejected:header`, ... */
+function decodedAs(decode: () => DecodedMessage): string {
   try {
-    const decoded = inTwoSteps ? decodeRecord(decodeEnvelope(frames)) : decodeMessage(frames);
-    return `accepted:${decoded.kind}`;
+    return `accepted:${decode().kind}`;
   } catch (err) {
     return expect(err, wireReject);
   }
-});
+}
+
+/** A valid message published after each input: once it comes out, the input before it has been dealt with. */
+const PROBE_TOPIC = 'tick.FUZZPROBE.X';
+const DATA_PROBE = [...encodeMessage(PROBE_TOPIC, { flags: 0, epoch: 1, seq: 1, ts: 1 }, Buffer.from(JSON.stringify({ venue: 'FUZZPROBE', symbol: 'X', bid: 1 })))];
+
+/**
+ * The data message as the snapshot service and the gateway read the proxy backend: a LineSet
+ * subscribed to everything, whose rejected counts are tickfan_snapshot_messages_rejected_total and
+ * tickfan_gateway_messages_rejected_total, fed by a publisher. decodeMessage and decodeEnvelope +
+ * decodeRecord (the two ways a subscriber decodes) must agree on each input and name its outcome;
+ * the line set must then pass on exactly the accepted inputs and count the others by reason.
+ */
+const dataMessage: Surface = {
+  name: 'data-message',
+  ciRuns: 1000,
+  async open(tally) {
+    const dir = ipcDir();
+    const endpoint = dir.endpoint('backend');
+    const publisher = new XPublisher({ linger: 0, sendTimeout: ANSWER_MS });
+    await publisher.bind(endpoint);
+    const lines = new LineSet({ endpoints: [endpoint], prefixes: [''] });
+    const messages = lines[Symbol.asyncIterator]();
+    // The XPUB hears the subscription: from then on every message published reaches the line set.
+    await withTimeout(publisher.receive(), ANSWER_MS, 'the line set to subscribe');
+    const next = async (): Promise<DecodedMessage> => {
+      const { value, done } = await withTimeout(messages.next(), ANSWER_MS, 'the next message from the line set');
+      if (done) throw new Error('the line set ended');
+      return value;
+    };
+
+    const property = fc.asyncProperty(dataFrames, async (frames) => {
+      const expected = decodedAs(() => decodeMessage(frames));
+      const inTwoSteps = decodedAs(() => decodeRecord(decodeEnvelope(frames)));
+      if (inTwoSteps !== expected) throw new Error(`decodeMessage: ${expected}, but decodeEnvelope and decodeRecord: ${inTwoSteps}`);
+      await publisher.send(frames);
+      await publisher.send(DATA_PROBE);
+      let passedOn = false;
+      while ((await next()).topic !== PROBE_TOPIC) passedOn = true;
+      if (passedOn !== expected.startsWith('accepted:')) throw new Error(`decoded as ${expected}, but the line set ${passedOn ? 'passed it on' : 'dropped it'}`);
+      count(tally, expected);
+    });
+
+    const refusals: Refusals = {
+      metrics: 'LineSet.rejected: tickfan_snapshot_messages_rejected_total, tickfan_gateway_messages_rejected_total',
+      seen: () => refusalsIn(tally, (outcome) => outcome.startsWith('rejected:')),
+      counted: () => new Map([...lines.rejected].map(([reason, n]) => [`rejected:${reason}`, n])),
+    };
+
+    return {
+      property,
+      refusals,
+      async close() {
+        lines.close();
+        publisher.close();
+        dir.cleanup();
+      },
+    };
+  },
+};
 
 // ---------------------------------------------------------------- ingest records
 
