@@ -664,9 +664,6 @@ export class Gateway {
   }
 
   private refuse(client: Client, err: RequestError): void {
-    // A list or subscribe answered after its connection began closing: nothing reaches it any
-    // more, so no error is counted as sent (its close is counted, with its code).
-    if (client.socket.readyState !== client.socket.OPEN) return;
     this.counters.errorsByCode.set(err.code, (this.counters.errorsByCode.get(err.code) ?? 0) + 1);
     this.control(client, { type: 'error', id: err.id, code: err.code, message: err.message });
     if (withinWindow(client.errors) > ABUSE_ERRORS_PER_SECOND) {
