@@ -158,6 +158,9 @@ const wsFrame: fc.Arbitrary<WsFrame> = fc.oneof(
  */
 const FUZZ_CLOSE_CODES = new Set<number>([CloseCode.POLICY, CloseCode.TOO_BIG, 1007]);
 
+/** The events that answer a request (PROTOCOL.md section 5), each request exactly one. */
+const ANSWER_TYPES = new Set(['subscribed', 'unsubscribed', 'topics', 'pong', 'refreshed', 'error']);
+
 /** How long one frame may take to be answered or to close the connection before the run fails as a hang. */
 const ANSWER_MS = 5000;
 
@@ -166,7 +169,9 @@ const wsGateway: Surface = {
   ciRuns: 300,
   async open(tally) {
     const fabric = await Fabric.startSmall(200, 14);
-    const gw = await fabric.gateway();
+    // Prefixes stay followed a while after the last client leaves them, as by default (the fabric releases them at once):
+    // a subscribe is then answered from held state, not after a new upstream subscription.
+    const gw = await fabric.gateway({ TICKFAN_GATEWAY_UPSTREAM_LINGER_MS: '10000' });
     // The bystander: a healthy client subscribed to everything, which must keep receiving ticks.
     const bystander = await gw.join();
     await bystander.request({ op: 'subscribe', id: 'bystander', topics: ['*'] });
@@ -178,13 +183,17 @@ const wsGateway: Surface = {
     };
     let fuzzer = await join();
     let pings = 0;
-    // Every error event and documented close any fuzzing connection got, whichever frame caused it
-    // (a subscribe is answered after the pings that follow it), as the gateway's metrics count them.
+    // Every error event and documented close any fuzzing connection got, as the gateway's metrics count them.
     const seen: Tally = new Map();
+    // Requests the current connection was sent and answers it got: every request gets exactly one
+    // (a list or subscribe after the pings that follow it, once the snapshot service answered).
+    let requests = 0;
+    let answers = 0;
     let scanned = 0;
     const scan = (): void => {
       for (; scanned < fuzzer.events.length; scanned++) {
         const e = fuzzer.events[scanned]!;
+        if (ANSWER_TYPES.has(e.type)) answers++;
         if (e.type === 'error') count(seen, `error:${String(e.code)}`);
       }
     };
@@ -192,7 +201,7 @@ const wsGateway: Surface = {
       scan();
       count(seen, `closed:${fuzzer.closeCode}`);
       fuzzer = await join();
-      scanned = 0;
+      requests = answers = scanned = 0;
     };
 
     const property = fc.asyncProperty(wsFrame, async (frame) => {
@@ -208,10 +217,19 @@ const wsGateway: Surface = {
       const id = `probe-${++pings}`;
       if (frame.kind === 'text') fuzzer.send(frame.text);
       else fuzzer.ws.send(frame.bytes, { binary: frame.kind === 'binary' });
+      requests++;
       // The ping after the frame: its pong proves the frame was dealt with and the connection lives on.
-      if (fuzzer.ws.readyState === fuzzer.ws.OPEN) fuzzer.send({ op: 'ping', id });
-      await fuzzer.until(() => fuzzer.closeCode !== undefined || fuzzer.events.some((e) => e.type === 'pong' && e.id === id), ANSWER_MS,
-        () => `the gateway to answer ${JSON.stringify(frame).slice(0, 200)}`);
+      if (fuzzer.ws.readyState === fuzzer.ws.OPEN) {
+        fuzzer.send({ op: 'ping', id });
+        requests++;
+      }
+      // Until every request so far is answered, so no answer is still on its way when a later frame
+      // closes the connection: such an answer would be counted, never seen.
+      await fuzzer.until(() => {
+        scan();
+        return fuzzer.closeCode !== undefined || (answers === requests && fuzzer.events.some((e) => e.type === 'pong' && e.id === id));
+      }, ANSWER_MS, () => `the gateway to answer ${JSON.stringify(frame).slice(0, 200)} (${answers} of ${requests} requests answered)`);
+      if (answers > requests) throw new Error(`${answers} answers to ${requests} requests`);
       const answered = fuzzer.events;
       for (const e of answered) {
         if (e.type === 'error' && !isErrorCode(e.code)) throw new Error(`error event with an unknown code: ${JSON.stringify(e)}`);
