@@ -1,8 +1,10 @@
 // `npm run fuzz -- --minutes N [--surface NAME] [--seed S]`: the surfaces of test/fuzz/surfaces.ts,
 // each opened once and checked in batches with a new seed per batch until the time is up. Prints
 // each surface's outcome counts, any counterexample (with the seed that reproduces it) and the
-// process's RSS before and after; exits 1 when a surface failed.
+// process's memory (RSS, JS heap after a full GC, memory outside the heap) after the warm-up,
+// every 30 s and at the end; exits 1 when a surface failed.
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { SURFACES, checkSurface, describeTally, inputsRun, type OpenSurface, type Surface, type Tally } from '../test/fuzz/surfaces.js';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '1' }, surface: { type: 'string' }, seed: { type: 'string' } } });
@@ -20,12 +22,28 @@ interface Running {
 }
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-/** RSS and JS heap after a full collection (npm run fuzz runs node with --expose-gc). */
-const memory = (): { rss: number; heap: number } => {
+interface Memory {
+  readonly rss: number;
+  readonly heap: number;
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+  /** What V8 itself holds from malloc beside its heap (parser and compiler zones). */
+  readonly v8Malloced: number;
+}
+/**
+ * RSS, and JS heap after a full collection (npm run fuzz runs node with --expose-gc) of the heap
+ * V8 holds from the system (heapTotal); external is what V8 knows of outside its heap (Buffers
+ * among it, as arrayBuffers). RSS growing while heap and external stay flat is memory the heap or
+ * the C allocator keeps for reuse, not objects the code under test keeps alive.
+ */
+const memory = (): Memory => {
   (globalThis as { gc?: () => void }).gc?.();
-  const { rss, heapUsed } = process.memoryUsage();
-  return { rss, heap: heapUsed };
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heap: heapUsed, heapTotal, external, arrayBuffers, v8Malloced: getHeapStatistics().malloced_memory };
 };
+const describeMemory = (m: Memory): string =>
+  `RSS ${mib(m.rss)}, heap ${mib(m.heap)} of ${mib(m.heapTotal)}, external ${mib(m.external)} (arrayBuffers ${mib(m.arrayBuffers)}), V8 malloc ${mib(m.v8Malloced)}`;
 
 // An exception outside a property (a surface that cannot open) ends the run at once: the sockets
 // and servers still open would otherwise keep the process alive after the error.
@@ -49,7 +67,7 @@ const before = memory();
 let rssPeak = before.rss;
 const started = performance.now();
 const deadline = started + minutes * 60_000;
-console.log(`fuzzing ${running.map((r) => r.surface.name).join(', ')} for ${minutes} min; RSS after warm-up ${mib(before.rss)} (heap ${mib(before.heap)})`);
+console.log(`fuzzing ${running.map((r) => r.surface.name).join(', ')} for ${minutes} min; V8 heap limit ${mib(getHeapStatistics().heap_size_limit)}; after warm-up: ${describeMemory(before)}`);
 
 let lastReport = started;
 while (performance.now() < deadline && running.some((r) => r.failure === undefined)) {
@@ -65,7 +83,7 @@ while (performance.now() < deadline && running.some((r) => r.failure === undefin
   }
   if (performance.now() - lastReport > 30_000) {
     lastReport = performance.now();
-    console.log(`${((lastReport - started) / 60_000).toFixed(1)} min: ${running.map((r) => `${r.surface.name} ${inputsRun(r.tally)}`).join(', ')}; RSS ${mib(process.memoryUsage().rss)}`);
+    console.log(`${((lastReport - started) / 60_000).toFixed(1)} min: ${running.map((r) => `${r.surface.name} ${inputsRun(r.tally)}`).join(', ')}; ${describeMemory(memory())}`);
   }
 }
 
@@ -75,5 +93,5 @@ console.log(`\n${((performance.now() - started) / 60_000).toFixed(1)} min, seeds
 for (const r of running) {
   console.log(`${r.surface.name}: ${inputsRun(r.tally)} inputs, ${r.failure === undefined ? 'no failure' : 'FAILED'} (${describeTally(r.tally)})`);
 }
-console.log(`RSS: ${mib(before.rss)} after warm-up, ${mib(after.rss)} at the end, ${mib(rssPeak)} at most; JS heap after a full GC: ${mib(before.heap)} -> ${mib(after.heap)}`);
+console.log(`RSS: ${mib(before.rss)} after warm-up, ${mib(after.rss)} at the end, ${mib(rssPeak)} at most; JS heap after a full GC: ${mib(before.heap)} -> ${mib(after.heap)} (of ${mib(before.heapTotal)} -> ${mib(after.heapTotal)}); external ${mib(before.external)} -> ${mib(after.external)} (arrayBuffers ${mib(before.arrayBuffers)} -> ${mib(after.arrayBuffers)}); V8 malloc ${mib(before.v8Malloced)} -> ${mib(after.v8Malloced)}`);
 process.exit(running.some((r) => r.failure !== undefined) ? 1 : 0);

@@ -43,6 +43,9 @@ const STATUS_PREFIX = 'status.';
 const CONTROL_EVENTS_KEPT = 1024;
 /** Errors within one second after which a client is taken to be abusive and closed (CloseCode.POLICY). */
 const ABUSE_ERRORS_PER_SECOND = 20;
+/** RFC 6455 close codes `ws` sends on the gateway's behalf, not the gateway's own (PROTOCOL.md section 5 has those, CloseCode). */
+const PROTOCOL_ERROR = 1002;
+const INVALID_FRAME_PAYLOAD = 1007;
 /** setTimeout's longest delay; a later token expiry is re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -84,8 +87,8 @@ interface Client {
   dirty: boolean;
   /** Closes the connection (CloseCode.UNAUTHENTICATED) when the token's `exp` passes. */
   expiry: NodeJS.Timeout | undefined;
-  /** The close code the gateway sent, counted whatever the socket reports once the peer is gone. */
-  closedWith: CloseCode | undefined;
+  /** The close code the gateway (or `ws` for it, refusedFrameCloseCode) sent, counted whatever the socket reports once the peer is gone. */
+  closedWith: number | undefined;
 }
 
 /**
@@ -363,7 +366,10 @@ export class Gateway {
     this.log.debug({ session: session.id, remote: req.socket.remoteAddress }, 'client connected');
     socket.on('message', (data, isBinary) => this.onMessage(client, isBinary ? undefined : data.toString()));
     socket.on('pong', () => (client.alive = true));
-    socket.on('error', (err) => this.log.debug({ session: session.id, err: err.message }, 'client socket error'));
+    socket.on('error', (err) => {
+      client.closedWith ??= refusedFrameCloseCode(err);
+      this.log.debug({ session: session.id, err: err.message }, 'client socket error');
+    });
     socket.on('close', (code) => this.drop(client, code));
     this.control(client, { type: 'welcome', session: session.id, server: `tickfan/${this.options.version}`, heartbeatMs: this.options.heartbeatMs });
     // Its token was being checked when the drain began: it goes elsewhere too.
@@ -748,6 +754,27 @@ function listRefusal(err: Error, id: RequestId | undefined): RequestError {
   if (err instanceof SnapshotError && err.code === SnapshotErrorCode.TOO_LARGE) return new RequestError(ErrorCode.BAD_REQUEST, 'too many topics: narrow the prefix', id);
   const temporary = !(err instanceof SnapshotError) || err.retryable;
   return new RequestError(temporary ? ErrorCode.UNAVAILABLE : ErrorCode.BAD_REQUEST, `topics unavailable: ${err.message}`, id);
+}
+
+/**
+ * The close code `ws` sent when it refused a client's frame itself (its error codes, WS_ERR_*):
+ * 1009 over MAX_REQUEST_BYTES, 1007 a text frame that is not UTF-8, 1008 too many fragments, 1002
+ * any other breach of RFC 6455. The gateway never sees such a frame; without this its close would
+ * be counted as ABNORMAL, since `ws` stops reading and never gets the peer's close frame.
+ * Undefined for an error that is no refusal (the connection reset).
+ */
+function refusedFrameCloseCode(err: Error & { code?: string }): number | undefined {
+  switch (err.code) {
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+    case 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH':
+      return CloseCode.TOO_BIG;
+    case 'WS_ERR_INVALID_UTF8':
+      return INVALID_FRAME_PAYLOAD;
+    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
+      return CloseCode.POLICY;
+    default:
+      return err.code?.startsWith('WS_ERR_') ? PROTOCOL_ERROR : undefined;
+  }
 }
 
 /** Counts one more event in a one-second window and returns the count so far. */

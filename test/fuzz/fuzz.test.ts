@@ -1,7 +1,8 @@
 /**
  * Issue 14: every input surface fuzzed a fixed number of times from a fixed seed, so a failure
  * reproduces (FUZZ_SEED overrides it); the outcome counts of each surface are logged for CI's
- * output. `npm run fuzz -- --minutes N` runs the same surfaces longer (scripts/fuzz.ts).
+ * output, with the refusals its role counted where its code path counts them.
+ * `npm run fuzz -- --minutes N` runs the same surfaces longer (scripts/fuzz.ts).
  */
 import test from 'ava';
 import { loadConfig } from '../../src/cli/config.js';
@@ -16,6 +17,8 @@ for (const surface of SURFACES) {
     t.log(describeRun(run));
     t.is(run.failure, undefined);
     t.true(run.runs >= surface.ciRuns * 0.9, `${run.runs} inputs reached the surface`);
+    // Where the role's counters are compared with the refusals seen (checkSurface), some refusals were there to compare.
+    if (run.counted !== undefined) t.true(run.counted.refusals > 0, `the inputs earned no refusal for ${run.counted.metrics} to count`);
   });
 }
 

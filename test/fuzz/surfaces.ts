@@ -4,16 +4,21 @@
  * service), then offers a fast-check property whose every run feeds one input and checks that it
  * was either accepted or refused the documented way; each outcome is tallied by kind, so a run
  * shows how many inputs took which path. Anything else (another exception, a hang, a crash, a
- * healthy bystander starved) fails the property with the input as counterexample.
+ * healthy bystander starved) fails the property with the input as counterexample. Where the code
+ * path counts its refusals in a metric, every batch also checks that the role's counter rose by
+ * exactly the refusals the fuzzing client saw (Refusals).
  *
  * test/fuzz/fuzz.test.ts runs every surface a fixed number of times; scripts/fuzz.ts for minutes.
  */
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
-import { Dealer, Request } from 'zeromq';
+import { Dealer, Push, Request, XPublisher } from 'zeromq';
+import { LineSet } from '../../src/client/zmq/index.js';
 import { loadConfig, schema } from '../../src/cli/config.js';
 import { ConfigError, settingKeys } from '../../src/config/index.js';
-import { decodePush } from '../../src/feeds/ingest/index.js';
+import { decodePush, IngestAdapter } from '../../src/feeds/ingest/index.js';
+import { AdapterSupervisor } from '../../src/feeds/supervisor.js';
+import { VenueStatus } from '../../src/feeds/venue-status.js';
 import { isCsvHeader, parseCsvLine, parseRecordedLine } from '../../src/feeds/replay/format.js';
 import { AuthError, Authenticator } from '../../src/gateway/auth.js';
 import { createLogger } from '../../src/log/index.js';
@@ -21,11 +26,11 @@ import { SnapshotService } from '../../src/snapshot/service.js';
 import { SnapshotStore } from '../../src/snapshot/store.js';
 import {
   CloseCode, REJECT_REASONS, RequestError, WireError, decodeEnvelope, decodeMessage, decodeRecord, isErrorCode, parseRequest,
-  parseSnapshotReply, SnapshotErrorCode,
+  encodeMessage, parseSnapshotReply, SnapshotErrorCode, type DecodedMessage, type TickRecord,
 } from '../../src/wire/index.js';
 import { Fabric, WsClient } from '../gateway/_helpers.js';
 import { run } from '../snapshot/_helpers.js';
-import { withTimeout } from '../helpers/tickfan-process.js';
+import { ipcDir, withTimeout } from '../helpers/tickfan-process.js';
 import {
   anyJson, bytes, deepJson, headerLike, hugeJson, invalidUtf8, nearValidStatus, nearValidTick, payloadLike, recordLike, topicFrame, topicLike, validPattern,
 } from './inputs.js';
@@ -35,7 +40,21 @@ export type Tally = Map<string, number>;
 
 export interface OpenSurface {
   readonly property: fc.IRawProperty<any>;
+  /** Absent where the code path keeps no counter of its refusals (docs/fuzzing.md says why for each). */
+  readonly refusals?: Refusals;
   close(): Promise<void>;
+}
+
+/**
+ * A surface's refusals twice over, keyed alike (`error:BAD_REQUEST`, `closed:1008`, `ERR:GONE`,
+ * `rejected:topic`): as the fuzzing client saw them, and as the role's own counters, the ones its
+ * metrics export, counted them. Both are totals since the surface opened.
+ */
+export interface Refusals {
+  /** The metrics that export `counted`, for the report. */
+  readonly metrics: string;
+  seen(): Tally;
+  counted(): Tally;
 }
 
 export interface Surface {
@@ -45,9 +64,12 @@ export interface Surface {
   open(tally: Tally): Promise<OpenSurface>;
 }
 
-function count(tally: Tally, outcome: string): void {
-  tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
+function count(tally: Tally, outcome: string, n = 1): void {
+  tally.set(outcome, (tally.get(outcome) ?? 0) + n);
 }
+
+/** The outcomes of `tally` that `refused` picks: what a client saw refused, when the tally names each refusal as it came. */
+const refusalsIn = (tally: Tally, refused: (outcome: string) => boolean): Tally => new Map([...tally].filter(([outcome]) => refused(outcome)));
 
 /** A surface of a pure function: no setup; `classify` names the outcome of one input or throws. */
 function pure<T>(name: string, ciRuns: number, input: fc.Arbitrary<T>, classify: (value: T) => string): Surface {
@@ -136,6 +158,9 @@ const wsFrame: fc.Arbitrary<WsFrame> = fc.oneof(
  */
 const FUZZ_CLOSE_CODES = new Set<number>([CloseCode.POLICY, CloseCode.TOO_BIG, 1007]);
 
+/** The events that answer a request (PROTOCOL.md section 5), each request exactly one. */
+const ANSWER_TYPES = new Set(['subscribed', 'unsubscribed', 'topics', 'pong', 'refreshed', 'error']);
+
 /** How long one frame may take to be answered or to close the connection before the run fails as a hang. */
 const ANSWER_MS = 5000;
 
@@ -144,7 +169,9 @@ const wsGateway: Surface = {
   ciRuns: 300,
   async open(tally) {
     const fabric = await Fabric.startSmall(200, 14);
-    const gw = await fabric.gateway();
+    // Prefixes stay followed a while after the last client leaves them, as by default (the fabric releases them at once):
+    // a subscribe is then answered from held state, not after a new upstream subscription.
+    const gw = await fabric.gateway({ TICKFAN_GATEWAY_UPSTREAM_LINGER_MS: '10000' });
     // The bystander: a healthy client subscribed to everything, which must keep receiving ticks.
     const bystander = await gw.join();
     await bystander.request({ op: 'subscribe', id: 'bystander', topics: ['*'] });
@@ -156,21 +183,54 @@ const wsGateway: Surface = {
     };
     let fuzzer = await join();
     let pings = 0;
+    // Every error event and documented close any fuzzing connection got, as the gateway's metrics count them.
+    const seen: Tally = new Map();
+    // Requests the current connection was sent and answers it got: every request gets exactly one
+    // (a list or subscribe after the pings that follow it, once the snapshot service answered).
+    let requests = 0;
+    let answers = 0;
+    let scanned = 0;
+    const scan = (): void => {
+      for (; scanned < fuzzer.events.length; scanned++) {
+        const e = fuzzer.events[scanned]!;
+        if (ANSWER_TYPES.has(e.type)) answers++;
+        if (e.type === 'error') count(seen, `error:${String(e.code)}`);
+      }
+    };
+    const replaceClosed = async (): Promise<void> => {
+      scan();
+      count(seen, `closed:${fuzzer.closeCode}`);
+      fuzzer = await join();
+      requests = answers = scanned = 0;
+    };
 
     const property = fc.asyncProperty(wsFrame, async (frame) => {
-      if (fuzzer.closeCode !== undefined) fuzzer = await join();
+      if (fuzzer.closeCode !== undefined) await replaceClosed();
       // The bystander's events only matter from the last run on; keeping them all would grow the harness, not the gateway.
       bystander.events.splice(0);
       bystander.arrivals.splice(0);
+      // Nor the fuzzer's, once counted.
+      scan();
+      fuzzer.events.splice(0);
+      fuzzer.arrivals.splice(0);
+      scanned = 0;
       const id = `probe-${++pings}`;
-      const from = fuzzer.events.length;
       if (frame.kind === 'text') fuzzer.send(frame.text);
       else fuzzer.ws.send(frame.bytes, { binary: frame.kind === 'binary' });
+      requests++;
       // The ping after the frame: its pong proves the frame was dealt with and the connection lives on.
-      if (fuzzer.ws.readyState === fuzzer.ws.OPEN) fuzzer.send({ op: 'ping', id });
-      await fuzzer.until(() => fuzzer.closeCode !== undefined || fuzzer.events.slice(from).some((e) => e.type === 'pong' && e.id === id), ANSWER_MS,
-        () => `the gateway to answer ${JSON.stringify(frame).slice(0, 200)}`);
-      const answered = fuzzer.events.slice(from);
+      if (fuzzer.ws.readyState === fuzzer.ws.OPEN) {
+        fuzzer.send({ op: 'ping', id });
+        requests++;
+      }
+      // Until every request so far is answered, so no answer is still on its way when a later frame
+      // closes the connection: such an answer would be counted, never seen.
+      await fuzzer.until(() => {
+        scan();
+        return fuzzer.closeCode !== undefined || (answers === requests && fuzzer.events.some((e) => e.type === 'pong' && e.id === id));
+      }, ANSWER_MS, () => `the gateway to answer ${JSON.stringify(frame).slice(0, 200)} (${answers} of ${requests} requests answered)`);
+      if (answers > requests) throw new Error(`${answers} answers to ${requests} requests`);
+      const answered = fuzzer.events;
       for (const e of answered) {
         if (e.type === 'error' && !isErrorCode(e.code)) throw new Error(`error event with an unknown code: ${JSON.stringify(e)}`);
       }
@@ -185,8 +245,27 @@ const wsGateway: Surface = {
       if (bystander.closeCode !== undefined) throw new Error(`the bystander was closed with ${bystander.closeCode}`);
     });
 
+    // tickfan_gateway_client_errors_total{code} and tickfan_gateway_connections_closed_total{code}, for the codes a fuzzer can earn.
+    const { counters } = gw.gateway;
+    const refusals: Refusals = {
+      metrics: 'tickfan_gateway_client_errors_total, tickfan_gateway_connections_closed_total{code=~"1007|1008|1009"}',
+      seen: () => {
+        scan();
+        const now = new Map(seen);
+        if (fuzzer.closeCode !== undefined) count(now, `closed:${fuzzer.closeCode}`);
+        return now;
+      },
+      counted: () => {
+        const counted: Tally = new Map();
+        for (const [code, n] of counters.errorsByCode) count(counted, `error:${code}`, n);
+        for (const [code, n] of counters.closedByCode) if (FUZZ_CLOSE_CODES.has(code)) count(counted, `closed:${code}`, n);
+        return counted;
+      },
+    };
+
     return {
       property,
+      refusals,
       async close() {
         try {
           // The bystander still lives and still receives ticks after everything the fuzzer sent.
@@ -276,8 +355,23 @@ const snapshotRequests: Surface = {
       if (pong.status !== 'PONG') throw new Error(`PING after ${body.length} frames answered ${pong.status}`);
     });
 
+    // SnapshotService.requests is tickfan_snapshot_requests_total{command,result}: an ERR reply is counted by its code as result.
+    const refusals: Refusals = {
+      metrics: 'tickfan_snapshot_requests_total{result!="ok"}',
+      seen: () => refusalsIn(tally, (outcome) => outcome.startsWith('ERR:')),
+      counted: () => {
+        const counted: Tally = new Map();
+        for (const [key, n] of service.requests) {
+          const result = key.slice(key.indexOf(' ') + 1);
+          if (result !== 'ok') count(counted, `ERR:${result.toUpperCase()}`, n);
+        }
+        return counted;
+      },
+    };
+
     return {
       property,
+      refusals,
       async close() {
         req.close();
         dealer.close();
@@ -289,40 +383,159 @@ const snapshotRequests: Surface = {
 
 // ---------------------------------------------------------------- the 3-frame data message
 
+/** Messages as a publisher on the fabric may send them: near-valid, any frames (at least one: ZeroMQ sends no empty message). */
 const dataFrames: fc.Arbitrary<Buffer[]> = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(fc.oneof(nearValidTick, nearValidStatus), headerLike).map(([m, header]) => [Buffer.from(m.topic), header, Buffer.from(JSON.stringify(m.record))]) },
   { weight: 4, arbitrary: fc.tuple(topicFrame, headerLike, payloadLike).map((f) => [...f]) },
-  { weight: 1, arbitrary: fc.array(bytes(32), { maxLength: 5 }) },
+  { weight: 1, arbitrary: fc.array(bytes(32), { minLength: 1, maxLength: 5 }) },
 );
 
-const dataMessage = pure('data-message', 1000, fc.tuple(dataFrames, fc.boolean()), ([frames, inTwoSteps]) => {
+/** What decoding `decode` makes of `frames`: `accepted:tick`, `rejected:header`, ... */
+function decodedAs(decode: () => DecodedMessage): string {
   try {
-    const decoded = inTwoSteps ? decodeRecord(decodeEnvelope(frames)) : decodeMessage(frames);
-    return `accepted:${decoded.kind}`;
+    return `accepted:${decode().kind}`;
   } catch (err) {
     return expect(err, wireReject);
   }
-});
+}
+
+/** A valid message published after each input: once it comes out, the input before it has been dealt with. */
+const PROBE_TOPIC = 'tick.FUZZPROBE.X';
+const DATA_PROBE = [...encodeMessage(PROBE_TOPIC, { flags: 0, epoch: 1, seq: 1, ts: 1 }, Buffer.from(JSON.stringify({ venue: 'FUZZPROBE', symbol: 'X', bid: 1 })))];
+
+/**
+ * The data message as the snapshot service and the gateway read the proxy backend: a LineSet
+ * subscribed to everything, whose rejected counts are tickfan_snapshot_messages_rejected_total and
+ * tickfan_gateway_messages_rejected_total, fed by a publisher. decodeMessage and decodeEnvelope +
+ * decodeRecord (the two ways a subscriber decodes) must agree on each input and name its outcome;
+ * the line set must then pass on exactly the accepted inputs and count the others by reason.
+ */
+const dataMessage: Surface = {
+  name: 'data-message',
+  ciRuns: 1000,
+  async open(tally) {
+    const dir = ipcDir();
+    const endpoint = dir.endpoint('backend');
+    const publisher = new XPublisher({ linger: 0, sendTimeout: ANSWER_MS });
+    await publisher.bind(endpoint);
+    const lines = new LineSet({ endpoints: [endpoint], prefixes: [''] });
+    const messages = lines[Symbol.asyncIterator]();
+    // The XPUB hears the subscription: from then on every message published reaches the line set.
+    await withTimeout(publisher.receive(), ANSWER_MS, 'the line set to subscribe');
+    const next = async (): Promise<DecodedMessage> => {
+      const { value, done } = await withTimeout(messages.next(), ANSWER_MS, 'the next message from the line set');
+      if (done) throw new Error('the line set ended');
+      return value;
+    };
+
+    const property = fc.asyncProperty(dataFrames, async (frames) => {
+      const expected = decodedAs(() => decodeMessage(frames));
+      const inTwoSteps = decodedAs(() => decodeRecord(decodeEnvelope(frames)));
+      if (inTwoSteps !== expected) throw new Error(`decodeMessage: ${expected}, but decodeEnvelope and decodeRecord: ${inTwoSteps}`);
+      await publisher.send(frames);
+      await publisher.send(DATA_PROBE);
+      let passedOn = false;
+      while ((await next()).topic !== PROBE_TOPIC) passedOn = true;
+      if (passedOn !== expected.startsWith('accepted:')) throw new Error(`decoded as ${expected}, but the line set ${passedOn ? 'passed it on' : 'dropped it'}`);
+      count(tally, expected);
+    });
+
+    const refusals: Refusals = {
+      metrics: 'LineSet.rejected: tickfan_snapshot_messages_rejected_total, tickfan_gateway_messages_rejected_total',
+      seen: () => refusalsIn(tally, (outcome) => outcome.startsWith('rejected:')),
+      counted: () => new Map([...lines.rejected].map(([reason, n]) => [`rejected:${reason}`, n])),
+    };
+
+    return {
+      property,
+      refusals,
+      async close() {
+        lines.close();
+        publisher.close();
+        dir.cleanup();
+      },
+    };
+  },
+};
 
 // ---------------------------------------------------------------- ingest records
 
 const INGEST_MAX_RECORD_BYTES = 4096;
 
+/** Messages as a program may push them: near-valid records, any topic and payload, any frames (at least one: ZeroMQ sends no empty message). */
 const ingestFrames: fc.Arbitrary<Buffer[]> = fc.oneof(
   { weight: 4, arbitrary: fc.oneof(nearValidTick, nearValidStatus).map((m) => [Buffer.from(m.topic), Buffer.from(JSON.stringify(m.record))]) },
   { weight: 4, arbitrary: fc.tuple(topicFrame, payloadLike).map((f) => [...f]) },
-  { weight: 1, arbitrary: fc.array(bytes(32), { maxLength: 4 }) },
+  { weight: 1, arbitrary: fc.array(bytes(32), { minLength: 1, maxLength: 4 }) },
 );
 
-const ingestRecords = pure('ingest-records', 1000, ingestFrames, (frames) => {
-  try {
-    decodePush(frames, INGEST_MAX_RECORD_BYTES);
-    return 'accepted';
-  } catch (err) {
-    return expect(err, (e) =>
-      wireReject(e) ?? (e instanceof Error && e.name === 'IngestReject' ? `rejected:${(e as Error & { reason: string }).reason}` : undefined));
-  }
-});
+/** A valid record pushed after each input: once it is delivered, the input before it has been dealt with. */
+const PROBE_VENUE = 'FUZZPROBE';
+const PROBE = [Buffer.from(`tick.${PROBE_VENUE}.X`), Buffer.from(JSON.stringify({ venue: PROBE_VENUE, symbol: 'X', bid: 1 }))];
+
+/**
+ * The ingest edge as the feed role runs it: an IngestAdapter under an AdapterSupervisor, whose
+ * per-reason counts are tickfan_feed_adapter_rejected_total{feed="ingest"}, fed over a PUSH socket.
+ * Each input is also decoded by decodePush here, which names the outcome; the adapter must then
+ * deliver exactly the inputs decodePush accepts, and count the others under the same reasons.
+ */
+const ingestRecords: Surface = {
+  name: 'ingest-records',
+  ciRuns: 1000,
+  async open(tally) {
+    const dir = ipcDir();
+    const endpoint = dir.endpoint('ingest');
+    const adapter = new IngestAdapter({ endpoint, subEndpoint: '', maxRecordBytes: INGEST_MAX_RECORD_BYTES, receiveHwm: 1000 });
+    const delivered: TickRecord[] = [];
+    let probeArrived: (() => void) | undefined;
+    const deliver = (record: TickRecord): undefined => {
+      if (record.venue === PROBE_VENUE) probeArrived?.();
+      else delivered.push(record);
+    };
+    const status = new VenueStatus({ staleAfterMs: 60_000, repeatMs: 60_000 }, () => {});
+    const supervisor = new AdapterSupervisor(adapter, { backoff: { minDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 }, stallMs: 0 }, deliver, status, createLogger('silent'));
+    await supervisor.start();
+    const push = new Push({ linger: 0, sendTimeout: ANSWER_MS });
+    push.connect(endpoint);
+
+    const property = fc.asyncProperty(ingestFrames, async (frames) => {
+      let expected: string;
+      try {
+        decodePush(frames, INGEST_MAX_RECORD_BYTES);
+        expected = 'accepted';
+      } catch (err) {
+        expected = expect(err, (e) =>
+          wireReject(e) ?? (e instanceof Error && e.name === 'IngestReject' ? `rejected:${(e as Error & { reason: string }).reason}` : undefined));
+      }
+      const probed = new Promise<void>((resolve) => (probeArrived = resolve));
+      await push.send(frames);
+      await push.send(PROBE);
+      await withTimeout(probed, ANSWER_MS, `the ingest edge to deal with ${frames.length} frames`);
+      const outcome = delivered.length > 0 ? 'accepted' : 'refused';
+      delivered.splice(0);
+      if ((outcome === 'accepted') !== (expected === 'accepted')) throw new Error(`decodePush: ${expected}, but the ingest edge ${outcome} it`);
+      const { restarts } = supervisor.state();
+      if (restarts > 0) throw new Error(`the ingest adapter crashed and was restarted (${restarts})`);
+      count(tally, expected);
+    });
+
+    const refusals: Refusals = {
+      metrics: 'tickfan_feed_adapter_rejected_total{feed="ingest"}',
+      seen: () => refusalsIn(tally, (outcome) => outcome.startsWith('rejected:')),
+      counted: () => new Map(Object.entries(supervisor.state().rejected).map(([reason, n]) => [`rejected:${reason}`, n])),
+    };
+
+    return {
+      property,
+      refusals,
+      async close() {
+        push.close();
+        await supervisor.stop();
+        dir.cleanup();
+      },
+    };
+  },
+};
 
 // ---------------------------------------------------------------- replay files
 
@@ -454,13 +667,20 @@ export interface SurfaceRun {
   readonly name: string;
   readonly runs: number;
   readonly tally: Tally;
+  /** The refusals the role counted, and in which metrics; undefined for a surface whose path counts none. */
+  readonly counted: { readonly metrics: string; readonly refusals: number } | undefined;
   /** fast-check's report of the shrunk counterexample, when one failed. */
   readonly failure: string | undefined;
   readonly ms: number;
 }
 
-/** Checks an open surface's property `runs` times from `seed`; fast-check's report of the shrunk counterexample when one fails. */
+/**
+ * Checks an open surface's property `runs` times from `seed`, then that the role counted every
+ * refusal of the batch; fast-check's report of the shrunk counterexample when an input fails, or
+ * what went uncounted.
+ */
 export async function checkSurface(open: OpenSurface, runs: number, seed: number): Promise<string | undefined> {
+  const before = open.refusals && { seen: open.refusals.seen(), counted: open.refusals.counted() };
   let details: fc.RunDetails<unknown>;
   try {
     details = await fc.check(open.property, { numRuns: runs, seed });
@@ -468,8 +688,35 @@ export async function checkSurface(open: OpenSurface, runs: number, seed: number
     // fast-check lets an input generator's own exception through: a bug of the surface, reported like a failure.
     return `seed ${seed}: generating an input failed: ${(err as Error).stack}`;
   }
-  if (!details.failed) return undefined;
-  return `${fc.defaultReportMessage(details) ?? 'failed'}\nError: ${String((details.errorInstance as Error | undefined)?.stack ?? details.errorInstance)}`;
+  if (details.failed) return `${fc.defaultReportMessage(details) ?? 'failed'}\nError: ${String((details.errorInstance as Error | undefined)?.stack ?? details.errorInstance)}`;
+  return open.refusals && before && (await uncounted(open.refusals, before));
+}
+
+/** How long the role's counters may lag what the client saw (a close is counted once the server's socket has closed). */
+const COUNTED_WITHIN_MS = ANSWER_MS;
+
+/**
+ * Undefined once the role's counters have risen, kind by kind, by exactly the refusals seen since
+ * `before`; what differs when they have not within COUNTED_WITHIN_MS.
+ */
+async function uncounted(refusals: Refusals, before: { seen: Tally; counted: Tally }): Promise<string | undefined> {
+  const deadline = performance.now() + COUNTED_WITHIN_MS;
+  for (;;) {
+    const seen = since(refusals.seen(), before.seen);
+    const counted = since(refusals.counted(), before.counted);
+    const differing = [...new Set([...seen.keys(), ...counted.keys()])].filter((kind) => (seen.get(kind) ?? 0) !== (counted.get(kind) ?? 0));
+    if (differing.length === 0) return undefined;
+    // The counters lag only by what is still in flight: asked again until nothing is, or time is up.
+    if (performance.now() > deadline) {
+      return `refusals not counted one for one by ${refusals.metrics}: ${differing.sort().map((kind) => `${kind} seen ${seen.get(kind) ?? 0}, counted ${counted.get(kind) ?? 0}`).join('; ')}`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** What each kind rose by from `before` to `now`. */
+function since(now: Tally, before: Tally): Tally {
+  return new Map([...now].map(([kind, n]) => [kind, n - (before.get(kind) ?? 0)] as [string, number]).filter(([, n]) => n !== 0));
 }
 
 /** Inputs run so far: every outcome tallied. */
@@ -490,7 +737,8 @@ export async function runSurface(surface: Surface, runs: number, seed: number): 
       failure ??= `after the runs: ${(err as Error).message}`;
     }
   }
-  return { name: surface.name, runs: inputsRun(tally), tally, failure, ms: performance.now() - started };
+  const counted = open.refusals && { metrics: open.refusals.metrics, refusals: inputsRun(open.refusals.counted()) };
+  return { name: surface.name, runs: inputsRun(tally), tally, counted, failure, ms: performance.now() - started };
 }
 
 /** `outcome N, ...` in the order of the outcomes' names. */
@@ -498,7 +746,8 @@ export function describeTally(tally: Tally): string {
   return [...tally].sort(([a], [b]) => a.localeCompare(b)).map(([outcome, n]) => `${outcome} ${n}`).join(', ');
 }
 
-/** `name: N runs (outcome N, ...) in T s` */
+/** `name: N runs (outcome N, ...) in T s; N refusals, each counted in METRICS` */
 export function describeRun(run: SurfaceRun): string {
-  return `${run.name}: ${run.runs} runs (${describeTally(run.tally)}) in ${(run.ms / 1000).toFixed(1)} s`;
+  const counted = run.counted === undefined ? '' : `; ${run.counted.refusals} refusals, each counted in ${run.counted.metrics}`;
+  return `${run.name}: ${run.runs} runs (${describeTally(run.tally)}) in ${(run.ms / 1000).toFixed(1)} s${counted}`;
 }

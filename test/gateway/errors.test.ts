@@ -4,6 +4,7 @@
  */
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { Fabric, isData, quietFor, refusedUpgrade, WsClient, type ServerEvent, checkEveryFrame } from './_helpers.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const test = anyTest as TestFn<{ clients: WsClient[] }>;
 
@@ -152,6 +153,18 @@ test('a frame over 64 KiB closes with 1009; one of exactly 64 KiB is served', as
   client.send(frame(64 * 1024 + 1));
   const { code } = await client.closed;
   t.is(code, 1009);
+});
+
+test('frames ws refuses before the gateway sees them are counted by the code ws closed with (1009 over 64 KiB, 1007 a text frame not UTF-8), not as 1006', async (t) => {
+  const gw = await gateway(t);
+  const big = await gw.join();
+  const badText = await gw.join();
+  big.send('x'.repeat(64 * 1024 + 1));
+  badText.ws.send(Buffer.from([0x22, 0xff, 0x22]), { binary: false });
+  t.is((await big.closed).code, 1009);
+  t.is((await badText.closed).code, 1007);
+  await pollUntil(async () => gw.gateway.connections === 0, 'the gateway to drop both connections', 5000, 10);
+  t.deepEqual([...gw.gateway.counters.closedByCode].sort(), [[1007, 1], [1009, 1]]);
 });
 
 test('gateway shutdown closes every client with 1001', async (t) => {
