@@ -152,7 +152,7 @@ class Client {
     const arrived = nowMicros();
     const tss = scannedFrames.tssOf(data, start, end);
     for (let i = 0; i < tss.length; i++) recorder.event(arrived, tss[i]!);
-    if (this.sample.due(tss.length)) this.sample.frame(data.toString('utf8', start, end));
+    if (this.sample.due()) this.sample.frame(data.toString('utf8', start, end));
     if (this.readBudget === 0) return;
     this.credit -= tss.length;
     if (this.credit <= 0) this.ws.pause();
@@ -218,7 +218,7 @@ class NatsClient {
     const ts = eventTs(data, payloadStart, payloadEnd);
     if (ts < 0) tally.fail(`a NATS message without ts: ${data.toString('utf8', payloadStart, Math.min(payloadEnd, payloadStart + 120))}`);
     else recorder.event(this.arrived, ts);
-    if (this.sample.due(1)) this.sample.message(data.toString('utf8', payloadStart, payloadEnd), data.toString('latin1', subjectStart, subjectEnd), natsSubjectOf);
+    if (this.sample.due()) this.sample.message(data.toString('utf8', payloadStart, payloadEnd), data.toString('latin1', subjectStart, subjectEnd), natsSubjectOf);
   }
 }
 

@@ -135,7 +135,7 @@ export function legend(): string {
     `Conflation: clients read at most their budget; delivered = events read inside the window, however old; judged by the gateway's`,
     `RSS (under its idle RSS + 1.5 x clients x (256 KiB socket high-water + 350 B per topic)), no client closed, the readers getting >= ${READ_SHARE * 100}% of their budget. Its latency includes`,
     `the time an event waits in the paused client's socket buffers.`,
-    `events checked: every client fully parses about 1 event in ${SAMPLE_EVERY} it receives (whole frames; a NATS message) and checks its fields and that seqs per topic`,
+    `events checked: every client fully parses 1 frame (or NATS message) in ${SAMPLE_EVERY} it receives, every event of it, and checks its fields and that seqs per topic`,
     `only go up; an invalid one fails the step.`,
     `server CPU: the gateway process on the split fabric; the one process of the all-in-one layout (proxy, snapshot, gateway); nats-server.`,
   ].join('\n');

@@ -1,13 +1,14 @@
 /**
- * What a real client does with what it receives, done by the load clients for a sample: about
- * one event in SAMPLE_EVERY is fully parsed (a tickfan client's whole frame, every event of it;
- * a NATS client's message) and checked: a JSON event of a known type, a tick or snapshot with
- * its fields, and per topic seqs that only go up within an epoch. Sampled by events, not by
- * frames, so both peers' clients parse the same share of what they receive whatever their
- * frames hold.
+ * What a real client does with what it receives, done by the load clients for a sample: one
+ * frame in SAMPLE_EVERY of a tickfan client (every event of it) and one message in
+ * SAMPLE_EVERY of a NATS client is fully parsed and checked: a JSON event of a known type, a
+ * tick or snapshot with its fields, and per topic seqs that only go up within an epoch. Every
+ * n-th frame whatever its size holds 1 / n of the events on average, so both peers' clients
+ * parse about the same share of what they receive, and a client that gets few big frames (a
+ * conflating one) still has some checked.
  */
 
-/** One event in this many is parsed and checked. */
+/** One frame or message in this many is parsed and checked. */
 export const SAMPLE_EVERY = 32;
 /** tickfan's event types (PROTOCOL.md section 4); a NATS message carries a tick event. */
 const EVENT_TYPES = new Set(['welcome', 'subscribed', 'unsubscribed', 'topics', 'pong', 'snapshot', 'tick', 'heartbeat', 'status', 'error']);
@@ -40,21 +41,20 @@ export class CheckTally implements CheckCounts {
 
 /** One client's sampling and seq order. */
 export class SampleCheck {
-  /** Events received since the last sample, in units of SAMPLE_EVERY. */
-  private credit: number;
+  /** Frames or messages until the next sample. */
+  private untilSample: number;
   /** By topic: the epoch and seq of the latest tick or snapshot checked. */
   private readonly latest = new Map<string, { epoch: number; seq: number }>();
 
   constructor(private readonly tally: CheckTally) {
     // Clients start at different points, so their samples do not all fall on the same frames.
-    this.credit = Math.floor(Math.random() * SAMPLE_EVERY);
+    this.untilSample = 1 + Math.floor(Math.random() * SAMPLE_EVERY);
   }
 
-  /** Whether the frame or message just received, holding `events` events, is to be checked. */
-  due(events: number): boolean {
-    this.credit += events;
-    if (this.credit < SAMPLE_EVERY * events) return false;
-    this.credit -= SAMPLE_EVERY * events;
+  /** Whether the frame or message just received is to be checked. */
+  due(): boolean {
+    if (--this.untilSample > 0) return false;
+    this.untilSample = SAMPLE_EVERY;
     return true;
   }
 
