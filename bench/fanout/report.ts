@@ -38,6 +38,9 @@ const READ_SHARE = 0.5;
 const TARGET_1000 = 1_500_000;
 const TARGET_100 = 2_000_000;
 const TARGET_RATIO_1000 = 8;
+/** Issue 15: the all-in-one layout's sustained events/s against NATS's in the same run. */
+const TARGET_ALLINONE_TO_NATS_100 = 1;
+const TARGET_ALLINONE_TO_NATS_1000 = 2;
 
 export interface Verdict {
   readonly sustained: boolean;
@@ -218,7 +221,19 @@ function targetLines(steps: readonly StepResult[]): string[] {
       ? `- 100 clients, tickfan/baseline: ${ratio(all100 / base100)}`
       : `- 100 clients, tickfan/baseline: no ratio (the baseline sustained no step)${peakRatio(steps, 'all-100', 'baseline-100')}`);
   }
+  lines.push(...peerTargetLines(sustainedEvents, 'allinone-100', 'nats-100', TARGET_ALLINONE_TO_NATS_100));
+  lines.push(...peerTargetLines(sustainedEvents, 'allinone-1000', 'nats-1000', TARGET_ALLINONE_TO_NATS_1000));
   return lines.length > 1 ? lines : [];
+}
+
+/** The all-in-one layout against NATS, sustained, in this run. */
+function peerTargetLines(sustainedEvents: (name: CaseName) => number | undefined, ours: CaseName, nats: CaseName, target: number): string[] {
+  const mine = sustainedEvents(ours);
+  const theirs = sustainedEvents(nats);
+  if (mine === undefined || theirs === undefined) return [];
+  const what = `- ${ours} / ${nats}`;
+  if (theirs === 0) return [`${what}: no ratio (NATS sustained no step), target >= ${ratio(target)}`];
+  return [`${what}: ${ratio(mine / theirs, 2)} (${count(mine)} / ${count(theirs)} events/s), target >= ${ratio(target)}: ${met(mine / theirs >= target)}`];
 }
 
 /** When the baseline sustained nothing, the ratio of the most events/s each pushed through at any step, as a hint. */
