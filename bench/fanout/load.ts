@@ -11,11 +11,10 @@ import { nowMicros } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
 import { cpuOverWindow, sleepUntil } from '../common/clock.js';
 import { encodeHistogram, latencyHistogram, prepareRecording, recordLatency } from '../common/latency.js';
-import { natsSubjectOf } from './instruments.js';
-import { NatsParser, subscribeLines } from './nats-protocol.js';
+import { NatsClient } from './nats-client.js';
 import { RawWebSocket } from './raw-client.js';
 import { CheckTally, SampleCheck } from './sample-check.js';
-import { ScannedFrames, eventTs } from './scan.js';
+import { ScannedFrames } from './scan.js';
 
 /** A slow reader's budget is renewed this often. */
 const READ_SLOT_MS = 100;
@@ -168,63 +167,13 @@ class Client {
   }
 }
 
-/**
- * A raw NATS client over WebSocket: CONNECT, a SUB per subject, then MSGs parsed from the
- * stream of binary frames; the PONG to its first PING says the server has the SUBs. Answers
- * the server's PINGs, as a client must to stay connected.
- */
-class NatsClient {
-  closed = false;
-  private readonly sample = new SampleCheck(tally);
-  private readonly parser: NatsParser;
-  private readonly ws: RawWebSocket;
-  /** When the frame being parsed arrived. */
-  private arrived = 0;
-
-  constructor(url: string, subjects: readonly string[], subscribed: () => void, failed: (err: Error) => void) {
-    this.parser = new NatsParser({
-      msg: (data, subjectStart, subjectEnd, payloadStart, payloadEnd) => this.msg(data, subjectStart, subjectEnd, payloadStart, payloadEnd),
-      ping: () => this.ws.send('PONG\r\n'),
-      pong: subscribed,
-      info: () => undefined,
-      // After the subscription a rejection is a no-op; the server closes the connection next (a slow consumer, say).
-      error: (message) => failed(new Error(`nats-server answered -ERR ${message}`)),
-    });
-    const chunk = (data: Buffer, start: number, end: number): void => {
-      this.arrived = nowMicros();
-      try {
-        this.parser.push(data, start, end);
-      } catch (err) {
-        failed(err as Error);
-        this.ws.terminate();
-      }
-    };
-    this.ws = new RawWebSocket(url, {
-      message: chunk,
-      binary: chunk,
-      error: failed,
-      close: (code) => {
-        this.closed = true;
-        failed(new Error(`a NATS client closed${code === undefined ? '' : ` with ${code}`} before it was subscribed`));
-      },
-    }, () => this.ws.send(subscribeLines(subjects)));
-  }
-
-  terminate(): void {
-    this.ws.terminate();
-  }
-
-  private msg(data: Buffer, subjectStart: number, subjectEnd: number, payloadStart: number, payloadEnd: number): void {
-    const ts = eventTs(data, payloadStart, payloadEnd);
-    if (ts < 0) tally.fail(`a NATS message without ts: ${data.toString('utf8', payloadStart, Math.min(payloadEnd, payloadStart + 120))}`);
-    else recorder.event(this.arrived, ts);
-    if (this.sample.due()) this.sample.message(data.toString('utf8', payloadStart, payloadEnd), data.toString('latin1', subjectStart, subjectEnd), natsSubjectOf);
-  }
-}
-
 function openNats(index: number, params: ConnectParams): Promise<NatsClient> {
   return new Promise((resolve, reject) => {
-    const client: NatsClient = new NatsClient(params.url, params.clients[index]!.patterns, () => resolve(client), reject);
+    const client: NatsClient = new NatsClient(params.url, params.clients[index]!.patterns, tally, {
+      event: (arrived, ts) => recorder.event(arrived, ts),
+      subscribed: () => resolve(client),
+      failed: reject,
+    });
   });
 }
 
