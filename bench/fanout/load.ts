@@ -157,6 +157,10 @@ class Client {
     if (this.credit <= 0) this.ws.pause();
   }
 
+  terminate(): void {
+    this.ws.terminate();
+  }
+
   get isVerified(): boolean {
     return this.verified;
   }
@@ -243,5 +247,5 @@ export type LoadMethods = typeof methods;
 
 serve(methods, () => {
   clearInterval(slotTimer);
-  for (const client of clients) client instanceof Client ? client.ws.terminate() : client.terminate();
+  for (const client of clients) client.terminate();
 });
