@@ -2,17 +2,18 @@
  * Fan-out benchmark, the project's headline number: the whole pipeline as separate processes
  * (bench feed -> proxy -> snapshot role and gateway role, `tickfan start --roles <role>`) and
  * N WebSocket clients driven from separate load processes, over ramps of offered tick rates;
- * the same clients against a minimal ws baseline server in the same run. See
- * docs/performance.md for the method and how to read the output.
+ * the same clients, interest and ramps in the same run against the peers users compare with:
+ * the all-in-one layout (one process), nats-server's WebSocket listener, and a minimal ws
+ * baseline server. See docs/performance.md for the method and how to read the output.
  */
 import { optionsOrUsage } from './common/cli.js';
 import { announceMachine } from './common/machine.js';
 import { childDied } from './common/spawn.js';
 import { parseOptions, USAGE, type FanoutOptions } from './fanout/args.js';
-import type { Case } from './fanout/cases.js';
 import { Fabric } from './fanout/fabric.js';
 import { INSTRUMENTS } from './fanout/instruments.js';
-import { judge, legend, progressLine, resultsTable, summaryText } from './fanout/report.js';
+import { SERVER_LABELS, type Case } from './fanout/cases.js';
+import { judge, legend, peersTable, progressLine, resultsTable, summaryText } from './fanout/report.js';
 import { CaseRun, type StepResult } from './fanout/step.js';
 
 /** Other programs' CPU (% of one core) below which the run starts, and how long it waits for that. */
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   }
   console.log(resultsTable(steps));
   console.log(`\n${legend()}`);
+  console.log(`\nPeers: each layout's sustained events/s and its ratio to NATS in this run\n\n${peersTable(steps)}`);
   console.log(`\n${summaryText(steps)}`);
   for (const error of errors) console.log(`Error in ${error}`);
   console.log(`\nTotal run time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
 }
 
 async function runCase(spec: Case, fabric: Fabric, options: FanoutOptions, steps: StepResult[]): Promise<void> {
-  console.error(`${spec.name}: connecting ${spec.clients} clients to the ${spec.server === 'tickfan' ? 'gateway' : 'baseline server'}`);
+  console.error(`${spec.name}: connecting ${spec.clients} clients to the ${SERVER_LABELS[spec.server]} server`);
   const run = await CaseRun.start(spec, fabric, options);
   try {
     for (const rate of spec.rates) {

@@ -20,6 +20,7 @@ REQUIRED=(
   "iproute2:ip"                        # the fault matrix's hosts: network namespaces, veth pairs, a bridge (test/fleet/net.ts)
   "nftables:/usr/sbin/nft"             # the fault matrix's partitions: drop rules inside a host's namespace (test/fleet/net.ts); a path, since `nft` on npm's PATH is @vercel/nft
   "haproxy:haproxy"                    # deploy/haproxy.cfg in front of the gateways of test/integration/rolling-deploy.test.ts
+  "nats-server:nats-server"            # the NATS peer of bench/fanout (its WebSocket listener), npm run bench:fanout
 )
 
 # Succeeds when the probe shows its package is there.

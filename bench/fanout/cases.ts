@@ -1,6 +1,14 @@
 /** What the fan-out bench measures: each case a server, a number of clients, their interest and a ramp of offered rates. */
 
-export type ServerKind = 'tickfan' | 'baseline';
+/**
+ * What the clients connect to: tickfan's gateway on the split fabric (each role its own
+ * process), tickfan's all-in-one layout (`--roles proxy,snapshot,gateway`, one process),
+ * nats-server's WebSocket listener, or the minimal ws baseline on the split fabric.
+ */
+export type ServerKind = 'tickfan' | 'allinone' | 'nats' | 'baseline';
+
+/** The layout's name in the tables. */
+export const SERVER_LABELS: Readonly<Record<ServerKind, string>> = { tickfan: 'split', allinone: 'all-in-one', nats: 'NATS', baseline: 'baseline' };
 
 export interface Case {
   readonly name: string;
@@ -20,19 +28,25 @@ export interface Case {
   readonly gatewayEnv?: Readonly<Record<string, string>>;
 }
 
-export const CASE_NAMES = ['all-1000', 'baseline-1000', 'all-100', 'baseline-100', 'partial-1000', 'conflation-1000', 'metrics-on', 'metrics-off'] as const;
+export const CASE_NAMES = [
+  'all-1000', 'allinone-1000', 'nats-1000', 'baseline-1000',
+  'all-100', 'allinone-100', 'nats-100', 'baseline-100',
+  'partial-1000', 'allinone-partial-1000', 'nats-partial-1000',
+  'conflation-1000', 'metrics-on', 'metrics-off',
+] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
 const RATES_1000 = [500, 1_000, 1_500, 2_000, 2_500, 3_000, 4_000, 5_000];
 /** One ws.send per tick per client tops out far lower: its ramps start where it can still keep up. */
 const RATES_BASELINE_1000 = [100, 150, 200, 300, 500];
 const RATES_BASELINE_100 = [1_000, 1_500, 2_000, 3_000, 5_000];
-const RATES_1000_QUICK = [500, 1_500, 3_000];
+/** --quick: few steps, from well below the limits, so that a busy machine still gives every layout a sustained step to compare. */
+const RATES_1000_QUICK = [200, 500, 1_500, 3_000];
 const RATES_100 = [5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000];
-const RATES_100_QUICK = [5_000, 20_000, 30_000];
+const RATES_100_QUICK = [2_000, 5_000, 10_000, 20_000, 30_000];
 /** Each client gets a tenth of the ticks, so the ramp goes ten times higher for the same events/s per client. */
 const RATES_PARTIAL = [5_000, 10_000, 20_000, 40_000];
-const RATES_PARTIAL_QUICK = [5_000, 20_000];
+const RATES_PARTIAL_QUICK = [2_000, 5_000, 20_000];
 /** Far above what the slow readers take: 1,000 clients x 4,000 ticks/s = 4,000,000 events/s wanted, 500,000 read at most. */
 const CONFLATION_RATE = 4_000;
 const CONFLATION_READ_PER_SECOND = 500;
@@ -44,16 +58,23 @@ const METRICS_COST_RATE = 1_000;
 
 export function caseOf(name: CaseName, quick: boolean): Case {
   switch (name) {
+    // The peers of a case run the very same clients, interest and ramp.
     case 'all-1000':
-      return { name, server: 'tickfan', clients: 1_000, interest: 1, rates: quick ? RATES_1000_QUICK : RATES_1000, readPerSecond: 0 };
+    case 'allinone-1000':
+    case 'nats-1000':
+      return { name, server: serverOf(name), clients: 1_000, interest: 1, rates: quick ? RATES_1000_QUICK : RATES_1000, readPerSecond: 0 };
     case 'baseline-1000':
       return { name, server: 'baseline', clients: 1_000, interest: 1, rates: RATES_BASELINE_1000, readPerSecond: 0 };
     case 'all-100':
-      return { name, server: 'tickfan', clients: 100, interest: 1, rates: quick ? RATES_100_QUICK : RATES_100, readPerSecond: 0 };
+    case 'allinone-100':
+    case 'nats-100':
+      return { name, server: serverOf(name), clients: 100, interest: 1, rates: quick ? RATES_100_QUICK : RATES_100, readPerSecond: 0 };
     case 'baseline-100':
       return { name, server: 'baseline', clients: 100, interest: 1, rates: RATES_BASELINE_100, readPerSecond: 0 };
     case 'partial-1000':
-      return { name, server: 'tickfan', clients: 1_000, interest: 0.1, rates: quick ? RATES_PARTIAL_QUICK : RATES_PARTIAL, readPerSecond: 0 };
+    case 'allinone-partial-1000':
+    case 'nats-partial-1000':
+      return { name, server: serverOf(name), clients: 1_000, interest: 0.1, rates: quick ? RATES_PARTIAL_QUICK : RATES_PARTIAL, readPerSecond: 0 };
     case 'metrics-on':
     case 'metrics-off':
       return {
@@ -72,3 +93,10 @@ export function caseOf(name: CaseName, quick: boolean): Case {
   }
 }
 
+
+/** The peer a case name starts with; the split layout's cases have none. */
+function serverOf(name: CaseName): ServerKind {
+  if (name.startsWith('allinone-')) return 'allinone';
+  if (name.startsWith('nats-')) return 'nats';
+  return 'tickfan';
+}

@@ -1,13 +1,16 @@
 /**
  * The processes under test: proxy and snapshot roles as `tickfan start --roles <role>` (the
  * built CLI, as deployed) on private ipc endpoints, the bench feed, and per case the server
- * the clients connect to: tickfan's gateway role or the baseline.
+ * the clients connect to: tickfan's gateway role or the baseline on that split fabric, or a
+ * peer with a bench feed of its own: the all-in-one layout (`--roles proxy,snapshot,gateway`,
+ * one process) or nats-server.
  */
 import { TickfanProcess, ipcDir, privateFabricEnv } from '../common/tickfan-process.js';
 import { Child } from '../common/spawn.js';
 import type { BaselineMethods } from './baseline-server.js';
 import type { ServerKind } from './cases.js';
-import type { FeedMethods } from './feed.js';
+import type { FeedMethods, FeedTarget } from './feed.js';
+import { NatsServer } from './nats-server.js';
 
 const CALL_MS = 15_000;
 const STARTUP_MS = 30_000;
@@ -36,11 +39,34 @@ async function stopTickfan(proc: TickfanProcess): Promise<void> {
   }
 }
 
-/** The server the clients of a case connect to. */
+/** The server the clients of a case connect to, and the feed whose ticks it serves. */
 export interface Server {
   readonly url: string;
   readonly pid: number;
+  readonly feed: Child<FeedMethods>;
+  /** The other processes that carry its ticks (feed, and proxy and snapshot role on the split fabric). */
+  readonly fabricPids: readonly number[];
   stop(): Promise<void>;
+}
+
+/** A bench feed publishing to `target`; with `prime`, one tick of every instrument is out before it resolves. */
+async function startFeed(label: string, target: FeedTarget, prime: boolean): Promise<Child<FeedMethods>> {
+  const feed = new Child<FeedMethods>(new URL('./feed.ts', import.meta.url), label);
+  try {
+    await feed.started();
+    await feed.call('start', target, CALL_MS);
+    if (prime) await feed.call('prime', undefined, CALL_MS);
+  } catch (err) {
+    await feed.stop(STOP_MS);
+    throw err;
+  }
+  return feed;
+}
+
+/** `gateway listening`'s URL. */
+async function gatewayUrl(proc: TickfanProcess): Promise<string> {
+  const listening = await proc.waitForLog('gateway listening', undefined, STARTUP_MS);
+  return `ws://127.0.0.1:${String(listening.port)}${String(listening.path)}`;
 }
 
 export class Fabric {
@@ -58,19 +84,17 @@ export class Fabric {
     const env = privateFabricEnv(dir);
     const proxy = tickfan('proxy', env);
     const snapshot = tickfan('snapshot', env);
-    const feed = new Child<FeedMethods>(new URL('./feed.ts', import.meta.url), 'feed');
-    const fabric = new Fabric(dir, env, [proxy, snapshot], feed);
     try {
       await proxy.waitForLog('proxy listening', undefined, STARTUP_MS);
       await snapshot.waitForLog('snapshot service listening', undefined, STARTUP_MS);
-      await feed.started();
-      await feed.call('start', { frontend: env.TICKFAN_CONNECT_FRONTEND }, CALL_MS);
-      await feed.call('prime', undefined, CALL_MS);
+      const feed = await startFeed('feed', { frontend: env.TICKFAN_CONNECT_FRONTEND }, true);
+      return new Fabric(dir, env, [proxy, snapshot], feed);
     } catch (err) {
-      await fabric.close();
+      await Promise.all([proxy, snapshot].map(stopTickfan));
+      dir.cleanup();
+      everyDir.delete(dir);
       throw err;
     }
-    return fabric;
   }
 
   /** The processes that run in every case: proxy, snapshot role, feed. */
@@ -84,7 +108,16 @@ export class Fabric {
 
   /** `gatewayEnv`: settings of a tickfan gateway on top of the fabric's. */
   async startServer(kind: ServerKind, gatewayEnv: Readonly<Record<string, string>> = {}): Promise<Server> {
-    return kind === 'tickfan' ? this.startGateway(gatewayEnv) : this.startBaseline();
+    switch (kind) {
+      case 'tickfan':
+        return this.startGateway(gatewayEnv);
+      case 'baseline':
+        return this.startBaseline();
+      case 'allinone':
+        return startAllInOne(gatewayEnv);
+      case 'nats':
+        return startNats();
+    }
   }
 
   async close(): Promise<void> {
@@ -97,12 +130,7 @@ export class Fabric {
   private async startGateway(gatewayEnv: Readonly<Record<string, string>>): Promise<Server> {
     const gateway = tickfan('gateway', { ...this.env, ...gatewayEnv });
     try {
-      const listening = await gateway.waitForLog('gateway listening', undefined, STARTUP_MS);
-      return {
-        url: `ws://127.0.0.1:${String(listening.port)}${String(listening.path)}`,
-        pid: gateway.child.pid!,
-        stop: () => stopTickfan(gateway),
-      };
+      return { url: await gatewayUrl(gateway), pid: gateway.child.pid!, feed: this.feed, fabricPids: this.pids, stop: () => stopTickfan(gateway) };
     } catch (err) {
       gateway.kill();
       throw err;
@@ -114,10 +142,56 @@ export class Fabric {
     try {
       await baseline.started();
       const { url } = await baseline.call('start', { backend: this.backend }, CALL_MS);
-      return { url, pid: baseline.pid!, stop: () => baseline.stop(STOP_MS) };
+      return { url, pid: baseline.pid!, feed: this.feed, fabricPids: this.pids, stop: () => baseline.stop(STOP_MS) };
     } catch (err) {
       await baseline.stop(STOP_MS);
       throw err;
     }
+  }
+}
+
+/** The all-in-one layout on private ipc endpoints of its own, and a feed primed into it. */
+async function startAllInOne(gatewayEnv: Readonly<Record<string, string>>): Promise<Server> {
+  const dir = ipcDir();
+  everyDir.add(dir);
+  const env = privateFabricEnv(dir);
+  const proc = tickfan('proxy,snapshot,gateway', { ...env, ...gatewayEnv });
+  const cleanup = async (): Promise<void> => {
+    await stopTickfan(proc);
+    dir.cleanup();
+    everyDir.delete(dir);
+  };
+  try {
+    const url = await gatewayUrl(proc);
+    await proc.waitForLog('snapshot service listening', undefined, STARTUP_MS);
+    const feed = await startFeed('feed (all-in-one)', { frontend: env.TICKFAN_CONNECT_FRONTEND }, true);
+    return {
+      url, pid: proc.child.pid!, feed, fabricPids: [feed.pid!],
+      stop: async () => {
+        await feed.stop(STOP_MS);
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** nats-server and a feed publishing to it (NATS keeps no snapshot: nothing to prime). */
+async function startNats(): Promise<Server> {
+  const nats = await NatsServer.start();
+  try {
+    const feed = await startFeed('feed (NATS)', { natsPort: nats.port }, false);
+    return {
+      url: nats.wsUrl, pid: nats.pid, feed, fabricPids: [feed.pid!],
+      stop: async () => {
+        await feed.stop(STOP_MS);
+        await nats.stop();
+      },
+    };
+  } catch (err) {
+    await nats.stop();
+    throw err;
   }
 }

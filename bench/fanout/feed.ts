@@ -1,7 +1,8 @@
 /**
  * Child program: the bench feed. The project's own TickPublisher (validation, seq, ts, encoding:
  * the work a real feed does) publishes round-robin over the 1,000 instruments at a rate the
- * parent changes between steps, paced by a timer in bounded bursts.
+ * parent changes between steps, paced by a timer in bounded bursts. For the NATS peer the same
+ * ticks go to nats-server instead, through NatsPublisher (the same work, NATS messages).
  */
 import { TickPublisher } from '../../src/feeds/publisher.js';
 import { createLogger } from '../../src/log/index.js';
@@ -9,7 +10,8 @@ import type { TickRecord } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
 import { Pacer } from '../common/paced.js';
 import { BENCH_SOCKETS } from '../common/sockets.js';
-import { INSTRUMENTS, VENUE, symbolOf } from './instruments.js';
+import { INSTRUMENTS, VENUE, natsSubjectOf, symbolOf } from './instruments.js';
+import { NatsPublisher } from './nats-publisher.js';
 
 /** A burst every BURST_MS: short enough to keep the flow smooth, long enough not to spin. */
 const BURST_MS = 5;
@@ -33,7 +35,10 @@ const records: TickRecord[][] = Array.from({ length: INSTRUMENTS }, (_, i) => {
   });
 });
 
-let publisher: TickPublisher | undefined;
+/** Where the ticks go: the fabric's proxy frontend, or nats-server. */
+export type FeedTarget = { readonly frontend: string } | { readonly natsPort: number };
+
+let publisher: TickPublisher | NatsPublisher | undefined;
 let pacer: Pacer | undefined;
 let next = 0;
 let round = 0;
@@ -52,6 +57,11 @@ function burst(): void {
   const due = pacer.due();
   for (let i = 0; i < due; i++) publishNext();
   pacer.count(due);
+  flush();
+}
+
+function flush(): void {
+  if (publisher instanceof NatsPublisher) publisher.flush();
 }
 
 export interface FeedCounts {
@@ -61,19 +71,25 @@ export interface FeedCounts {
 }
 
 const methods = {
-  async start(params: { frontend: string }): Promise<void> {
+  async start(target: FeedTarget): Promise<void> {
     if (publisher !== undefined) throw new Error('the feed is already started');
-    publisher = new TickPublisher(
-      { endpoints: [params.frontend], sendHwm: SEND_HWM, queueLimit: QUEUE_LIMIT, socket: BENCH_SOCKETS, subscriberWaitMs: SUBSCRIBER_WAIT_MS },
-      createLogger('warn'),
-    );
-    await publisher.connect();
+    if ('natsPort' in target) {
+      publisher = await NatsPublisher.connect(target.natsPort, natsSubjectOf);
+    } else {
+      const zmq = new TickPublisher(
+        { endpoints: [target.frontend], sendHwm: SEND_HWM, queueLimit: QUEUE_LIMIT, socket: BENCH_SOCKETS, subscriberWaitMs: SUBSCRIBER_WAIT_MS },
+        createLogger('warn'),
+      );
+      publisher = zmq;
+      await zmq.connect();
+    }
     timer = setInterval(burst, BURST_MS);
   },
 
   /** One tick of every instrument, so the snapshot role holds them all before any client subscribes. */
   async prime(): Promise<void> {
     for (let i = 0; i < INSTRUMENTS; i++) publishNext();
+    flush();
   },
 
   async rate(params: { ticksPerSecond: number }): Promise<void> {

@@ -32,6 +32,25 @@ export function interestPatterns(client: number, share: number): string[] {
   });
 }
 
+/**
+ * The NATS subject of a topic: NATS wildcards match whole `.`-separated tokens, so the group
+ * becomes a token of its own (tick.BENCH.G07-S0107 -> tick.BENCH.G07.S0107) and a group
+ * pattern can select it.
+ */
+export function natsSubjectOf(topic: string): string {
+  const dash = topic.lastIndexOf('-');
+  return `${topic.slice(0, dash)}.${topic.slice(dash + 1)}`;
+}
+
+/** The NATS subjects that select what each of interestPatterns' patterns selects. */
+export function natsInterestSubjects(client: number, share: number): string[] {
+  return interestPatterns(client, share).map((pattern) => {
+    if (pattern === EVERYTHING) return 'tick.>';
+    if (!pattern.endsWith('-*')) throw new Error(`no NATS subject for the pattern ${pattern}`);
+    return `${pattern.slice(0, -2)}.*`;
+  });
+}
+
 /** The share of the topics that interestPatterns(_, share) really selects. */
 export function selectedShare(share: number): number {
   return share >= 1 ? 1 : Math.max(1, Math.round(share * GROUPS)) / GROUPS;

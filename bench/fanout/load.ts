@@ -1,8 +1,9 @@
 /**
- * Child program: a load process holding a share of the WebSocket clients. Receiving is kept
- * cheap so that the load side is not the limit: a frame is never JSON-parsed once a client
- * has subscribed; its events are counted and their latency taken by scanning its bytes, once
- * per distinct frame (scan.ts).
+ * Child program: a load process holding a share of the WebSocket clients, tickfan's or NATS's.
+ * Receiving is kept cheap so that the load side is not the limit: every event is counted and
+ * its latency taken by scanning bytes (a tickfan frame once per distinct frame, scan.ts; a
+ * NATS message as the protocol parser finds it), and only a sample of the events is fully
+ * parsed and checked, as a real client would (sample-check.ts).
  */
 import type { Histogram } from 'hdr-histogram-js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,7 +11,9 @@ import { nowMicros } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
 import { cpuOverWindow, sleepUntil } from '../common/clock.js';
 import { encodeHistogram, latencyHistogram, prepareRecording, recordLatency } from '../common/latency.js';
+import { NatsClient } from './nats-client.js';
 import { RawWebSocket } from './raw-client.js';
+import { CheckTally, SampleCheck } from './sample-check.js';
 import { ScannedFrames } from './scan.js';
 
 /** A slow reader's budget is renewed this often. */
@@ -21,11 +24,16 @@ const SCANNED_FRAMES_KEPT = 64;
 const EDGE_MICROS = 1_000_000;
 
 export interface ClientSpec {
+  /** tickfan topic patterns, or NATS subjects with wildcards. */
   readonly patterns: readonly string[];
 }
 
+/** What the clients speak: tickfan's WebSocket protocol, or raw NATS over WebSocket. */
+export type LoadProtocol = 'tickfan' | 'nats';
+
 export interface ConnectParams {
   readonly url: string;
+  readonly protocol: LoadProtocol;
   readonly clients: readonly ClientSpec[];
   /** Events per second each client reads at most (pausing its socket in between); 0 reads everything. */
   readonly readPerSecond: number;
@@ -45,6 +53,10 @@ export interface LoadReport {
   readonly cpuPercent: number;
   /** Clients whose socket closed since connecting. */
   readonly closed: number;
+  /** Events of the sample parsed and checked, and those that failed (with the first one's problem). */
+  readonly checked: number;
+  readonly invalid: number;
+  readonly problem: string | undefined;
 }
 
 export interface MeasureParams {
@@ -93,7 +105,8 @@ class Recorder {
 await prepareRecording();
 const recorder = new Recorder();
 const scannedFrames = new ScannedFrames(SCANNED_FRAMES_KEPT);
-const clients: Client[] = [];
+const tally = new CheckTally();
+const clients: (Client | NatsClient)[] = [];
 let slotTimer: NodeJS.Timeout | undefined;
 
 class Client {
@@ -104,6 +117,7 @@ class Client {
    * received), so the credit goes negative and the debt is paid off in later slots.
    */
   private credit: number;
+  private readonly sample = new SampleCheck(tally);
   closed = false;
 
   constructor(
@@ -137,9 +151,14 @@ class Client {
     const arrived = nowMicros();
     const tss = scannedFrames.tssOf(data, start, end);
     for (let i = 0; i < tss.length; i++) recorder.event(arrived, tss[i]!);
+    if (this.sample.due()) this.sample.frame(data.toString('utf8', start, end));
     if (this.readBudget === 0) return;
     this.credit -= tss.length;
     if (this.credit <= 0) this.ws.pause();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
   }
 
   get isVerified(): boolean {
@@ -150,6 +169,16 @@ class Client {
     this.credit = Math.min(this.readBudget, this.credit + this.readBudget);
     if (this.credit > 0 && this.ws.isPaused) this.ws.resume();
   }
+}
+
+function openNats(index: number, params: ConnectParams): Promise<NatsClient> {
+  return new Promise((resolve, reject) => {
+    const client: NatsClient = new NatsClient(params.url, params.clients[index]!.patterns, tally, {
+      event: (arrived, ts) => recorder.event(arrived, ts),
+      subscribed: () => resolve(client),
+      failed: reject,
+    });
+  });
 }
 
 /** Opens one client, subscribes it and resolves once the server confirmed the subscription. */
@@ -185,15 +214,17 @@ const methods = {
     const deadline = sleep(params.timeoutMs, undefined, { ref: false }).then(() => {
       throw new Error(`not every one of ${params.clients.length} clients subscribed within ${params.timeoutMs} ms`);
     });
-    const opened = params.clients.map((_, index) => open(index, params));
+    if (params.protocol === 'nats' && params.readPerSecond > 0) throw new Error('the NATS clients read everything: no readPerSecond');
+    const opened = params.clients.map((_, index) => (params.protocol === 'nats' ? openNats(index, params) : open(index, params)));
     clients.push(...(await Promise.race([Promise.all(opened), deadline])));
-    if (params.readPerSecond > 0) slotTimer = setInterval(() => clients.forEach((c) => c.newSlot()), READ_SLOT_MS);
+    if (params.readPerSecond > 0) slotTimer = setInterval(() => clients.forEach((c) => c instanceof Client && c.newSlot()), READ_SLOT_MS);
     return { clients: clients.length };
   },
 
   /** Records the window's events (see MeasureParams) and reports once the window and its grace have passed. */
   async measure(window: MeasureParams): Promise<LoadReport> {
     recorder.reset(window);
+    tally.reset();
     const { cpuPercent } = await cpuOverWindow(window);
     await sleepUntil(window.endMicros + window.graceMicros);
     recorder.window = undefined;
@@ -205,6 +236,9 @@ const methods = {
       lastSecond: encodeHistogram(recorder.lastSecond),
       cpuPercent,
       closed: clients.filter((c) => c.closed).length,
+      checked: tally.checked,
+      invalid: tally.invalid,
+      problem: tally.problem,
     };
   },
 };
@@ -213,5 +247,5 @@ export type LoadMethods = typeof methods;
 
 serve(methods, () => {
   clearInterval(slotTimer);
-  for (const client of clients) client.ws.terminate();
+  for (const client of clients) client.terminate();
 });

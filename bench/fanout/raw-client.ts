@@ -1,6 +1,7 @@
 /**
  * The load processes' WebSocket client: the client side of RFC 6455 that a gateway's clients
- * need (handshake, masked text frames out, text messages in, pong to ping), and no more.
+ * need (handshake, masked text frames out, text messages in, pong to ping), and binary frames
+ * in for a stream protocol carried over WebSocket (NATS), and no more.
  *
  * Not `ws`, because the load side must cost less than the server it measures, and per message
  * `ws` allocates a Buffer and copies one that spans socket reads into another: at 1M events/s
@@ -14,6 +15,7 @@ import { connect, type Socket } from 'node:net';
 const HANDSHAKE_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const OPCODE_CONTINUATION = 0x0;
 const OPCODE_TEXT = 0x1;
+const OPCODE_BINARY = 0x2;
 const OPCODE_CLOSE = 0x8;
 const OPCODE_PING = 0x9;
 const OPCODE_PONG = 0xa;
@@ -29,6 +31,12 @@ const MAX_HANDSHAKE_BYTES = 16 * 1024;
 export interface RawClientEvents {
   /** A whole text message: data[start, end), valid only during the call. */
   message(data: Buffer, start: number, end: number): void;
+  /**
+   * The payload of a binary frame or of its continuation, valid only during the call: for a
+   * byte stream carried in frames cut anywhere (NATS over WebSocket). Without it a binary frame
+   * is a protocol error.
+   */
+  binary?(data: Buffer, start: number, end: number): void;
   /** The socket closed; `code` is the server's close code when it sent one. */
   close(code: number | undefined): void;
   /** The connection failed or the server broke the protocol; close follows. */
@@ -44,6 +52,8 @@ export class RawWebSocket {
   private end = 0;
   private upgraded = false;
   private closeCode: number | undefined;
+  /** A binary message's last frame has not come yet: a continuation frame belongs to it. */
+  private inBinary = false;
 
   constructor(url: string, private readonly events: RawClientEvents, onOpen: () => void) {
     const { hostname, port, pathname, search } = new URL(url);
@@ -168,6 +178,10 @@ export class RawWebSocket {
   private frame(first: number, start: number, end: number): void {
     const opcode = first & 0x0f;
     if (opcode === OPCODE_TEXT && first & FIN) return this.events.message(this.buffer, start, end);
+    if ((opcode === OPCODE_BINARY || (opcode === OPCODE_CONTINUATION && this.inBinary)) && this.events.binary !== undefined) {
+      this.inBinary = !(first & FIN);
+      return this.events.binary(this.buffer, start, end);
+    }
     if (opcode === OPCODE_PING) return this.sendFrame(OPCODE_PONG, Buffer.from(this.buffer.subarray(start, end)));
     if (opcode === OPCODE_CLOSE) {
       this.closeCode = end - start >= 2 ? this.buffer.readUInt16BE(start) : undefined;
@@ -177,7 +191,7 @@ export class RawWebSocket {
       return;
     }
     if (opcode === OPCODE_PONG) return;
-    const kind = opcode === OPCODE_TEXT || opcode === OPCODE_CONTINUATION ? 'a fragmented message' : `opcode ${opcode}`;
+    const kind = opcode === OPCODE_TEXT || opcode === OPCODE_CONTINUATION ? 'a fragmented text message' : opcode === OPCODE_BINARY ? 'a binary message' : `opcode ${opcode}`;
     throw new Error(`the server sent ${kind}, which the load client does not take`);
   }
 

@@ -1,8 +1,9 @@
 /** Verdicts and the plain-text tables of bench/fanout.ts (also valid Markdown, for docs/performance.md). */
 import os from 'node:os';
 import { count, cpu, markdownTable, micros, ratio } from '../common/format.js';
-import type { CaseName } from './cases.js';
+import { SERVER_LABELS, type CaseName } from './cases.js';
 import { INSTRUMENTS } from './instruments.js';
+import { SAMPLE_EVERY } from './sample-check.js';
 import { GRACE_MICROS, type StepResult } from './step.js';
 
 /** A step is sustained with p99 below this... */
@@ -37,6 +38,9 @@ const READ_SHARE = 0.5;
 const TARGET_1000 = 1_500_000;
 const TARGET_100 = 2_000_000;
 const TARGET_RATIO_1000 = 8;
+/** Issue 15: the all-in-one layout's sustained events/s against NATS's in the same run. */
+const TARGET_ALLINONE_TO_NATS_100 = 1;
+const TARGET_ALLINONE_TO_NATS_1000 = 2;
 
 export interface Verdict {
   readonly sustained: boolean;
@@ -57,6 +61,7 @@ export function judge(step: StepResult): Verdict {
   const conflation = step.case.readPerSecond > 0;
   if (step.offeredPerSecond < OFFERED_SHARE * step.rate) problems.push('feed short');
   if (step.closedClients > 0) problems.push(`${step.closedClients} clients closed`);
+  if (step.invalidEvents > 0) problems.push(`${count(step.invalidEvents)} invalid events (${step.checkProblem ?? '?'})`);
   if (conflation) {
     if (step.serverRssEnd > conflationRssBound(step)) problems.push(`RSS over ${mb(conflationRssBound(step))}`);
     if (step.delivered < READ_SHARE * step.case.clients * step.case.readPerSecond * step.seconds) problems.push('readers starved');
@@ -75,7 +80,7 @@ function backlogGrowing({ firstSecondP50: first, lastSecondP50: last }: StepResu
 
 const COLUMNS = [
   'case', 'clients', 'interest', 'asked ticks/s', 'offered ticks/s', 'delivered events/s', 'delivered %', 'received events/s',
-  'p50', 'p99', 'p99.9', 'max', 'p50 1st s → last s', 'server CPU', 'server RSS start → end', 'load CPU max', 'other CPU', 'verdict',
+  'p50', 'p99', 'p99.9', 'max', 'p50 1st s → last s', 'server CPU', 'server RSS start → end', 'load CPU max', 'other CPU', 'events checked', 'verdict',
 ] as const;
 
 export function resultsTable(steps: readonly StepResult[]): string {
@@ -107,6 +112,7 @@ function row(step: StepResult): string[] {
     `${mb(step.serverRssStart)} → ${mb(step.serverRssEnd)}`,
     cpu(Math.max(...step.loadCpus)),
     cpu(step.otherCpu),
+    count(step.checkedEvents),
     verdictCell(step),
   ];
 }
@@ -132,6 +138,9 @@ export function legend(): string {
     `Conflation: clients read at most their budget; delivered = events read inside the window, however old; judged by the gateway's`,
     `RSS (under its idle RSS + 1.5 x clients x (256 KiB socket high-water + 350 B per topic)), no client closed, the readers getting >= ${READ_SHARE * 100}% of their budget. Its latency includes`,
     `the time an event waits in the paused client's socket buffers.`,
+    `events checked: every client fully parses 1 frame (or NATS message) in ${SAMPLE_EVERY} it receives, every event of it, and checks its fields and that seqs per topic`,
+    `only go up; an invalid one fails the step.`,
+    `server CPU: the gateway process on the split fabric; the one process of the all-in-one layout (proxy, snapshot, gateway); nats-server.`,
   ].join('\n');
 }
 
@@ -158,7 +167,7 @@ function summarize(steps: readonly StepResult[], name: CaseName): CaseSummary | 
 
 export function summaryText(steps: readonly StepResult[]): string {
   const lines: string[] = [];
-  for (const name of ['all-1000', 'baseline-1000', 'all-100', 'baseline-100', 'partial-1000'] as const) {
+  for (const name of ['all-1000', 'allinone-1000', 'nats-1000', 'baseline-1000', 'all-100', 'allinone-100', 'nats-100', 'baseline-100', 'partial-1000', 'allinone-partial-1000', 'nats-partial-1000'] as const) {
     const summary = summarize(steps, name);
     if (summary === undefined) continue;
     const { sustained, limit, peakDelivered, peakReceived } = summary;
@@ -212,7 +221,19 @@ function targetLines(steps: readonly StepResult[]): string[] {
       ? `- 100 clients, tickfan/baseline: ${ratio(all100 / base100)}`
       : `- 100 clients, tickfan/baseline: no ratio (the baseline sustained no step)${peakRatio(steps, 'all-100', 'baseline-100')}`);
   }
+  lines.push(...peerTargetLines(sustainedEvents, 'allinone-100', 'nats-100', TARGET_ALLINONE_TO_NATS_100));
+  lines.push(...peerTargetLines(sustainedEvents, 'allinone-1000', 'nats-1000', TARGET_ALLINONE_TO_NATS_1000));
   return lines.length > 1 ? lines : [];
+}
+
+/** The all-in-one layout against NATS, sustained, in this run. */
+function peerTargetLines(sustainedEvents: (name: CaseName) => number | undefined, ours: CaseName, nats: CaseName, target: number): string[] {
+  const mine = sustainedEvents(ours);
+  const theirs = sustainedEvents(nats);
+  if (mine === undefined || theirs === undefined) return [];
+  const what = `- ${ours} / ${nats}`;
+  if (theirs === 0) return [`${what}: no ratio (NATS sustained no step), target >= ${ratio(target)}`];
+  return [`${what}: ${ratio(mine / theirs, 2)} (${count(mine)} / ${count(theirs)} events/s), target >= ${ratio(target)}: ${met(mine / theirs >= target)}`];
 }
 
 /** When the baseline sustained nothing, the ratio of the most events/s each pushed through at any step, as a hint. */
@@ -229,7 +250,7 @@ function limitedBy(step: StepResult): string {
   const machine = step.machineCpu >= (SERVER_SATURATED_PERCENT / 100) * cores * 100
     ? `; the machine was out of CPU (${cpu(step.machineCpu)} of ${cores} cores, ${cpu(step.otherCpu)} of it by programs outside the benchmark)`
     : '';
-  const server = `${step.case.server === 'tickfan' ? 'gateway' : 'baseline server'} at ${cpu(step.serverCpu)} of a core`;
+  const server = `${serverName(step)} at ${cpu(step.serverCpu)} of a core`;
   if (step.serverCpu >= SERVER_SATURATED_PERCENT) return `the server (${server})${load > LOAD_SATURATED_PERCENT ? `, and a load process at ${cpu(load)}` : ''}${machine}`;
   if (load > LOAD_SATURATED_PERCENT) return `the load side (a load process at ${cpu(load)}; ${server})${machine}`;
   return `no process saturated (${server}, load at most ${cpu(load)})${machine || ': queueing or scheduling'}`;
@@ -249,4 +270,65 @@ function met(yes: boolean): string {
 
 function mb(bytes: number): string {
   return `${Math.round(bytes / 2 ** 20)} MB`;
+}
+
+function serverName(step: StepResult): string {
+  switch (step.case.server) {
+    case 'tickfan':
+      return 'gateway';
+    case 'allinone':
+      return 'all-in-one process';
+    case 'nats':
+      return 'nats-server';
+    case 'baseline':
+      return 'baseline server';
+  }
+}
+
+const PEER_COLUMNS = [
+  'clients', 'interest', 'layout', 'case', 'sustained ticks/s', 'sustained events/s', 'ratio to NATS',
+  'peak received events/s', 'peak ratio to NATS', 'failed at', 'why',
+] as const;
+
+/**
+ * Per clients and interest, each layout's highest sustained step and its ratio to NATS's in the
+ * same run: the cases of the same clients, interest and ramp, read at full speed with the
+ * shipped settings (the conflation and metrics cases have no peers). The most events/s each
+ * pushed through at any step, sustained or not, and its ratio too: a hint where a busy machine
+ * left a layout no sustained step.
+ */
+export function peersTable(steps: readonly StepResult[]): string {
+  const peerSteps = steps.filter((s) => s.case.readPerSecond === 0 && s.case.gatewayEnv === undefined);
+  const groups = new Map<string, StepResult[]>();
+  for (const step of peerSteps) {
+    const key = `${step.case.clients}/${step.case.interest}`;
+    groups.set(key, [...(groups.get(key) ?? []), step]);
+  }
+  const rows: string[][] = [];
+  for (const group of groups.values()) {
+    const names = [...new Set(group.map((s) => s.case.name))] as CaseName[];
+    const summaries = names.map((name) => ({ name, summary: summarize(group, name)!, server: group.find((s) => s.case.name === name)!.case.server }));
+    const nats = summaries.find((s) => s.server === 'nats');
+    const natsEvents = nats === undefined ? undefined : nats.summary.sustained === undefined ? 0 : deliveredPerSecond(nats.summary.sustained);
+    const toNats = (ours: number, theirs: number | undefined): string => (theirs === undefined ? '-' : theirs > 0 ? ratio(ours / theirs, 2) : 'NATS: none');
+    for (const { name, summary, server } of summaries) {
+      const { sustained, limit, peakReceived } = summary;
+      const events = sustained === undefined ? 0 : deliveredPerSecond(sustained);
+      const first = group[0]!.case;
+      rows.push([
+        count(first.clients),
+        first.interest >= 1 ? 'all' : `${Math.round(first.interest * 100)}%`,
+        SERVER_LABELS[server],
+        name,
+        sustained === undefined ? 'none' : count(sustained.rate),
+        count(events),
+        toNats(events, natsEvents),
+        count(peakReceived),
+        toNats(peakReceived, nats?.summary.peakReceived),
+        limit === undefined ? 'never' : count(limit.rate),
+        limit === undefined ? 'above the top step' : judge(limit).problem,
+      ]);
+    }
+  }
+  return markdownTable(PEER_COLUMNS, rows, ['layout', 'case', 'why']);
 }

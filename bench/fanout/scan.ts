@@ -83,3 +83,26 @@ export class ScannedFrames {
     return tss;
   }
 }
+
+const TS_KEY = '"ts":';
+
+/**
+ * The ts of the one event in data[start, end) (a NATS message's payload), or -1 when it has
+ * none. A byte loop: an event is short, and a native call per event (Buffer.indexOf or a string
+ * made of it) would cost more than the search.
+ */
+export function eventTs(data: Buffer, start: number, end: number): number {
+  const last = end - TS_KEY.length;
+  for (let at = start; at <= last; at++) {
+    if (data[at] !== QUOTE || data[at + 1] !== 0x74 || data[at + 2] !== 0x73 || data[at + 3] !== QUOTE || data[at + 4] !== 0x3a) continue;
+    let ts = 0;
+    let i = at + TS_KEY.length;
+    for (; i < end; i++) {
+      const c = data[i]!;
+      if (c < DIGIT_0 || c > DIGIT_9) break;
+      ts = ts * 10 + (c - DIGIT_0);
+    }
+    return i > at + TS_KEY.length ? ts : -1;
+  }
+  return -1;
+}

@@ -12,7 +12,7 @@ import { machineCpuPercent } from '../common/machine.js';
 import type { FanoutOptions } from './args.js';
 import type { Case } from './cases.js';
 import type { Fabric, Server } from './fabric.js';
-import { interestPatterns, selectedShare } from './instruments.js';
+import { interestPatterns, natsInterestSubjects, selectedShare } from './instruments.js';
 import type { ClientSpec, LoadMethods, LoadReport, MeasureParams } from './load.js';
 
 const CALL_MS = 15_000;
@@ -53,12 +53,16 @@ export interface StepResult {
   readonly loadCpus: readonly number[];
   readonly closedClients: number;
   readonly feedDropped: number;
+  /** Events of the load side's sample parsed and checked, those that failed, and the first one's problem. */
+  readonly checkedEvents: number;
+  readonly invalidEvents: number;
+  readonly checkProblem: string | undefined;
 }
 
 interface Sample {
   readonly atMicros: number;
   readonly cpuMs: number;
-  /** Proxy, snapshot role and feed together. */
+  /** The processes that carry the server's ticks together: feed (and on the split fabric proxy and snapshot role). */
   readonly fabricCpuMs: number;
   readonly rss: number;
   readonly published: number;
@@ -68,27 +72,26 @@ interface Sample {
 export class CaseRun {
   private constructor(
     readonly spec: Case,
-    private readonly fabric: Fabric,
     private readonly server: Server,
     private readonly serverRssIdle: number,
     private readonly loads: readonly Child<LoadMethods>[],
   ) {}
 
   static async start(spec: Case, fabric: Fabric, options: FanoutOptions): Promise<CaseRun> {
-    await fabric.feed.call('rate', { ticksPerSecond: 0 }, CALL_MS);
     const server = await fabric.startServer(spec.server, { ...options.gatewayEnv, ...spec.gatewayEnv });
+    const nats = spec.server === 'nats';
     const perProcess = options.clientsPerProcess ?? (spec.clients >= 1_000 ? Math.ceil(spec.clients / 4) : Math.ceil(spec.clients / 2));
-    const specs: ClientSpec[] = Array.from({ length: spec.clients }, (_, i) => ({ patterns: interestPatterns(i, spec.interest) }));
+    const specs: ClientSpec[] = Array.from({ length: spec.clients }, (_, i) => ({ patterns: nats ? natsInterestSubjects(i, spec.interest) : interestPatterns(i, spec.interest) }));
     const loads: Child<LoadMethods>[] = [];
     for (let first = 0; first < spec.clients; first += perProcess) {
       loads.push(new Child<LoadMethods>(new URL('./load.ts', import.meta.url), `load ${loads.length + 1}`));
     }
-    const run = new CaseRun(spec, fabric, server, processRssBytes(server.pid), loads);
+    const run = new CaseRun(spec, server, processRssBytes(server.pid), loads);
     try {
       await Promise.all(loads.map((load) => load.started()));
       await Promise.all(loads.map((load, i) => load.call(
         'connect',
-        { url: server.url, clients: specs.slice(i * perProcess, (i + 1) * perProcess), readPerSecond: spec.readPerSecond, timeoutMs: CONNECT_MS },
+        { url: server.url, protocol: nats ? 'nats' : 'tickfan', clients: specs.slice(i * perProcess, (i + 1) * perProcess), readPerSecond: spec.readPerSecond, timeoutMs: CONNECT_MS },
         CONNECT_MS + CALL_MS,
       )));
     } catch (err) {
@@ -99,7 +102,7 @@ export class CaseRun {
   }
 
   async step(rate: number, options: FanoutOptions): Promise<StepResult> {
-    const { feed } = this.fabric;
+    const { feed } = this.server;
     await feed.call('rate', { ticksPerSecond: rate }, CALL_MS);
     const seconds = Math.max(options.seconds, this.spec.minSeconds ?? 0);
     const { startMicros, endMicros } = windowAfter(Math.max(options.warmupSeconds, this.spec.minWarmupSeconds ?? 0), seconds);
@@ -116,16 +119,18 @@ export class CaseRun {
   }
 
   async stop(): Promise<void> {
+    // The split fabric's feed outlives the case: it must not go on publishing into the next one.
+    await this.server.feed.call('rate', { ticksPerSecond: 0 }, CALL_MS).catch(() => undefined);
     await Promise.all(this.loads.map((load) => load.stop(STOP_MS)));
     await this.server.stop();
   }
 
   private async sample(): Promise<Sample> {
-    const counts = await this.fabric.feed.call('counts', undefined, CALL_MS);
+    const counts = await this.server.feed.call('counts', undefined, CALL_MS);
     return {
       atMicros: nowMicros(),
       cpuMs: processCpuMs(this.server.pid),
-      fabricCpuMs: this.fabric.pids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
+      fabricCpuMs: this.server.fabricPids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
       rss: processRssBytes(this.server.pid),
       published: counts.published,
       dropped: counts.dropped,
@@ -159,6 +164,9 @@ export class CaseRun {
       loadCpus: reports.map((r) => r.cpuPercent),
       closedClients: reports.reduce((sum, r) => sum + r.closed, 0),
       feedDropped: end.dropped - start.dropped,
+      checkedEvents: reports.reduce((sum, r) => sum + r.checked, 0),
+      invalidEvents: reports.reduce((sum, r) => sum + r.invalid, 0),
+      checkProblem: reports.find((r) => r.problem !== undefined)?.problem,
     };
   }
 }

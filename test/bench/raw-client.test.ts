@@ -10,6 +10,8 @@ const WAIT_MS = 10_000;
 /** What the client reported, and a way to wait until it reported something. */
 class Received {
   readonly messages: string[] = [];
+  /** Payloads of binary frames and their continuations. */
+  readonly chunks: string[] = [];
   readonly closes: (number | undefined)[] = [];
   readonly errors: Error[] = [];
   private readonly waiters = new Set<() => void>();
@@ -38,7 +40,7 @@ class Received {
 }
 
 /** A real ws server on an ephemeral loopback port, and a RawWebSocket connected to it. */
-async function connect(t: { teardown(fn: () => void): void }, options: { refuse?: boolean } = {}) {
+async function connect(t: { teardown(fn: () => void): void }, options: { refuse?: boolean; binary?: boolean } = {}) {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: () => !options.refuse });
   t.teardown(() => server.close());
   await once(server, 'listening');
@@ -53,6 +55,7 @@ async function connect(t: { teardown(fn: () => void): void }, options: { refuse?
     message: (data, start, end) => report(() => received.messages.push(data.toString('utf8', start, end))),
     close: (code) => report(() => received.closes.push(code)),
     error: (err) => report(() => received.errors.push(err)),
+    ...(options.binary ? { binary: (data: Buffer, start: number, end: number) => report(() => received.chunks.push(data.toString('latin1', start, end))) } : {}),
   }, () => report(() => (open = true)));
   t.teardown(() => client.terminate());
   return { server, accepted, client, received, opened: () => received.until(() => open, 'the upgrade') };
@@ -114,4 +117,24 @@ test('a refused upgrade is an error naming the status line', async (t) => {
   const { received } = await connect(t, { refuse: true });
   await received.until(() => received.errors.length > 0 && received.closes.length > 0, 'the failure');
   t.regex(received.errors[0]!.message, /refused the upgrade: HTTP\/1\.1 401/);
+});
+
+test('binary frames and their continuations go to binary() as a stream, text messages still to message()', async (t) => {
+  const { accepted, received } = await connect(t, { binary: true });
+  const peer = await accepted;
+  peer.send(Buffer.from('MSG a 1 5\r\nhel'), { binary: true, fin: false });
+  peer.send(Buffer.from('lo\r\n'), { binary: true, fin: true });
+  peer.send(Buffer.from('PING\r\n'), { binary: true });
+  peer.send('text');
+  await received.until(() => received.messages.length === 1, 'the text message');
+  t.is(received.chunks.join(''), 'MSG a 1 5\r\nhello\r\nPING\r\n');
+  t.deepEqual(received.messages, ['text']);
+  t.deepEqual(received.errors, []);
+});
+
+test('without binary() a binary frame is an error naming it', async (t) => {
+  const { accepted, received } = await connect(t);
+  (await accepted).send(Buffer.from('x'), { binary: true });
+  await received.until(() => received.errors.length > 0, 'the error');
+  t.regex(received.errors[0]!.message, /a binary message, which the load client does not take/);
 });
