@@ -14,6 +14,8 @@ export interface TickfanProcessOptions {
    * host; it must exec the program in place, so the process's pid (and signals) stay node's.
    */
   readonly launcher?: readonly string[];
+  /** Options of node itself, before the program (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface LogLine {
@@ -32,9 +34,9 @@ export class TickfanProcess {
   private readonly waiters: { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
   private readonly stdoutWaiters: { count: number; resolve: () => void }[] = [];
 
-  constructor(args: readonly string[], env: Record<string, string> = {}, { launcher = [] }: TickfanProcessOptions = {}) {
+  constructor(args: readonly string[], env: Record<string, string> = {}, { launcher = [], nodeArgs = [] }: TickfanProcessOptions = {}) {
     const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TICKFAN_')));
-    const [command = process.execPath, ...argv] = [...launcher, process.execPath, BIN, ...args];
+    const [command = process.execPath, ...argv] = [...launcher, process.execPath, ...nodeArgs, BIN, ...args];
     // A free metrics port unless the test picks one: processes run side by side and 9464 is one port.
     this.child = spawn(command, argv, { env: { ...cleanEnv, TICKFAN_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     // 'close' rather than 'exit': it comes after stdout and stderr have delivered their last lines.
