@@ -16,6 +16,14 @@ import { scrapeTotals, type MetricTotals } from './metrics.js';
 export const LAYOUT_NAMES = ['split', 'all-in-one'] as const;
 export type LayoutName = (typeof LAYOUT_NAMES)[number];
 
+/** The bench feeds, by the program each runs: both speak FeedMethods. */
+const FEED_PROGRAMS = {
+  publisher: new URL('../fanout/feed.ts', import.meta.url),
+  raw: new URL('./raw-feed.ts', import.meta.url),
+} as const;
+export const FEED_KINDS = Object.keys(FEED_PROGRAMS) as readonly (keyof typeof FEED_PROGRAMS)[];
+export type FeedKind = keyof typeof FEED_PROGRAMS;
+
 const ROLES_OF: Readonly<Record<LayoutName, readonly (readonly string[])[]>> = {
   split: [['proxy'], ['snapshot'], ['gateway']],
   'all-in-one': [['proxy', 'snapshot', 'gateway']],
@@ -50,16 +58,24 @@ export interface RoleProcess {
   readonly profileDir: string | undefined;
 }
 
+/** A tickfan build to measure: this checkout's, or another's to compare with (before and after a change). */
+export interface Build {
+  readonly label: string;
+  /** Its bin/tickfan.js, run from its own dist/. */
+  readonly bin: string;
+}
+
 export class Layout {
   private constructor(
     readonly name: LayoutName,
+    readonly build: Build,
     readonly processes: readonly RoleProcess[],
     readonly feed: Child<FeedMethods>,
     private readonly dir: ReturnType<typeof ipcDir>,
   ) {}
 
   /** Starts the roles, the feed (primed: one tick of every instrument), and the gateway's following. */
-  static async start(name: LayoutName, profileRoot: string | undefined): Promise<Layout> {
+  static async start(name: LayoutName, build: Build, feedKind: FeedKind, profileRoot: string | undefined): Promise<Layout> {
     const dir = ipcDir();
     const env = {
       ...privateFabricEnv(dir),
@@ -68,10 +84,10 @@ export class Layout {
       TICKFAN_GATEWAY_DRAIN_MS: '0',
     };
     const processes: RoleProcess[] = [];
-    const feed = new Child<FeedMethods>(new URL('../fanout/feed.ts', import.meta.url), `${name} feed`);
-    const layout = new Layout(name, processes, feed, dir);
+    const feed = new Child<FeedMethods>(FEED_PROGRAMS[feedKind], `${build.label} ${name} ${feedKind} feed`);
+    const layout = new Layout(name, build, processes, feed, dir);
     try {
-      for (const roles of ROLES_OF[name]) processes.push(await startRoles(roles, env, profileRoot));
+      for (const roles of ROLES_OF[name]) processes.push(await startRoles(roles, build.bin, env, profileRoot));
       await feed.started();
       await feed.call('start', { frontend: env.TICKFAN_CONNECT_FRONTEND }, CALL_MS);
       await feed.call('prime', undefined, CALL_MS);
@@ -104,12 +120,12 @@ export class Layout {
   }
 }
 
-async function startRoles(roles: readonly string[], env: Record<string, string>, profileRoot: string | undefined): Promise<RoleProcess> {
+async function startRoles(roles: readonly string[], bin: string, env: Record<string, string>, profileRoot: string | undefined): Promise<RoleProcess> {
   const label = roles.length === 1 ? roles[0]! : 'all-in-one';
   const profileDir = profileRoot === undefined ? undefined : join(profileRoot, label);
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
-  const proc = new TickfanProcess(['start', '--roles', roles.join(',')], env, { nodeArgs });
+  const proc = new TickfanProcess(['start', '--roles', roles.join(',')], env, { nodeArgs, bin });
   everyTickfan.add(proc);
   void proc.exited.then(() => everyTickfan.delete(proc));
   try {

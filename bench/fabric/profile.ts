@@ -32,7 +32,7 @@ interface CpuProfile {
 }
 
 export interface SelfTime {
-  /** functionName (or "(anonymous)") and where it is defined. */
+  /** functionName (or "(anonymous)") and where it is defined; or, by file, the file alone. */
   readonly what: string;
   readonly ms: number;
 }
@@ -44,6 +44,8 @@ export interface ProfileSummary {
   readonly idleMs: number;
   /** Functions by self time, busiest first (idle excluded). */
   readonly functions: readonly SelfTime[];
+  /** The same summed per file (V8's own entries such as "(garbage collector)" each stand alone), busiest first. */
+  readonly files: readonly SelfTime[];
 }
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -63,6 +65,7 @@ export function summarize(file: string, windows: readonly MonotonicWindow[]): Pr
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
   const selfMicros = new Map<string, number>();
+  const fileMicros = new Map<string, number>();
   let at = profile.startTime;
   let sampled = 0;
   let idle = 0;
@@ -78,14 +81,25 @@ export function summarize(file: string, windows: readonly MonotonicWindow[]): Pr
     }
     const what = describe(frame);
     selfMicros.set(what, (selfMicros.get(what) ?? 0) + lasted);
+    // V8's own entries, "(garbage collector)" and "(program)", stand alone; native functions go together.
+    const file = frame.url !== '' ? where(frame) : frame.functionName.startsWith('(') ? frame.functionName : 'native functions (no script)';
+    fileMicros.set(file, (fileMicros.get(file) ?? 0) + lasted);
   }
-  const functions = [...selfMicros].map(([what, micros]) => ({ what, ms: micros / 1000 })).sort((a, b) => b.ms - a.ms);
-  return { sampledMs: sampled / 1000, idleMs: idle / 1000, functions };
+  return { sampledMs: sampled / 1000, idleMs: idle / 1000, functions: busiestFirst(selfMicros), files: busiestFirst(fileMicros) };
+}
+
+function busiestFirst(micros: Map<string, number>): SelfTime[] {
+  return [...micros].map(([what, us]) => ({ what, ms: us / 1000 })).sort((a, b) => b.ms - a.ms);
 }
 
 function describe(frame: CallFrame): string {
-  const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
-  if (frame.url === '') return name;
-  const where = frame.url.startsWith('file://') ? relative(REPO, fileURLToPath(frame.url)) : frame.url;
-  return `${name} ${where}:${frame.lineNumber + 1}`;
+  return frame.url === '' ? functionName(frame) : `${functionName(frame)} ${where(frame)}:${frame.lineNumber + 1}`;
+}
+
+function functionName(frame: CallFrame): string {
+  return frame.functionName === '' ? '(anonymous)' : frame.functionName;
+}
+
+function where(frame: CallFrame): string {
+  return frame.url.startsWith('file://') ? relative(REPO, fileURLToPath(frame.url)) : frame.url;
 }

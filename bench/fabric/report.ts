@@ -1,67 +1,132 @@
 /** The fabric benchmark's tables (plain text that is also Markdown, for docs/performance.md). */
 import { count, markdownTable } from '../common/format.js';
-import type { ProfileSummary } from './profile.js';
-import { total, type ProcessUse, type StepResult } from './step.js';
+import type { ProfileSummary, SelfTime } from './profile.js';
+import { fabricPerTick, perTick, sumSplits, total, type StepResult } from './step.js';
+import type { ThreadSplit } from './threads.js';
 
-/** Every process of every step: % of a core, and CPU µs per published tick, split by thread. */
+/** The share of the ticks each role must have taken for the step's per-tick figures to hold. */
+const KEPT_UP = 0.95;
+/** Files listed per profile, after its functions. */
+const FILES_SHOWN = 8;
+
+/** Every process of every step: % of a core, and CPU µs per tick handled, split by thread. */
 export function processTable(steps: readonly StepResult[]): string {
   const rows = steps.flatMap((step) => {
-    const fabric: ProcessUse = { label: 'fabric total', cpuMs: sumSplits(step.roles) };
-    const shown = step.roles.length > 1 ? [...step.roles, fabric, step.feed] : [...step.roles, step.feed];
-    return shown.map((use) => [step.layout, count(step.rate), use.label, ...usage(step, use)]);
+    const seconds = windowSeconds(step);
+    const line = (label: string, cpuMs: ThreadSplit, micros: ThreadSplit | undefined): string[] => [
+      ...buildCell(steps, step), step.layout, count(step.rate), label,
+      splitCell(cpuMs, (ms) => (ms / 10 / seconds).toFixed(0), '%'),
+      micros === undefined ? '-' : splitCell(micros, (us) => us.toFixed(1), ''),
+    ];
+    const roles = step.roles.map((use) => line(use.label, use.cpuMs, perTick(use)));
+    const fabric = step.roles.length > 1 ? [line('fabric total', sumSplits(step.roles.map((use) => use.cpuMs)), fabricPerTick(step))] : [];
+    return [...roles, ...fabric, line('feed', step.feed.cpuMs, perTick(step.feed))];
   });
-  return markdownTable(['layout', 'ticks/s', 'process', '% of a core (main/libzmq/other)', 'CPU µs per tick (main/libzmq/other)'], rows, ['layout', 'process']);
+  return markdownTable([...buildHeader(steps), 'layout', 'ticks/s', 'process', '% of a core (main/libzmq/other)', 'CPU µs per tick (main/libzmq/other)'], rows, ['build', 'layout', 'process']);
 }
 
 /** One line per step: the fabric's total per tick, the feed's, and whether the step is trustworthy. */
 export function summaryTable(steps: readonly StepResult[]): string {
-  const rows = steps.map((step) => {
-    const seconds = (step.window.endMicros - step.window.startMicros) / 1e6;
-    const fabricMs = step.roles.reduce((sum, use) => sum + total(use.cpuMs), 0);
+  const rows = steps.map((step) => [
+    ...buildCell(steps, step), step.layout, count(step.rate), count(step.published / windowSeconds(step)), micros(fabricTotal(step)), micros(feedTotal(step)),
+    count(step.feedDropped), share(step.snapshotTook), share(step.gatewayTook), String(step.gatewayClients), `${step.otherCpu.toFixed(0)}%`, keptUp(step) ? 'yes' : 'NO',
+  ]);
+  return markdownTable(
+    [...buildHeader(steps), 'layout', 'offered/s', 'published/s', 'fabric µs/tick', 'feed µs/tick', 'feed dropped', 'snapshot took', 'gateway took', 'gateway clients', 'other programs', 'kept up'],
+    rows,
+    ['build', 'layout'],
+  );
+}
+
+/**
+ * Each build's median over the rounds of every layout and rate (idle steps left out), with its
+ * ratio to the baseline's median: the before-and-after of a change, measured in one run.
+ */
+export function comparisonTable(steps: readonly StepResult[]): string {
+  const groups = new Map<string, StepResult[]>();
+  for (const step of steps.filter((s) => s.published > 0)) {
+    const key = groupKey(step.layout, step.rate, step.build);
+    groups.set(key, [...(groups.get(key) ?? []), step]);
+  }
+  const fabricMedian = (group: readonly StepResult[]): number => median(group.map((step) => fabricTotal(step)!));
+  const rows = [...groups.values()].map((group) => {
+    const { layout, rate, build } = group[0]!;
+    const perTicks = group.map((step) => fabricTotal(step)!);
+    const baseline = groups.get(groupKey(layout, rate, 'baseline'));
+    const vsBaseline = baseline === undefined || build === 'baseline' ? '-' : `${(fabricMedian(group) / fabricMedian(baseline)).toFixed(2)}x`;
     return [
-      step.layout, count(step.rate), count(step.published / seconds), perTick(fabricMs, step.published), perTick(total(step.feed.cpuMs), step.published),
-      count(step.feedDropped), share(step.snapshotTook), share(step.gatewayTook), String(step.gatewayClients), `${step.otherCpu.toFixed(0)}%`,
+      build, layout, count(rate), `${fabricMedian(group).toFixed(1)} (${Math.min(...perTicks).toFixed(1)}-${Math.max(...perTicks).toFixed(1)})`,
+      median(group.map((step) => feedTotal(step)!)).toFixed(1), vsBaseline, `${group.filter(keptUp).length}/${group.length}`,
     ];
   });
-  return markdownTable(
-    ['layout', 'offered/s', 'published/s', 'fabric µs/tick', 'feed µs/tick', 'feed dropped', 'snapshot took', 'gateway took', 'gateway clients', 'other programs'],
-    rows,
-    ['layout'],
-  );
+  return markdownTable(['build', 'layout', 'ticks/s', 'fabric µs/tick, median (min-max)', 'feed µs/tick, median', 'vs baseline', 'rounds kept up'], rows, ['build', 'layout']);
 }
 
 export const LEGEND = `fabric = proxy + snapshot + gateway processes (split), or the one all-in-one process. CPU is
 utime+stime from /proc/PID/task/*/stat over the window (10 ms resolution), split into the JS
 main thread, libzmq's threads (ZMQbg/*) and the rest (V8 helpers such as GC, libuv's pool).
-µs per tick = CPU time / ticks the feed published in the window. "took" = ticks the snapshot
-store / the gateway counted around the window per tick published in it (~100%: every tick
-reached them). "other programs" = the machine's busy time minus this benchmark's processes,
-% of one core: on a shared machine, how far to trust the step.`;
+µs per tick = a process's CPU time / the ticks it handled in the window: the snapshot store's
+and the gateway's own counters (their mean for the all-in-one), the ticks published for the
+proxy and the feed; the fabric's = the sum of its processes'. "took" = ticks the snapshot
+store / the gateway counted around the window per tick published meanwhile (~100%: none
+behind). "other programs" = the machine's busy time minus this benchmark's processes, % of
+one core: on a shared machine, how far to trust the step. "kept up" = no tick dropped and
+both roles took at least ${100 * KEPT_UP}% of the ticks: otherwise a role fell behind (starved of
+CPU, or too slow), and its figures are those of a role working through a backlog.`;
 
-/** One profile's top functions by self time over the windows it was summarized for. */
+/** One profile's top functions by self time over the windows it was summarized for, then its busiest files. */
 export function profileTable(title: string, summary: ProfileSummary, top: number): string {
   const busyMs = summary.sampledMs - summary.idleMs;
   const heading = `${title}: ${count(summary.sampledMs)} ms sampled on the main thread, ${pct(busyMs, summary.sampledMs)} busy`;
-  const rows = summary.functions.slice(0, top).map((fn) => [fn.ms.toFixed(0), pct(fn.ms, busyMs), fn.what]);
-  return `${heading}\n\n${markdownTable(['self ms', '% of busy', 'function'], rows, ['function'])}`;
+  const rows = (items: readonly SelfTime[], n: number): string[][] => items.slice(0, n).map((item) => [item.ms.toFixed(0), pct(item.ms, busyMs), item.what]);
+  const functions = markdownTable(['self ms', '% of busy', 'function'], rows(summary.functions, top), ['function']);
+  const files = markdownTable(['self ms', '% of busy', 'file'], rows(summary.files, FILES_SHOWN), ['file']);
+  return `${heading}\n\n${functions}\n\nBy file:\n\n${files}`;
 }
 
-function usage(step: StepResult, use: ProcessUse): [string, string] {
-  const seconds = (step.window.endMicros - step.window.startMicros) / 1e6;
-  const percent = (ms: number): string => ((ms / 10) / seconds).toFixed(0);
-  const { main, zmq, other } = use.cpuMs;
-  const cpuCell = `${percent(total(use.cpuMs))}% (${percent(main)}/${percent(zmq)}/${percent(other)})`;
-  if (step.published === 0) return [cpuCell, '-'];
-  const micros = (ms: number): string => ((ms * 1000) / step.published).toFixed(1);
-  return [cpuCell, `${micros(total(use.cpuMs))} (${micros(main)}/${micros(zmq)}/${micros(other)})`];
+export function keptUp(step: StepResult): boolean {
+  return step.published === 0 || (step.feedDropped === 0 && step.snapshotTook >= KEPT_UP && step.gatewayTook >= KEPT_UP);
 }
 
-function sumSplits(uses: readonly ProcessUse[]): ProcessUse['cpuMs'] {
-  return uses.reduce((sum, { cpuMs }) => ({ main: sum.main + cpuMs.main, zmq: sum.zmq + cpuMs.zmq, other: sum.other + cpuMs.other }), { main: 0, zmq: 0, other: 0 });
+function fabricTotal(step: StepResult): number | undefined {
+  const split = fabricPerTick(step);
+  return split === undefined ? undefined : total(split);
 }
 
-function perTick(cpuMs: number, ticks: number): string {
-  return ticks > 0 ? ((cpuMs * 1000) / ticks).toFixed(1) : '-';
+function feedTotal(step: StepResult): number | undefined {
+  const split = perTick(step.feed);
+  return split === undefined ? undefined : total(split);
+}
+
+function windowSeconds(step: StepResult): number {
+  return (step.window.endMicros - step.window.startMicros) / 1e6;
+}
+
+function splitCell(split: ThreadSplit, format: (value: number) => string, unit: string): string {
+  return `${format(total(split))}${unit} (${format(split.main)}/${format(split.zmq)}/${format(split.other)})`;
+}
+
+function groupKey(layout: string, rate: number, build: string): string {
+  return `${layout}\0${rate}\0${build}`;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The build column appears only when the run measured more than one build. */
+function buildHeader(steps: readonly StepResult[]): string[] {
+  return new Set(steps.map((step) => step.build)).size > 1 ? ['build'] : [];
+}
+
+function buildCell(steps: readonly StepResult[], step: StepResult): string[] {
+  return buildHeader(steps).length > 0 ? [step.build] : [];
+}
+
+function micros(value: number | undefined): string {
+  return value === undefined ? '-' : value.toFixed(1);
 }
 
 function share(value: number): string {
@@ -71,3 +136,4 @@ function share(value: number): string {
 function pct(part: number, whole: number): string {
   return whole > 0 ? `${((100 * part) / whole).toFixed(0)}%` : '-';
 }
+

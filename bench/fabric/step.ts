@@ -18,9 +18,16 @@ export interface ProcessUse {
   readonly label: string;
   /** CPU ms over the window, by thread. */
   readonly cpuMs: ThreadSplit;
+  /**
+   * Ticks it handled meanwhile, by its own counter (the snapshot store's, the gateway's; both
+   * averaged for the all-in-one) read just around the window, so that a role that fell behind
+   * or caught up is still charged for what it did; the proxy and the feed: ticks published.
+   */
+  readonly ticks: number;
 }
 
 export interface StepResult {
+  readonly build: string;
   readonly layout: string;
   readonly rate: number;
   readonly window: MonotonicWindow;
@@ -55,18 +62,24 @@ export async function measureStep(layout: Layout, rate: number, options: FabricO
   const feedAfter = await layout.feed.call('counts', undefined, CALL_MS);
   const totalsAfter = await layout.totals();
   const feedAroundAfter = await layout.feed.call('counts', undefined, CALL_MS);
+  // Idle until its next step, so that another build's fabric measured meanwhile has the machine.
+  await layout.feed.call('rate', { ticksPerSecond: 0 }, CALL_MS);
 
-  const uses = pids.map((pid, i) => ({
-    label: i < layout.processes.length ? layout.processes[i]!.label : 'feed',
-    cpuMs: splitByThread(start.threads[i]!, end.threads[i]!, pid),
-  }));
+  const published = feedAfter.published - feedBefore.published;
+  const ingested = delta(totalsBefore, totalsAfter, 'tickfan_snapshot_messages_ingested_total');
+  const received = delta(totalsBefore, totalsAfter, 'tickfan_gateway_ticks_received_total');
+  const handled: Readonly<Record<string, number>> = { snapshot: ingested, gateway: received, 'all-in-one': (ingested + received) / 2 };
+  const uses = pids.map((pid, i) => {
+    const label = i < layout.processes.length ? layout.processes[i]!.label : 'feed';
+    return { label, cpuMs: splitByThread(start.threads[i]!, end.threads[i]!, pid), ticks: published > 0 ? handled[label] ?? published : 0 };
+  });
   const ours = uses.reduce((sum, use) => sum + total(use.cpuMs), 0) + (end.selfCpuMs - start.selfCpuMs);
   const windowMs = (end.atMicros - start.atMicros) / 1000;
-  const published = feedAfter.published - feedBefore.published;
   const publishedAround = feedAroundAfter.published - feedAround.published;
   // Ticks still in flight when the last scrape ran make a share a little below 1.
-  const took = (name: string): number => (published > 0 ? delta(totalsBefore, totalsAfter, name) / publishedAround : Number.NaN);
+  const took = (count: number): number => (published > 0 ? count / publishedAround : Number.NaN);
   return {
+    build: layout.build.label,
     layout: layout.name,
     rate,
     window: { startMicros: start.atMicros, endMicros: end.atMicros },
@@ -74,8 +87,8 @@ export async function measureStep(layout: Layout, rate: number, options: FabricO
     feedDropped: feedAfter.dropped - feedBefore.dropped,
     roles: uses.slice(0, -1),
     feed: uses.at(-1)!,
-    snapshotTook: took('tickfan_snapshot_messages_ingested_total'),
-    gatewayTook: took('tickfan_gateway_ticks_received_total'),
+    snapshotTook: took(ingested),
+    gatewayTook: took(received),
     gatewayClients: totalsAfter.get('tickfan_gateway_connections') ?? Number.NaN,
     otherCpu: Math.max(0, (100 * (busyMs(start.machine, end.machine) - ours)) / windowMs),
   };
@@ -83,6 +96,24 @@ export async function measureStep(layout: Layout, rate: number, options: FabricO
 
 export function total(split: ThreadSplit): number {
   return split.main + split.zmq + split.other;
+}
+
+/** CPU µs per tick handled, by thread; undefined for an idle step. */
+export function perTick(use: ProcessUse): ThreadSplit | undefined {
+  if (use.ticks <= 0) return undefined;
+  const { main, zmq, other } = use.cpuMs;
+  return { main: (main * 1000) / use.ticks, zmq: (zmq * 1000) / use.ticks, other: (other * 1000) / use.ticks };
+}
+
+/** The fabric's cost per tick: its processes' costs per tick, added up; undefined for an idle step. */
+export function fabricPerTick(step: StepResult): ThreadSplit | undefined {
+  const parts = step.roles.map(perTick);
+  if (parts.some((part) => part === undefined)) return undefined;
+  return sumSplits(parts as ThreadSplit[]);
+}
+
+export function sumSplits(splits: readonly ThreadSplit[]): ThreadSplit {
+  return splits.reduce((sum, split) => ({ main: sum.main + split.main, zmq: sum.zmq + split.zmq, other: sum.other + split.other }), { main: 0, zmq: 0, other: 0 });
 }
 
 interface Reading {
