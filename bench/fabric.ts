@@ -10,18 +10,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { optionsOrUsage } from './common/cli.js';
-import { announceMachine } from './common/machine.js';
+import { announceMachine, waitForQuiet } from './common/machine.js';
 import { childDied } from './common/spawn.js';
 import { BIN } from './common/tickfan-process.js';
 import { parseOptions, USAGE, type FabricOptions } from './fabric/args.js';
 import { Layout, type Build, type LayoutName } from './fabric/layouts.js';
 import { profileFileOf, summarize } from './fabric/profile.js';
 import { comparisonTable, LEGEND, processTable, profileTable, summaryTable } from './fabric/report.js';
-import { measureStep, type StepResult } from './fabric/step.js';
+import { measureStep, perTick, type StepResult } from './fabric/step.js';
 
 /** Other programs' CPU (% of one core) below which the run starts, and how long it waits for that. */
 const QUIET_BELOW = 25;
 const QUIET_WAIT_MS = 15_000;
+/** Before each step (every fabric idle), how long it waits at most for other programs to calm down. */
+const QUIET_STEP_WAIT_MS = 10_000;
 
 async function main(): Promise<void> {
   const options = optionsOrUsage(parseOptions, USAGE);
@@ -59,6 +61,7 @@ async function runLayout(name: LayoutName, builds: readonly Build[], options: Fa
       for (const rate of options.rates) {
         // Alternating the order cancels a drift of the machine's other load between the builds.
         for (const layout of round % 2 === 0 ? layouts : [...layouts].reverse()) {
+          await waitForQuiet(QUIET_BELOW, QUIET_STEP_WAIT_MS);
           const step = await measureStep(layout, rate, options);
           steps.push(step);
           console.error(`  ${layout.build.label} ${rate} ticks/s: ${step.published} published`);
@@ -76,12 +79,16 @@ async function runLayout(name: LayoutName, builds: readonly Build[], options: Fa
 function profileTables(layout: Layout, steps: readonly StepResult[], top: number): string[] {
   const own = steps.filter((step) => step.build === layout.build.label && step.layout === layout.name);
   const rate = Math.max(...own.map((step) => step.rate));
-  const windows = own.filter((step) => step.rate === rate).map((step) => step.window);
+  const busiest = own.filter((step) => step.rate === rate);
+  const windows = busiest.map((step) => step.window);
   return layout.processes.map(({ label, proc, profileDir }) => {
     const title = `Profile: ${layout.build.label}, ${layout.name}, ${label}, ${rate.toLocaleString('en-US')} ticks/s`;
     const file = profileFileOf(profileDir!, proc.child.pid!);
     if (file === undefined) return `${title}: no profile was written (did the process exit by itself?)`;
-    return profileTable(title, summarize(file, windows), top);
+    // The main thread's CPU per tick as /proc counted it, to turn the profile's shares into µs.
+    const uses = busiest.map((step) => step.roles.find((use) => use.label === label)!);
+    const mainMicros = uses.reduce((sum, use) => sum + (perTick(use)?.main ?? 0), 0) / uses.length;
+    return profileTable(title, summarize(file, windows), top, mainMicros);
   });
 }
 

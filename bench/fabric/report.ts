@@ -74,13 +74,20 @@ one core: on a shared machine, how far to trust the step. "kept up" = no tick dr
 both roles took at least ${100 * KEPT_UP}% of the ticks: otherwise a role fell behind (starved of
 CPU, or too slow), and its figures are those of a role working through a backlog.`;
 
-/** One profile's top functions by self time over the windows it was summarized for, then its busiest files. */
-export function profileTable(title: string, summary: ProfileSummary, top: number): string {
+/**
+ * One profile's top functions by self time over the windows it was summarized for, then its
+ * busiest files. A profile's times are wall time (a thread waiting for a core on a busy machine
+ * still has a function on its stack), so each share of the busy time is also given as µs per
+ * tick of the main thread's CPU time that /proc counted, `mainMicrosPerTick`.
+ */
+export function profileTable(title: string, summary: ProfileSummary, top: number, mainMicrosPerTick: number): string {
   const busyMs = summary.sampledMs - summary.idleMs;
-  const heading = `${title}: ${count(summary.sampledMs)} ms sampled on the main thread, ${pct(busyMs, summary.sampledMs)} busy`;
-  const rows = (items: readonly SelfTime[], n: number): string[][] => items.slice(0, n).map((item) => [item.ms.toFixed(0), pct(item.ms, busyMs), item.what]);
-  const functions = markdownTable(['self ms', '% of busy', 'function'], rows(summary.functions, top), ['function']);
-  const files = markdownTable(['self ms', '% of busy', 'file'], rows(summary.files, FILES_SHOWN), ['file']);
+  const heading = `${title}: ${count(summary.sampledMs)} ms sampled on the main thread, ${pct(busyMs, summary.sampledMs)} of it busy; main thread ${mainMicrosPerTick.toFixed(1)} µs CPU per tick`;
+  const rows = (items: readonly SelfTime[], n: number): string[][] => items.slice(0, n).map((item) => [
+    item.ms.toFixed(0), pct(item.ms, busyMs), busyMs > 0 ? ((item.ms / busyMs) * mainMicrosPerTick).toFixed(2) : '-', item.what,
+  ]);
+  const functions = markdownTable(['self ms (wall)', '% of busy', '≈ µs/tick', 'function'], rows(summary.functions, top), ['function']);
+  const files = markdownTable(['self ms (wall)', '% of busy', '≈ µs/tick', 'file'], rows(summary.files, FILES_SHOWN), ['file']);
   return `${heading}\n\n${functions}\n\nBy file:\n\n${files}`;
 }
 
