@@ -52,6 +52,7 @@ process.on('exit', () => {
 export interface RoleProcess {
   /** The role it runs, or `all-in-one`. */
   readonly label: string;
+  readonly roles: readonly string[];
   readonly proc: TickfanProcess;
   readonly metricsPort: number;
   /** Where node writes its CPU profile on exit, when profiled. */
@@ -114,7 +115,7 @@ export class Layout {
   }
 
   private get gateway(): RoleProcess & { url: string } {
-    const role = this.processes.at(-1)!;
+    const role = this.processes.find(({ roles }) => roles.includes('gateway'))!;
     const listening = role.proc.logs.find((line) => line.msg === READY_LOG.gateway)!;
     return { ...role, url: `ws://127.0.0.1:${String(listening.port)}${String(listening.path)}` };
   }
@@ -131,7 +132,7 @@ async function startRoles(roles: readonly string[], bin: string, env: Record<str
   try {
     const metrics = await proc.waitForLog('metrics listening', undefined, STARTUP_MS);
     for (const role of roles) await proc.waitForLog(READY_LOG[role]!, undefined, STARTUP_MS);
-    return { label, proc, metricsPort: Number(metrics.port), profileDir };
+    return { label, roles, proc, metricsPort: Number(metrics.port), profileDir };
   } catch (err) {
     proc.kill();
     throw err;
@@ -139,7 +140,7 @@ async function startRoles(roles: readonly string[], bin: string, env: Record<str
 }
 
 /** One client subscribes `*` (no snapshot) and closes: the upstream then follows every topic, lingering, with no client. */
-async function followEverything(gateway: { url: string; metricsPort: number }): Promise<void> {
+async function followEverything(gateway: { readonly url: string }): Promise<void> {
   const socket = new WebSocket(gateway.url);
   const subscribed = new Promise<void>((resolve, reject) => {
     socket.on('open', () => socket.send(JSON.stringify({ op: 'subscribe', id: 1, topics: ['*'], snapshot: false })));
