@@ -56,7 +56,7 @@ async function runLayout(name: LayoutName, builds: readonly Build[], options: Fa
   const layouts: Layout[] = [];
   const steps: StepResult[] = [];
   try {
-    for (const build of builds) layouts.push(await Layout.start(name, build, options.feed, profileRoot === undefined ? undefined : join(profileRoot, build.label, name)));
+    for (const build of builds) layouts.push(await Layout.start(name, build, options.feed, options.bareSubscriber, profileRoot === undefined ? undefined : join(profileRoot, build.label, name)));
     for (let round = 0; round < options.rounds; round++) {
       for (const rate of options.rates) {
         // Alternating the order cancels a drift of the machine's other load between the builds.

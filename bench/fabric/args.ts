@@ -16,6 +16,8 @@ export interface FabricOptions {
   readonly baseline: string | undefined;
   /** Times each step is measured (per build), alternating the builds' order. */
   readonly rounds: number;
+  /** Also measure a bare zeromq.js Subscriber on the proxy backend: the receive cost a subscribing role starts from. */
+  readonly bareSubscriber: boolean;
   /** Run every role under `node --cpu-prof` and print its top self-time functions. */
   readonly profile: boolean;
   /** Functions listed per role profile. */
@@ -38,6 +40,8 @@ one set-up client has left), fed by a bench feed: CPU per tick of each process.
                       comparison takes each build's median
   --warmup N          seconds each step runs before its window (default 2)
   --seconds N         measured window of each step (default 5)
+  --bare-subscriber   also measure a process that only receives every tick from the proxy backend
+                      (zeromq.js, for await, nothing else): what a subscribing role pays before its own work
   --profile           run the roles under node --cpu-prof and print each one's top self-time functions
                       over the windows (CPU numbers of a profiled run are a little higher)
   --top N             functions listed per profile (default 15)`;
@@ -54,6 +58,7 @@ export function parseOptions(argv: readonly string[]): FabricOptions | 'help' {
       seconds: { type: 'string', default: '5' },
       baseline: { type: 'string' },
       rounds: { type: 'string' },
+      'bare-subscriber': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       top: { type: 'string', default: '15' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -68,6 +73,7 @@ export function parseOptions(argv: readonly string[]): FabricOptions | 'help' {
     seconds: positive(values.seconds, 'seconds'),
     baseline: values.baseline === undefined ? undefined : checkout(values.baseline),
     rounds: values.rounds === undefined ? (values.baseline === undefined ? 1 : 3) : integer(values.rounds, 'rounds', 1, 100),
+    bareSubscriber: values['bare-subscriber'],
     profile: values.profile,
     top: integer(values.top, 'top', 1, 1_000),
   };

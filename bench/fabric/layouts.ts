@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { Child } from '../common/spawn.js';
 import { TickfanProcess, ipcDir, privateFabricEnv, withTimeout } from '../common/tickfan-process.js';
 import type { FeedMethods } from '../fanout/feed.js';
+import type { BareSubscriberMethods } from './bare-subscriber.js';
 import { scrapeTotals, type MetricTotals } from './metrics.js';
 
 export const LAYOUT_NAMES = ['split', 'all-in-one'] as const;
@@ -72,11 +73,13 @@ export class Layout {
     readonly build: Build,
     readonly processes: readonly RoleProcess[],
     readonly feed: Child<FeedMethods>,
+    /** The bare subscriber, when asked for: a reference, not part of the fabric. */
+    readonly reference: Child<BareSubscriberMethods> | undefined,
     private readonly dir: ReturnType<typeof ipcDir>,
   ) {}
 
   /** Starts the roles, the feed (primed: one tick of every instrument), and the gateway's following. */
-  static async start(name: LayoutName, build: Build, feedKind: FeedKind, profileRoot: string | undefined): Promise<Layout> {
+  static async start(name: LayoutName, build: Build, feedKind: FeedKind, bareSubscriber: boolean, profileRoot: string | undefined): Promise<Layout> {
     const dir = ipcDir();
     const env = {
       ...privateFabricEnv(dir),
@@ -86,13 +89,18 @@ export class Layout {
     };
     const processes: RoleProcess[] = [];
     const feed = new Child<FeedMethods>(FEED_PROGRAMS[feedKind], `${build.label} ${name} ${feedKind} feed`);
-    const layout = new Layout(name, build, processes, feed, dir);
+    const reference = bareSubscriber ? new Child<BareSubscriberMethods>(new URL('./bare-subscriber.ts', import.meta.url), `${build.label} ${name} bare subscriber`) : undefined;
+    const layout = new Layout(name, build, processes, feed, reference, dir);
     try {
       for (const roles of ROLES_OF[name]) processes.push(await startRoles(roles, build.bin, env, profileRoot));
       await feed.started();
       await feed.call('start', { frontend: env.TICKFAN_CONNECT_FRONTEND }, CALL_MS);
       await feed.call('prime', undefined, CALL_MS);
       await followEverything(layout.gateway);
+      if (reference !== undefined) {
+        await reference.started();
+        await reference.call('start', { backend: env.TICKFAN_CONNECT_BACKEND }, CALL_MS);
+      }
     } catch (err) {
       await layout.close();
       throw err;
@@ -110,6 +118,7 @@ export class Layout {
 
   async close(): Promise<void> {
     await this.feed.stop(STOP_MS);
+    await this.reference?.stop(STOP_MS);
     await Promise.all(this.processes.map(({ proc }) => stopTickfan(proc)));
     this.dir.cleanup();
   }

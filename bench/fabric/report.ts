@@ -20,7 +20,8 @@ export function processTable(steps: readonly StepResult[]): string {
     ];
     const roles = step.roles.map((use) => line(use.label, use.cpuMs, perTick(use)));
     const fabric = step.roles.length > 1 ? [line('fabric total', sumSplits(step.roles.map((use) => use.cpuMs)), fabricPerTick(step))] : [];
-    return [...roles, ...fabric, line('feed', step.feed.cpuMs, perTick(step.feed))];
+    const reference = step.reference === undefined ? [] : [line('bare SUB (reference)', step.reference.cpuMs, perTick(step.reference))];
+    return [...roles, ...fabric, line('feed', step.feed.cpuMs, perTick(step.feed)), ...reference];
   });
   return markdownTable([...buildHeader(steps), 'layout', 'ticks/s', 'process', '% of a core (main/libzmq/other)', 'CPU µs per tick (main/libzmq/other)'], rows, ['build', 'layout', 'process']);
 }
@@ -72,7 +73,9 @@ store / the gateway counted around the window per tick published meanwhile (~100
 behind). "other programs" = the machine's busy time minus this benchmark's processes, % of
 one core: on a shared machine, how far to trust the step. "kept up" = no tick dropped and
 both roles took at least ${100 * KEPT_UP}% of the ticks: otherwise a role fell behind (starved of
-CPU, or too slow), and its figures are those of a role working through a backlog.`;
+CPU, or too slow), and its figures are those of a role working through a backlog. "bare SUB"
+(--bare-subscriber) is a process that only receives every tick through zeromq.js: the floor
+a subscribing role's figure starts from; it is no part of the fabric.`;
 
 /**
  * One profile's top functions by self time over the windows it was summarized for, then its

@@ -37,6 +37,8 @@ export interface StepResult {
   readonly feedDropped: number;
   readonly roles: readonly ProcessUse[];
   readonly feed: ProcessUse;
+  /** The bare subscriber, when measured: ticks it received, and its CPU. */
+  readonly reference: ProcessUse | undefined;
   /** Ticks the snapshot store and the gateway took in between two scrapes around the window, per tick published meanwhile (NaN when idle). */
   readonly snapshotTook: number;
   readonly gatewayTook: number;
@@ -49,16 +51,20 @@ export interface StepResult {
 export async function measureStep(layout: Layout, rate: number, options: FabricOptions): Promise<StepResult> {
   await layout.feed.call('rate', { ticksPerSecond: rate }, CALL_MS);
   await sleep(options.warmupSeconds * 1000);
-  const pids = [...layout.processes.map(({ proc }) => proc.child.pid!), layout.feed.pid!];
+  const reference = layout.reference;
+  const pids = [...layout.processes.map(({ proc }) => proc.child.pid!), layout.feed.pid!, ...(reference === undefined ? [] : [reference.pid!])];
+  const referenceCount = async (): Promise<number> => (reference === undefined ? 0 : (await reference.call('counts', undefined, CALL_MS)).received);
 
   // The roles' counters are read just outside the window (a scrape costs CPU), and the feed's
   // count once more just outside those reads, to tell what share of the ticks each role took.
   const feedAround = await layout.feed.call('counts', undefined, CALL_MS);
   const totalsBefore = await layout.totals();
   const feedBefore = await layout.feed.call('counts', undefined, CALL_MS);
+  const referenceBefore = await referenceCount();
   const start = reading(pids);
   await sleep(options.seconds * 1000);
   const end = reading(pids);
+  const referenceAfter = await referenceCount();
   const feedAfter = await layout.feed.call('counts', undefined, CALL_MS);
   const totalsAfter = await layout.totals();
   const feedAroundAfter = await layout.feed.call('counts', undefined, CALL_MS);
@@ -68,11 +74,13 @@ export async function measureStep(layout: Layout, rate: number, options: FabricO
   const published = feedAfter.published - feedBefore.published;
   const ingested = delta(totalsBefore, totalsAfter, 'tickfan_snapshot_messages_ingested_total');
   const received = delta(totalsBefore, totalsAfter, 'tickfan_gateway_ticks_received_total');
-  const handled: Readonly<Record<string, number>> = { snapshot: ingested, gateway: received, 'all-in-one': (ingested + received) / 2 };
+  const handled: Readonly<Record<string, number>> = { snapshot: ingested, gateway: received, 'all-in-one': (ingested + received) / 2, 'bare SUB': referenceAfter - referenceBefore };
+  const labels = [...layout.processes.map(({ label }) => label), 'feed', 'bare SUB'];
   const uses = pids.map((pid, i) => {
-    const label = i < layout.processes.length ? layout.processes[i]!.label : 'feed';
+    const label = labels[i]!;
     return { label, cpuMs: splitByThread(start.threads[i]!, end.threads[i]!, pid), ticks: published > 0 ? handled[label] ?? published : 0 };
   });
+  const roleCount = layout.processes.length;
   const ours = uses.reduce((sum, use) => sum + total(use.cpuMs), 0) + (end.selfCpuMs - start.selfCpuMs);
   const windowMs = (end.atMicros - start.atMicros) / 1000;
   const publishedAround = feedAroundAfter.published - feedAround.published;
@@ -85,8 +93,9 @@ export async function measureStep(layout: Layout, rate: number, options: FabricO
     window: { startMicros: start.atMicros, endMicros: end.atMicros },
     published,
     feedDropped: feedAfter.dropped - feedBefore.dropped,
-    roles: uses.slice(0, -1),
-    feed: uses.at(-1)!,
+    roles: uses.slice(0, roleCount),
+    feed: uses[roleCount]!,
+    reference: uses[roleCount + 1],
     snapshotTook: took(ingested),
     gatewayTook: took(received),
     gatewayClients: totalsAfter.get('tickfan_gateway_connections') ?? Number.NaN,
