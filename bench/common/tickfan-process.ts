@@ -14,6 +14,10 @@ export interface TickfanProcessOptions {
    * host; it must exec the program in place, so the process's pid (and signals) stay node's.
    */
   readonly launcher?: readonly string[];
+  /** Options of node itself, before the program (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  readonly nodeArgs?: readonly string[];
+  /** The tickfan program to run: by default this checkout's; another checkout's to compare builds. */
+  readonly bin?: string;
 }
 
 export interface LogLine {
@@ -31,10 +35,12 @@ export class TickfanProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly waiters: { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
   private readonly stdoutWaiters: { count: number; resolve: () => void }[] = [];
+  private readonly bin: string;
 
-  constructor(args: readonly string[], env: Record<string, string> = {}, { launcher = [] }: TickfanProcessOptions = {}) {
+  constructor(args: readonly string[], env: Record<string, string> = {}, { launcher = [], nodeArgs = [], bin = BIN }: TickfanProcessOptions = {}) {
+    this.bin = bin;
     const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TICKFAN_')));
-    const [command = process.execPath, ...argv] = [...launcher, process.execPath, BIN, ...args];
+    const [command = process.execPath, ...argv] = [...launcher, process.execPath, ...nodeArgs, bin, ...args];
     // A free metrics port unless the test picks one: processes run side by side and 9464 is one port.
     this.child = spawn(command, argv, { env: { ...cleanEnv, TICKFAN_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     // 'close' rather than 'exit': it comes after stdout and stderr have delivered their last lines.
@@ -71,7 +77,7 @@ export class TickfanProcess {
   /** `tickfan` and its arguments, for messages. */
   describe(): string {
     const args = this.child.spawnargs;
-    return `tickfan ${args.slice(args.indexOf(BIN) + 1).join(' ')}`;
+    return `tickfan ${args.slice(args.indexOf(this.bin) + 1).join(' ')}`;
   }
 
   kill(): void {
