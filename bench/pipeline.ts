@@ -1,18 +1,22 @@
 /**
  * Pipeline benchmark: publisher -> [proxy] -> subscriber, each in its own OS process on
- * loopback, for the direct baseline and both proxy modes, over a ladder of offered rates.
- * See docs/performance.md for how to read the output.
+ * loopback, for the direct baseline and both proxy modes, each in the clear and with
+ * CurveZMQ, over a ladder of offered rates. See docs/performance.md for how to read the output.
  */
 import { better, inconclusive, judge, worthRetrying } from './pipeline/analysis.js';
 import { parseOptions, USAGE, type BenchOptions } from './pipeline/args.js';
-import { runPoint, type Config, type PointResult } from './pipeline/point.js';
-import { legend, progressLine, resultsTable, summaryText } from './pipeline/report.js';
+import { BenchKeys } from './pipeline/keys.js';
+import { runPoint, usesCurve, type Config, type PointResult } from './pipeline/point.js';
+import { curveCostText, legend, progressLine, resultsTable, summaryText } from './pipeline/report.js';
 import { optionsOrUsage } from './common/cli.js';
 import { machineLine, waitForQuiet } from './common/machine.js';
 
 async function main(): Promise<void> {
   const options = optionsOrUsage(parseOptions, USAGE);
   if (options === undefined) return;
+  const keys = options.configs.some(usesCurve) ? BenchKeys.create() : undefined;
+  // Also on Ctrl-C: spawn.ts exits the process on SIGINT, which runs 'exit' handlers.
+  if (keys !== undefined) process.on('exit', () => keys.remove());
   console.log(machineLine());
   console.log(`${settingsLine(options)}\n`);
   const points: PointResult[] = [];
@@ -23,7 +27,7 @@ async function main(): Promise<void> {
       const failures = failuresInRow.get(config) ?? 0;
       // Past its limit a configuration only fails again, slowly; its last failures already show its ceiling.
       if (options.stopAfter > 0 && failures >= options.stopAfter) continue;
-      const point = await measure(config, rate, options);
+      const point = await measure(config, rate, options, keys);
       points.push(point);
       // Only a failure on a quiet machine says the limit is reached.
       if (judge(point).sustained) failuresInRow.set(config, 0);
@@ -38,14 +42,16 @@ async function main(): Promise<void> {
     console.log(`Higher rates skipped for ${names} after ${options.stopAfter} failed rates in a row on a quiet machine (--stop-after 0 runs them all).`);
   }
   console.log(`\n${summaryText(points)}`);
+  const curveCost = curveCostText(points);
+  if (curveCost !== '') console.log(`\n${curveCost}`);
 }
 
 /** Runs a point, again when it failed: on a shared machine a burst of someone else's load can sink a try. */
-async function measure(config: Config, rate: number, options: BenchOptions): Promise<PointResult> {
+async function measure(config: Config, rate: number, options: BenchOptions, keys: BenchKeys | undefined): Promise<PointResult> {
   let best: PointResult | undefined;
   for (let attempt = 1; attempt <= options.attempts; attempt++) {
     await awaitQuietMachine(options);
-    const result = await runPoint(config, rate, options, attempt);
+    const result = await runPoint(config, rate, options, attempt, keys);
     console.error(progressLine(result));
     best = best ? better(best, result) : result;
     if (!worthRetrying(result, options.attempts)) break;

@@ -1,5 +1,5 @@
 /** Turns ladder points into verdicts: which rates a configuration sustained, and what limited it. */
-import { CONFIGS, type Config, type PointResult } from './point.js';
+import { CONFIGS, counterpartOf, usesCurve, type Config, type PointResult } from './point.js';
 
 /** Sustained means at least this share of the offered messages arrived in time... */
 export const DELIVERED_SHARE = 0.999;
@@ -72,10 +72,73 @@ export function summarize(points: readonly PointResult[]): ConfigSummary[] {
   });
 }
 
-/** The proxied configuration's sustained rate over the direct one's, on the same ladder. */
-export function ratioToDirect(summary: ConfigSummary, direct: ConfigSummary | undefined): number | undefined {
-  if (!direct?.sustained) return undefined;
-  return (summary.sustained?.rate ?? 0) / direct.sustained.rate;
+/** A configuration's sustained rate over another's (its direct baseline, or its plain counterpart), on the same ladder. */
+export function sustainedRatio(summary: ConfigSummary, base: ConfigSummary | undefined): number | undefined {
+  if (!base?.sustained) return undefined;
+  return (summary.sustained?.rate ?? 0) / base.sustained.rate;
+}
+
+export const PROCESSES = ['publisher', 'proxy', 'subscriber'] as const;
+export type BenchProcess = (typeof PROCESSES)[number];
+
+/**
+ * CPU time per message of each process that reported, in µs: the publisher's per message it
+ * offered, the proxy's and the subscriber's per message delivered.
+ */
+export function cpuPerMessage(point: PointResult): Partial<Record<BenchProcess, number>> {
+  const { publisher, proxy, subscriber } = point;
+  const micros = (cpuPercent: number, messages: number): number => (cpuPercent / 100) * point.seconds * 1e6 / messages;
+  const perMessage: Partial<Record<BenchProcess, number>> = {};
+  if (publisher && publisher.offered > 0) perMessage.publisher = micros(publisher.cpuPercent, publisher.offered);
+  if (subscriber && subscriber.delivered > 0) {
+    if (proxy) perMessage.proxy = micros(proxy.cpuPercent, subscriber.delivered);
+    perMessage.subscriber = micros(subscriber.cpuPercent, subscriber.delivered);
+  }
+  return perMessage;
+}
+
+/** What CURVE costs one route: X+curve against X, both from the same run. */
+export interface CurveCost {
+  readonly plain: ConfigSummary;
+  readonly curve: ConfigSummary;
+  /** X+curve's sustained rate over X's; undefined when X sustained no rung. */
+  readonly rateRatio: number | undefined;
+  /**
+   * The highest rung both sustained, where CPU per message is compared: at the same rate, with
+   * every message delivered, the difference is the work CURVE adds (at a low rung a process's
+   * idle cost is spread over few messages, so the top common rung is the fairest). Undefined
+   * when they sustained no rung in common.
+   */
+  readonly compared: {
+    readonly plain: PointResult;
+    readonly curve: PointResult;
+    /** CPU µs per message of each process, without and with CURVE. */
+    readonly cpu: readonly { readonly process: BenchProcess; readonly plainMicros: number; readonly curveMicros: number }[];
+  } | undefined;
+}
+
+/** One entry per route that ran both in the clear and with CURVE. */
+export function curveCosts(points: readonly PointResult[]): CurveCost[] {
+  const summaries = summarize(points);
+  return summaries.filter((s) => usesCurve(s.config)).flatMap((curve) => {
+    const plain = summaries.find((s) => s.config === counterpartOf(curve.config));
+    if (plain === undefined) return [];
+    const sustainedRungs = (config: Config) => points.filter((p) => p.config === config && judge(p).sustained);
+    const curveRungs = sustainedRungs(curve.config);
+    const both = sustainedRungs(plain.config)
+      .flatMap((p) => curveRungs.filter((c) => c.rate === p.rate).map((c) => ({ plain: p, curve: c })))
+      .sort((a, b) => a.plain.rate - b.plain.rate)
+      .at(-1);
+    return [{ plain, curve, rateRatio: sustainedRatio(curve, plain), compared: both && { ...both, cpu: cpuComparison(both.plain, both.curve) } }];
+  });
+}
+
+function cpuComparison(plain: PointResult, curve: PointResult): NonNullable<CurveCost['compared']>['cpu'] {
+  const [plainCpu, curveCpu] = [cpuPerMessage(plain), cpuPerMessage(curve)];
+  return PROCESSES.flatMap((process) => {
+    const [plainMicros, curveMicros] = [plainCpu[process], curveCpu[process]];
+    return plainMicros === undefined || curveMicros === undefined ? [] : [{ process, plainMicros, curveMicros }];
+  });
 }
 
 /** Names what most likely limited a failed point, from who was out of CPU. */

@@ -13,7 +13,7 @@ export interface BenchOptions extends PointSettings {
   readonly quietWaitSeconds: number;
 }
 
-/** Dense where the three configurations are expected to reach their limits on a small machine. */
+/** Dense where the configurations are expected to reach their limits on a small machine. */
 const DEFAULT_RATES = [25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 175_000, 200_000, 250_000, 300_000];
 
 export const USAGE = `Usage: npm run bench:pipeline -- [options]
@@ -21,7 +21,8 @@ export const USAGE = `Usage: npm run bench:pipeline -- [options]
   --rates 25000,50000,...   offered rates in messages/s (default ${DEFAULT_RATES.join(',')})
   --seconds N               measurement window per point (default 10)
   --warmup N                warm-up seconds before each window (default 2)
-  --configs direct,native,js  which configurations to run (default all three)
+  --configs direct,native,...  which configurations to run (default all: ${CONFIGS.join(',')});
+                            X+curve is X with CurveZMQ on every hop, its certificates made for the run
   --hwm N                   high-water mark of every socket (default 100000)
   --grace-ms N              how late after the window a message still counts as delivered (default 100)
   --topics N                number of topics tick.SIM.S0.. (default 50)

@@ -4,6 +4,8 @@
  * before then (ZeroMQ's slow joiner), which would show up as lost messages.
  */
 import { XPublisher } from 'zeromq';
+import { FabricSecurity, type CurveSettings } from '../../src/curve/index.js';
+import { createLogger } from '../../src/log/index.js';
 import { nowMicros } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
 import { cpuOverWindow, type CpuReport, type Window } from '../common/clock.js';
@@ -17,6 +19,7 @@ export interface PublisherReport extends CpuReport {
 
 let socket: XPublisher | undefined;
 let source: TickSource | undefined;
+let security = FabricSecurity.PLAIN;
 
 function started(): { socket: XPublisher; source: TickSource } {
   if (socket === undefined || source === undefined) throw new Error('call start first');
@@ -24,18 +27,25 @@ function started(): { socket: XPublisher; source: TickSource } {
 }
 
 const methods = {
-  /** Exactly one of bind (direct: the subscriber connects here) and connect (to a proxy frontend). */
-  async start(params: { bind?: string; connect?: string; sendHwm: number; topics: number }): Promise<{ endpoint: string }> {
+  /**
+   * Exactly one of bind (direct: the subscriber connects here) and connect (to a proxy
+   * frontend). With curve, a bound socket is a CURVE server admitting the subscribers' keys
+   * through this process's ZAP handler, a connecting one a CURVE client with the publisher's key.
+   */
+  async start(params: { bind?: string; connect?: string; sendHwm: number; topics: number; curve?: CurveSettings }): Promise<{ endpoint: string; mechanism: XPublisher['securityMechanism'] }> {
     if (socket !== undefined) throw new Error('the publisher is already started');
-    socket = new XPublisher({ sendHighWaterMark: params.sendHwm, linger: 0 });
+    if (params.curve !== undefined) security = FabricSecurity.open(params.curve, createLogger('warn'));
     source = new TickSource(params.topics);
+    const options = { sendHighWaterMark: params.sendHwm, linger: 0 };
     if (params.bind !== undefined) {
-      await socket.bind(params.bind);
-      return { endpoint: socket.lastEndpoint ?? params.bind };
+      socket = new XPublisher(options);
+      const endpoint = await security.bind(socket, params.bind, { peers: 'subscribers', setting: 'the bench publisher bind' });
+      return { endpoint, mechanism: socket.securityMechanism };
     }
     if (params.connect === undefined) throw new Error('start needs bind or connect');
+    socket = new XPublisher({ ...options, ...security.clientKeys() });
     socket.connect(params.connect);
-    return { endpoint: params.connect };
+    return { endpoint: params.connect, mechanism: socket.securityMechanism };
   },
 
   /** Resolves at the first subscription: the path to the subscriber is complete. (The parent bounds the wait.) */
@@ -65,4 +75,7 @@ async function publishPaced(target: XPublisher, ticks: TickSource, window: Windo
   return offered;
 }
 
-serve(methods, () => socket?.close());
+serve(methods, async () => {
+  socket?.close();
+  await security.close();
+});

@@ -1,11 +1,11 @@
 /** Renders the results as plain-text tables (also valid Markdown, for docs/performance.md). */
 import os from 'node:os';
-import { count, cpu, markdownTable, micros } from '../common/format.js';
+import { count, cpu, markdownTable, micros, ratio } from '../common/format.js';
 import {
-  BUSY_OTHER_PERCENT, DELIVERED_SHARE, OFFERED_SHARE, RATIO_TARGET, bottleneck, judge, otherCpu, ratioToDirect, summarize,
-  type ConfigSummary,
+  BUSY_OTHER_PERCENT, DELIVERED_SHARE, OFFERED_SHARE, PROCESSES, RATIO_TARGET, bottleneck, curveCosts, judge, otherCpu, summarize, sustainedRatio,
+  type BenchProcess, type ConfigSummary, type CurveCost,
 } from './analysis.js';
-import { CONFIGS, type PointResult } from './point.js';
+import { baselineOf, CONFIGS, routeOf, type PointResult } from './point.js';
 
 const COLUMNS = [
   'config', 'asked/s', 'offered/s', 'delivered/s', 'delivered %', 'gaps (missing)', 'p50', 'p99',
@@ -40,34 +40,72 @@ export function legend(): string {
 export function summaryText(points: readonly PointResult[]): string {
   const cores = os.cpus().length;
   const summaries = summarize(points);
-  const direct = summaries.find((s) => s.config === 'direct');
+  const baseline = (summary: ConfigSummary) => summaries.find((s) => s.config === baselineOf(summary.config));
   const lines = [
     `Sustained = the highest rung with delivered >= ${pct(DELIVERED_SHARE)} of offered, zero seq gaps, ` +
       `and the publisher offering >= ${pct(OFFERED_SHARE)} of the asked rate.`,
   ];
   for (const summary of summaries) {
-    lines.push(`- ${summary.config}: ${ratesLine(summary, direct)}`, `    ${limitLine(summary, cores)}`);
+    lines.push(`- ${summary.config}: ${ratesLine(summary, baseline(summary))}`, `    ${limitLine(summary, cores)}`);
   }
-  if (direct && !direct.limit && summaries.length > 1) {
-    lines.push('Note: direct never failed, so each ratio above is an upper bound; extend --rates to find the real one.');
+  for (const direct of summaries.filter((s) => s.config === baselineOf(s.config) && !s.limit)) {
+    if (summaries.some((s) => s !== direct && baseline(s) === direct)) {
+      lines.push(`Note: ${direct.config} never failed, so each ratio to it above is an upper bound; extend --rates to find the real one.`);
+    }
   }
   for (const p of points) if (p.error !== undefined) lines.push(`Error at ${p.config} ${count(p.rate)}/s: ${p.error}`);
   return lines.join('\n');
 }
 
-function ratesLine(summary: ConfigSummary, direct: ConfigSummary | undefined): string {
+function ratesLine(summary: ConfigSummary, base: ConfigSummary | undefined): string {
   const { sustained, peakDelivered } = summary;
-  const compare = summary.config !== 'direct' && direct !== undefined;
+  const compare = base !== undefined && summary !== base;
   let line = `sustained ${sustained ? `${count(sustained.rate)}/s` : 'no rung'}`;
   if (compare) {
-    const ratio = ratioToDirect(summary, direct);
-    line += ratio === undefined
-      ? ' (no ratio: direct sustained no rung)'
-      : ` = ${pct(ratio)} of direct (target >= ${pct(RATIO_TARGET)}: ${ratio >= RATIO_TARGET ? 'met' : 'NOT met'})`;
+    const share = sustainedRatio(summary, base);
+    line += share === undefined
+      ? ` (no ratio: ${base.config} sustained no rung)`
+      : ` = ${pct(share)} of ${base.config} (target >= ${pct(RATIO_TARGET)}: ${share >= RATIO_TARGET ? 'met' : 'NOT met'})`;
   }
   line += `; peak delivered ${count(peakDelivered)}/s`;
-  if (compare && direct.peakDelivered > 0) line += ` = ${pct(peakDelivered / direct.peakDelivered)} of direct's peak`;
+  if (compare && base.peakDelivered > 0) line += ` = ${pct(peakDelivered / base.peakDelivered)} of ${base.config}'s peak`;
   return line;
+}
+
+const CURVE_COLUMNS = ['route', 'sustained', '+curve', 'rate +curve/plain', 'CPU compared at', 'p50', 'CPU pub µs/msg', 'CPU proxy µs/msg', 'CPU sub µs/msg'] as const;
+
+/**
+ * What CurveZMQ costs each route that ran both ways: X+curve against X from the same run. Empty
+ * when none did. CPU per message is plain -> curve (ratio) at the highest rung both sustained.
+ */
+export function curveCostText(points: readonly PointResult[]): string {
+  const costs = curveCosts(points);
+  if (costs.length === 0) return '';
+  return [
+    'What CURVE costs (X+curve against X, same run; CPU per message = CPU time over the window / messages, at the highest rung both sustained):',
+    markdownTable(CURVE_COLUMNS, costs.map(curveRow), ['route']),
+    '<=, >=, ?: only a bound, as the plain ladder (<=), the curve one (>=) or neither (?) ever failed; extend --rates for the real ratio.',
+  ].join('\n');
+}
+
+function curveRow(cost: CurveCost): string[] {
+  const { plain, curve, rateRatio, compared } = cost;
+  const rate = (summary: ConfigSummary) => (summary.sustained ? `${count(summary.sustained.rate)}/s` : 'no rung');
+  // A ladder that never failed has its limit above the top rung, so only a bound is known.
+  const bound = !plain.limit && curve.limit ? '<= ' : plain.limit && !curve.limit ? '>= ' : !plain.limit && !curve.limit ? '? ' : '';
+  const perMessage = (process: BenchProcess) => {
+    const entry = compared?.cpu.find((c) => c.process === process);
+    return entry ? `${entry.plainMicros.toFixed(1)} -> ${entry.curveMicros.toFixed(1)} (${ratio(entry.curveMicros / entry.plainMicros, 2)})` : '-';
+  };
+  return [
+    routeOf(plain.config),
+    rate(plain),
+    rate(curve),
+    rateRatio === undefined ? '-' : `${bound}${pct(rateRatio)}`,
+    compared ? `${count(compared.plain.rate)}/s` : 'no common rung',
+    compared ? `${micros(compared.plain.subscriber?.p50Micros)} -> ${micros(compared.curve.subscriber?.p50Micros)}` : '-',
+    ...PROCESSES.map(perMessage),
+  ];
 }
 
 function limitLine(summary: ConfigSummary, cores: number): string {

@@ -3,6 +3,8 @@
  * least a consumer that tracks gaps must do, and counts what the window delivered.
  */
 import { Subscriber } from 'zeromq';
+import { FabricSecurity, type CurveSettings } from '../../src/curve/index.js';
+import { createLogger } from '../../src/log/index.js';
 import { decodeHeader, nowMicros, type Header } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
 import { cpuOverWindow, sleepUntil, type CpuReport, type Window } from '../common/clock.js';
@@ -25,11 +27,14 @@ await prepareRecording();
 let socket: Subscriber | undefined;
 
 const methods = {
-  async start(params: { connect: string; receiveHwm: number }): Promise<void> {
+  /** With curve, a CURVE client presenting the subscriber's key. */
+  async start(params: { connect: string; receiveHwm: number; curve?: CurveSettings }): Promise<{ mechanism: Subscriber['securityMechanism'] }> {
     if (socket !== undefined) throw new Error('the subscriber is already started');
-    socket = new Subscriber({ receiveHighWaterMark: params.receiveHwm, linger: 0 });
+    const keys = params.curve === undefined ? undefined : FabricSecurity.open(params.curve, createLogger('warn')).clientKeys();
+    socket = new Subscriber({ receiveHighWaterMark: params.receiveHwm, linger: 0, ...keys });
     socket.connect(params.connect);
     socket.subscribe();
+    return { mechanism: socket.securityMechanism };
   },
 
   /**
