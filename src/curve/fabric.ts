@@ -2,6 +2,7 @@ import type { Socket } from 'zeromq';
 import { capability } from 'zeromq';
 import type { Logger } from '../log/index.js';
 import { backoffDelay } from '../util/backoff.js';
+import { listenerReleased } from '../util/listener.js';
 import { CertificateError, loadCertificate, type Certificate, type SecretCertificate } from './certificate.js';
 import { KeyDirectory } from './directory.js';
 import { CurveError } from './errors.js';
@@ -36,7 +37,10 @@ export interface ServerSocket {
 
 interface Bound {
   readonly socket: Socket;
-  readonly domain: string;
+  /** As bound, a `:*` port resolved: where release() waits for the listener to close. */
+  readonly endpoint: string;
+  /** The socket's ZAP domain; none without CURVE. */
+  readonly domain: string | undefined;
   readonly options: ServerSocket;
 }
 
@@ -86,7 +90,11 @@ export class FabricSecurity {
 
   /** Binds a server socket (a CURVE server admitting `peers` with CURVE on); resolves with the endpoint bound (a `:*` port resolved). */
   async bind(socket: Socket, endpoint: string, options: ServerSocket): Promise<string> {
-    if (this.settings === undefined) return bindOrExplain(socket, endpoint, options.setting);
+    if (this.settings === undefined) {
+      const bound = await bindOrExplain(socket, endpoint, options.setting);
+      this.bound.push({ socket, endpoint: bound, domain: undefined, options });
+      return bound;
+    }
     const allowed = this.prepareServer(options.peers);
     if (!this.zapAttached) {
       zapHandler.attach(this.log!);
@@ -110,7 +118,7 @@ export class FabricSecurity {
       zapHandler.unregister(domain);
       throw err;
     }
-    this.bound.push({ socket, domain, options });
+    this.bound.push({ socket, endpoint: bound, domain, options });
     return bound;
   }
 
@@ -126,12 +134,24 @@ export class FabricSecurity {
     return directory;
   }
 
-  /** Forgets a server socket its owner closed. */
-  forget(socket: Socket): void {
-    const index = this.bound.findIndex((b) => b.socket === socket);
-    if (index < 0) return;
-    const [gone] = this.bound.splice(index, 1);
-    zapHandler.unregister(gone!.domain);
+  /**
+   * Closes server sockets (bound here, or whose bind failed) and resolves once libzmq has closed
+   * their listeners, so the same endpoints can be bound again at once (a rebuild, a restart):
+   * close() returns before that, and a bind meanwhile fails with "Address already in use".
+   * `stop` runs first, for a native proxy whose terminate closes the sockets itself.
+   */
+  async release(sockets: readonly Socket[], stop: () => Promise<void> = async () => {}): Promise<void> {
+    // Asked before the close: a closed socket's monitor events can no longer be read.
+    const released = sockets.flatMap((socket) => {
+      const bound = this.bound.find((b) => b.socket === socket);
+      return bound === undefined ? [] : [listenerReleased(socket, bound.endpoint)];
+    });
+    await stop();
+    for (const socket of sockets) {
+      socket.close();
+      this.forget(socket);
+    }
+    await Promise.all(released);
   }
 
   /** Bad certificates and unreadable directories met while reading the key directories again. */
@@ -150,6 +170,13 @@ export class FabricSecurity {
       this.zapAttached = false;
       await zapHandler.detach();
     }
+  }
+
+  private forget(socket: Socket): void {
+    const index = this.bound.findIndex((b) => b.socket === socket);
+    if (index < 0) return;
+    const [gone] = this.bound.splice(index, 1);
+    if (gone!.domain !== undefined) zapHandler.unregister(gone!.domain);
   }
 
   private directory(peers: PeerClass): KeyDirectory {

@@ -2,7 +2,6 @@ import { Proxy as NativeProxy, XPublisher, XSubscriber } from 'zeromq';
 import type { ZmqSocketOptions } from '../config/index.js';
 import { FabricSecurity, reopenRetrying, setForNextConnect } from '../curve/index.js';
 import type { Logger } from '../log/index.js';
-import { listenerReleased } from '../util/listener.js';
 import { FrontendPeers, type UpstreamState } from './frontend-peers.js';
 
 /** See docs/architecture.md, Proxy mode: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop that counts. */
@@ -122,23 +121,14 @@ async function openSockets(
     : {};
   const frontend = new XSubscriber({ ...options.socket, ...heartbeat, receiveHighWaterMark: options.frontendHwm });
   const backend = new XPublisher({ ...options.socket, sendHighWaterMark: options.backendHwm });
-  let bound: Pick<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'> | undefined;
+  let bound: Pick<RunningProxy, 'frontendEndpoint' | 'backendEndpoint'>;
   let released: Promise<void> | undefined;
   /**
    * Stops forwarding (when started), closes both sockets and waits for their listeners, so a
    * rebuild can bind the same endpoints at once; once, however often it is called.
    */
-  const release = (stopForwarding: () => Promise<void> = async () => {}): Promise<void> => {
-    released ??= (async () => {
-      // Asked before the close (a native proxy's terminate closes the sockets itself).
-      const listeners = bound === undefined ? [] : [listenerReleased(frontend, bound.frontendEndpoint), listenerReleased(backend, bound.backendEndpoint)];
-      await stopForwarding();
-      frontend.close();
-      backend.close();
-      await Promise.all(listeners);
-      security.forget(frontend);
-      security.forget(backend);
-    })();
+  const release = (stopForwarding?: () => Promise<void>): Promise<void> => {
+    released ??= security.release([frontend, backend], stopForwarding);
     return released;
   };
   // Watched and connected before forwarding starts: a native proxy owns the sockets from then on.

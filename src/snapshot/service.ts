@@ -1,6 +1,5 @@
 import { Router } from 'zeromq';
 import { FabricSecurity, reopenRetrying } from '../curve/index.js';
-import { listenerReleased } from '../util/listener.js';
 import type { Logger } from '../log/index.js';
 import { BucketHistogram } from '../metrics/index.js';
 import { ThrottledWarning } from '../log/index.js';
@@ -126,10 +125,7 @@ export class SnapshotService {
     if (listener === undefined) return;
     this.listener = undefined;
     this.droppedBefore += listener.replies.dropped;
-    const released = listenerReleased(listener.socket, this.bound!);
-    listener.socket.close();
-    this.security.forget(listener.socket);
-    await released;
+    await this.security.release([listener.socket]);
     await listener.loop;
   }
 

@@ -1,6 +1,5 @@
 import { Pull, Subscriber, type Socket } from 'zeromq';
 import { FabricSecurity } from '../../curve/index.js';
-import { listenerReleased } from '../../util/listener.js';
 import { UNMONITORED, type AdapterMonitor, type FeedAdapter, type RecordSink } from '../adapter.js';
 import { WireError, parseJsonPayload, parseTopic, validateTickRecord, type TickRecord } from '../../wire/index.js';
 
@@ -105,14 +104,7 @@ export class IngestAdapter implements FeedAdapter {
   private async closeSockets(): Promise<void> {
     const sockets = this.sockets;
     this.sockets = [];
-    const endpoints = this.endpoints;
-    // Waited for, so the endpoints can be bound again at once (a rebuild, a restart).
-    const released = endpoints === undefined ? [] : sockets.map((socket, i) => listenerReleased(socket, i === 0 ? endpoints.pull : endpoints.sub));
-    for (const socket of sockets) {
-      socket.close();
-      this.security.forget(socket);
-    }
-    await Promise.all(released);
+    await this.security.release(sockets);
   }
 
   private async receive(socket: Pull | Subscriber, headerFrameAllowed: boolean): Promise<void> {
