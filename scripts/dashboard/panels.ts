@@ -197,10 +197,11 @@ export const ROWS: readonly Row[] = [
         queries: [{ expr: `{__name__=~"tickfan_(gateway|snapshot)_line_up",${JOB}}`, legend: '{{instance}} {{endpoint}}' }],
       },
       {
-        title: 'Line duplicates and holes', unit: 'ops',
-        description: 'A/B arbitration: copies dropped per line (another line was first), and seq jumps on a line that another filled within subscriber.arbitrationMs or that expired into gaps for the subscriber to repair.',
+        title: 'Line duplicates, holes and overruns', unit: 'ops',
+        description: 'A/B arbitration: copies dropped per line (another line was first), and seq jumps on a line that another filled within subscriber.arbitrationMs or that expired into gaps for the subscriber to repair. Overruns: messages a line lost because its reader in the process was a whole receive queue behind (repaired as gaps).',
         queries: ['gateway', 'snapshot'].flatMap((role) => [
           { expr: rate(`tickfan_${role}_line_duplicates_total`, 'endpoint'), legend: `${role} duplicates {{endpoint}}` },
+          { expr: rate(`tickfan_${role}_line_overruns_total`, 'endpoint'), legend: `${role} overruns {{endpoint}}` },
           { expr: rate(`tickfan_${role}_line_holes_total`, 'outcome'), legend: `${role} holes {{outcome}}` },
         ]),
       },

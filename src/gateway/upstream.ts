@@ -48,6 +48,7 @@ export class Upstream {
   /** Counts of subscribers already released, so the totals never go down. */
   private readonly releasedRejects = new Map<RejectReason, number>();
   private readonly releasedDuplicates = new Map<string, number>();
+  private readonly releasedOverruns = new Map<string, number>();
   private readonly releasedHoles = { filled: 0, expired: 0 };
   private readonly releasedRepairs = new Map<UpstreamRepair, number>();
   private readonly warnings: ThrottledWarning;
@@ -70,11 +71,16 @@ export class Upstream {
     return this.probe.anyUp;
   }
 
-  /** Each line: up or not, and the duplicate copies it brought over every prefix followed. */
+  /** Each line: up or not, and the duplicate copies it brought and the messages it overran over every prefix followed. */
   lines(): LineStatus[] {
     const duplicates = new Map(this.releasedDuplicates);
-    for (const feed of this.feeds.values()) for (const line of feed.subscriber.lines()) duplicates.set(line.endpoint, (duplicates.get(line.endpoint) ?? 0) + line.duplicates);
-    return this.probe.lines().map((line) => ({ ...line, duplicates: duplicates.get(line.endpoint) ?? 0 }));
+    const overruns = new Map(this.releasedOverruns);
+    for (const feed of this.feeds.values()) {
+      const lines = feed.subscriber.lines();
+      addCounts(duplicates, lines.map((line) => [line.endpoint, line.duplicates] as const));
+      addCounts(overruns, lines.map((line) => [line.endpoint, line.overruns] as const));
+    }
+    return this.probe.lines().map((line) => ({ ...line, duplicates: duplicates.get(line.endpoint) ?? 0, overruns: overruns.get(line.endpoint) ?? 0 }));
   }
 
   /** Seq jumps on a line, filled by another line in time or expired into gaps, over every prefix followed. */
@@ -159,7 +165,9 @@ export class Upstream {
   private release(prefix: string, feed: Feed): void {
     this.feeds.delete(prefix);
     addCounts(this.releasedRejects, feed.subscriber.rejected);
-    addCounts(this.releasedDuplicates, feed.subscriber.lines().map((line) => [line.endpoint, line.duplicates] as const));
+    const lines = feed.subscriber.lines();
+    addCounts(this.releasedDuplicates, lines.map((line) => [line.endpoint, line.duplicates] as const));
+    addCounts(this.releasedOverruns, lines.map((line) => [line.endpoint, line.overruns] as const));
     addHoles(this.releasedHoles, feed.subscriber.holes());
     addCounts(this.releasedRepairs, repairCounts(feed.subscriber));
     void feed.subscriber.close();

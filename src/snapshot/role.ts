@@ -92,8 +92,8 @@ export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger,
     store,
     service,
     lines: {
-      // Up as the probe sees it (heartbeats); duplicates and holes as the data lines counted them.
-      lines: () => probe.lines().map((line, i) => ({ ...line, duplicates: stream.lines()[i]!.duplicates })),
+      // Up as the probe sees it (heartbeats); duplicates, overruns and holes as the data lines counted them.
+      lines: () => probe.lines().map((line, i) => ({ ...line, duplicates: stream.lines()[i]!.duplicates, overruns: stream.lines()[i]!.overruns })),
       holes: () => stream.holes(),
     },
     get rejected() {

@@ -1,7 +1,8 @@
 import type { CurveClientKeys } from '../../curve/index.js';
-import { decodeRecord, WireError, type DecodedMessage, type Envelope, type RejectReason } from '../../wire/index.js';
+import { WireError, type DecodedMessage, type Envelope, type RejectReason } from '../../wire/index.js';
 import { BoundedQueue } from '../queue.js';
 import { Arbiter } from './arbiter.js';
+import type { Received } from './received.js';
 import { TickStream, type TickStreamOptions } from './stream.js';
 import { addCounts } from '../../util/counts.js';
 
@@ -25,11 +26,11 @@ export const DEFAULT_ARBITRATION_MS = 10;
 /** Arbitrated messages buffered for a reader that is behind; then the lines wait (and ZeroMQ queues). */
 const MERGED_QUEUE_LIMIT = 10_000;
 
-/** A copy as the arbiter holds it: its envelope and the line it came on. */
+/** A copy as the arbiter holds it: its envelope, the message and the line it came on. */
 interface LineEnvelope {
   readonly topic: string;
   readonly header: Envelope['header'];
-  readonly envelope: Envelope;
+  readonly received: Received;
   readonly line: number;
 }
 
@@ -38,6 +39,8 @@ export interface LineStatus {
   readonly up: boolean;
   /** Copies this line brought of messages another line had already delivered. */
   readonly duplicates: number;
+  /** Messages lost on this line because its reader was a whole receive queue behind (TickStream.overruns). */
+  readonly overruns: number;
 }
 
 /**
@@ -73,7 +76,7 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
 
   /** Each line: connected or not, and the copies it brought that were dropped. */
   lines(): LineStatus[] {
-    return this.streams.map((line, i) => ({ endpoint: line.endpoint, up: line.up, duplicates: this.arbiter?.counts.duplicates[i] ?? 0 }));
+    return this.streams.map((line, i) => ({ endpoint: line.endpoint, up: line.up, duplicates: this.arbiter?.counts.duplicates[i] ?? 0, overruns: line.overruns }));
   }
 
   /** Whether at least one line is connected. */
@@ -96,13 +99,13 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
   }
 
   /** The copy that goes on: only now is its payload parsed, once, instead of once per line. */
-  private deliver({ envelope, line }: LineEnvelope): Promise<void> | undefined {
+  private deliver({ received, line }: LineEnvelope): Promise<void> | undefined {
     let message: DecodedMessage;
     try {
-      message = decodeRecord(envelope);
+      message = received.message();
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
-      this.streams[line]!.reject(err, envelope.frames);
+      this.streams[line]!.reject(err, received.frames);
       return undefined;
     }
     return this.merged.push(message);
@@ -110,8 +113,9 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
 
   private async merge(arbiter: Arbiter<LineEnvelope>): Promise<void> {
     const reading = this.streams.map(async (stream, line) => {
-      for await (const envelope of stream.envelopes()) {
-        const wait = arbiter.accept({ topic: envelope.topic, header: envelope.header, envelope, line }, line);
+      for await (const received of stream.unparsed()) {
+        const { topic, header } = received.envelope();
+        const wait = arbiter.accept({ topic, header, received, line }, line);
         if (wait !== undefined) await wait;
       }
     });

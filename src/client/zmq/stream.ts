@@ -1,7 +1,8 @@
-import { Subscriber } from 'zeromq';
 import type { CurveClientKeys } from '../../curve/index.js';
-import { TCP_KEEPALIVE } from '../../util/keepalive.js';
-import { WireError, decodeEnvelope, decodeMessage, type DecodedMessage, type Envelope, type RejectReason } from '../../wire/index.js';
+import { WireError, type DecodedMessage, type RejectReason } from '../../wire/index.js';
+import { BoundedQueue } from '../queue.js';
+import { Received } from './received.js';
+import { SharedSubscriber, type Tap } from './shared-subscriber.js';
 
 export interface TickStreamOptions {
   /** The proxy backend (XPUB) to connect to. */
@@ -26,31 +27,52 @@ export interface TickStreamOptions {
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 3000;
+const DEFAULT_RECEIVE_HWM = 100_000;
 
 /**
  * The decoded live stream from one proxy backend (one line): an async iterator of valid
  * messages. A message that breaks the wire contract is counted by reason and skipped, so one
  * bad publisher never ends the stream for its consumer.
+ *
+ * Streams of one process that read the same backend share one socket (SharedSubscriber), each
+ * with its own prefixes and its own queue of at most `receiveHwm` messages: a reader that far
+ * behind loses what comes next (counted in `overruns`, a seq gap its consumer repairs), as
+ * ZeroMQ would past the socket's high-water mark, and never holds up the other readers.
  */
 export class TickStream implements AsyncIterable<DecodedMessage> {
   readonly rejected = new Map<RejectReason, number>();
-  private readonly socket: Subscriber;
+  /** Messages lost because this stream's reader was `receiveHwm` messages behind. */
+  overruns = 0;
+  private readonly queue: BoundedQueue<Received>;
+  private readonly tap: Tap;
+  private readonly socket: SharedSubscriber;
   private connected = false;
+  private closed = false;
 
   constructor(private readonly options: TickStreamOptions) {
-    const timeout = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
-    this.socket = new Subscriber({
-      ...TCP_KEEPALIVE,
-      receiveHighWaterMark: options.receiveHwm ?? 100_000,
-      linger: 0,
-      heartbeatInterval: options.heartbeatIntervalMs ?? 0,
-      heartbeatTimeout: timeout,
-      ...options.curve,
-    });
-    this.socket.events.on('handshake', () => this.setConnected(true));
-    this.socket.events.on('disconnect', () => this.setConnected(false));
-    this.socket.connect(options.endpoint);
-    for (const prefix of options.prefixes) this.socket.subscribe(prefix);
+    const limit = options.receiveHwm ?? DEFAULT_RECEIVE_HWM;
+    // Never waits: deliver() checks for room before it pushes.
+    this.queue = new BoundedQueue({ limit: limit + 1, whenFull: 'wait' });
+    this.tap = {
+      prefixes: options.prefixes,
+      deliver: (message) => {
+        if (this.queue.pending >= limit) {
+          this.overruns++;
+          return false;
+        }
+        void this.queue.push(message);
+        return true;
+      },
+      lineChanged: (up) => this.setConnected(up),
+      failed: (err) => this.queue.fail(err),
+    };
+    this.socket = SharedSubscriber.join({
+      endpoint: options.endpoint,
+      receiveHwm: limit,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 0,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      curve: options.curve,
+    }, this.tap);
   }
 
   get endpoint(): string {
@@ -63,37 +85,39 @@ export class TickStream implements AsyncIterable<DecodedMessage> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<DecodedMessage> {
-    return this.read(decodeMessage);
+    return this.read((message) => message.message());
   }
 
-  /** The stream with topic and header checked and payloads not yet parsed: for a LineSet, which parses only the copy that goes on. */
-  envelopes(): AsyncGenerator<Envelope> {
-    return this.read(decodeEnvelope);
+  /**
+   * The stream with topic and header checked and records not yet parsed: for a LineSet, which
+   * parses only the copy that goes on (Received.message()).
+   */
+  unparsed(): AsyncGenerator<Received> {
+    return this.read((message) => (message.envelope(), message));
   }
 
+  /** Ends the stream at once: what it had not yet read is dropped, as a closed socket drops its queue. */
   close(): void {
-    this.socket.close();
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.leave(this.tap);
+    void this.queue.return();
   }
 
   private setConnected(up: boolean): void {
-    if (up === this.connected || this.socket.closed) return;
+    if (up === this.connected || this.closed) return;
     this.connected = up;
     this.options.onLineChange?.(up);
   }
 
-  private async *read<T>(decode: (frames: Buffer[]) => T): AsyncGenerator<T> {
-    try {
-      for await (const frames of this.socket) {
-        try {
-          yield decode(frames);
-        } catch (err) {
-          if (!(err instanceof WireError)) throw err;
-          this.reject(err, frames);
-        }
+  private async *read<T>(decode: (message: Received) => T): AsyncGenerator<T> {
+    for await (const message of this.queue) {
+      try {
+        yield decode(message);
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+        this.reject(err, message.frames);
       }
-    } catch (err) {
-      // Closing the socket ends the iteration; anything else is a real failure.
-      if (!this.socket.closed) throw err;
     }
   }
 

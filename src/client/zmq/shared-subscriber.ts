@@ -1,0 +1,132 @@
+import { Subscriber } from 'zeromq';
+import type { CurveClientKeys } from '../../curve/index.js';
+import { TCP_KEEPALIVE } from '../../util/keepalive.js';
+import { Received } from './received.js';
+
+/** How a shared socket is set up: streams share one only when all of this is the same. */
+export interface SocketSetup {
+  readonly endpoint: string;
+  readonly receiveHwm: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly curve?: CurveClientKeys | undefined;
+}
+
+/** One reader of a shared socket: the prefixes it wants and where its messages go. */
+export interface Tap {
+  readonly prefixes: readonly string[];
+  /**
+   * Takes a message that matches one of its prefixes. Returns false when its reader is too far
+   * behind to take it: the message is then lost for this tap only (a seq gap it repairs), as
+   * ZeroMQ drops past a socket's high-water mark, so one slow reader never stalls the others.
+   */
+  deliver(message: Received): boolean;
+  /** The socket's ZMTP handshake completed (true) or its connection dropped (false). */
+  lineChanged(up: boolean): void;
+  /** The socket failed for good: its reader ends with this error. */
+  failed(err: Error): void;
+}
+
+/**
+ * One ZeroMQ SUB socket per proxy backend and process, shared by every stream of the process
+ * that reads it (the snapshot service and the gateway in the all-in-one, a gateway's
+ * overlapping prefixes). Each tick then costs one receive, one decode and one parse in the
+ * process, however many readers want it: zeromq.js's receive (a native call, buffers and a
+ * promise per message) is the largest cost per tick of a subscribing role.
+ *
+ * The socket subscribes to every tap's prefixes (libzmq counts a prefix subscribed twice, so
+ * each tap's unsubscribe takes back only its own) and hands each message to the taps whose
+ * prefixes it matches.
+ */
+export class SharedSubscriber {
+  private static readonly open = new Map<string, SharedSubscriber>();
+
+  private readonly socket: Subscriber;
+  /** Every tap with its prefixes as bytes, as ZeroMQ matches them. */
+  private readonly taps = new Map<Tap, readonly Buffer[]>();
+  private connected = false;
+
+  /** Joins the process's socket of this setup, opening it for the first tap. */
+  static join(setup: SocketSetup, tap: Tap): SharedSubscriber {
+    const key = setupKey(setup);
+    let shared = SharedSubscriber.open.get(key);
+    if (shared === undefined) {
+      shared = new SharedSubscriber(setup, () => SharedSubscriber.open.delete(key));
+      SharedSubscriber.open.set(key, shared);
+    }
+    shared.add(tap);
+    return shared;
+  }
+
+  private constructor(setup: SocketSetup, private readonly forget: () => void) {
+    this.socket = new Subscriber({
+      ...TCP_KEEPALIVE,
+      receiveHighWaterMark: setup.receiveHwm,
+      linger: 0,
+      heartbeatInterval: setup.heartbeatIntervalMs,
+      heartbeatTimeout: setup.heartbeatTimeoutMs,
+      ...setup.curve,
+    });
+    this.socket.events.on('handshake', () => this.setConnected(true));
+    this.socket.events.on('disconnect', () => this.setConnected(false));
+    this.socket.connect(setup.endpoint);
+    void this.pump();
+  }
+
+  /** Whether the proxy is connected and answering now. */
+  get up(): boolean {
+    return this.connected;
+  }
+
+  /** Takes the tap's prefixes back; the last tap closes the socket. */
+  leave(tap: Tap): void {
+    if (!this.taps.delete(tap)) return;
+    if (this.taps.size === 0) {
+      this.forget();
+      this.socket.close();
+      return;
+    }
+    for (const prefix of tap.prefixes) this.socket.unsubscribe(prefix);
+  }
+
+  private add(tap: Tap): void {
+    this.taps.set(tap, tap.prefixes.map((prefix) => Buffer.from(prefix)));
+    for (const prefix of tap.prefixes) this.socket.subscribe(prefix);
+    // A tap joining a connected socket learns it is up as it would from the handshake event.
+    if (this.connected) queueMicrotask(() => this.taps.has(tap) && this.connected && tap.lineChanged(true));
+  }
+
+  private setConnected(up: boolean): void {
+    if (up === this.connected || this.socket.closed) return;
+    this.connected = up;
+    for (const tap of this.taps.keys()) tap.lineChanged(up);
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for await (const frames of this.socket) {
+        const message = new Received(frames);
+        for (const [tap, prefixes] of this.taps) if (matches(prefixes, message.topicFrame)) tap.deliver(message);
+      }
+    } catch (err) {
+      // Closing the socket ends the iteration; anything else is a real failure of every reader.
+      if (this.socket.closed) return;
+      this.forget();
+      this.socket.close();
+      for (const tap of this.taps.keys()) tap.failed(err as Error);
+    }
+  }
+}
+
+/** Whether the first frame starts with one of the prefixes: ZeroMQ's own rule, on bytes. */
+function matches(prefixes: readonly Buffer[], topic: Buffer | undefined): boolean {
+  for (const prefix of prefixes) {
+    if (prefix.length === 0) return true;
+    if (topic !== undefined && topic.length >= prefix.length && topic.compare(prefix, 0, prefix.length, 0, prefix.length) === 0) return true;
+  }
+  return false;
+}
+
+function setupKey({ endpoint, receiveHwm, heartbeatIntervalMs, heartbeatTimeoutMs, curve }: SocketSetup): string {
+  return JSON.stringify([endpoint, receiveHwm, heartbeatIntervalMs, heartbeatTimeoutMs, curve?.curveServerKey, curve?.curvePublicKey]);
+}
