@@ -1,5 +1,5 @@
 import { sequence } from '../wire/index.js';
-import { outbound, type OutboundEvent, type PositionedEvent } from './frames.js';
+import { deferredOutbound, outbound, type OutboundEvent, type PositionedEvent } from './frames.js';
 import { TickHistory } from './history.js';
 
 /** What the cache needs of an applied upstream update. */
@@ -12,18 +12,16 @@ export interface CachedUpdate {
   readonly payload: Buffer;
 }
 
-/** One topic as the gateway holds it: its newest event and a short history for `since` resumes. */
+/** One topic as the gateway holds it: its position and a short history for `since` resumes. */
 interface TopicEvents {
   epoch: number;
   seq: number;
   ts: number;
-  /** The newest tick event; its snapshot form is derived from it on demand. */
-  latest: OutboundEvent;
-  /** Tick events of the current epoch, oldest first, contiguous in seq, ending at `seq`. */
+  /** Records of the current epoch, oldest first, contiguous in seq, ending at `seq`: the newest is the topic's state. */
   history: TickHistory;
   /**
-   * The snapshot form of `latest`, made on first demand and shared until the next tick: clients
-   * subscribing together share its text, and so their initial frames too.
+   * The snapshot event of the newest record, made on first demand and shared until the next
+   * tick: clients subscribing together share its text, and so their initial frames too.
    */
   snapshot: OutboundEvent | undefined;
 }
@@ -41,14 +39,18 @@ const TICK_PREFIX = '{"type":"tick",';
 const SNAPSHOT_PREFIX = '{"type":"snapshot",';
 
 /** A tick event's JSON text, with the record's payload bytes embedded verbatim (never re-serialised). */
-export function tickEventText({ topic, epoch, seq, ts, payload }: CachedUpdate): string {
-  return `${TICK_PREFIX}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${payload.toString('utf8')}}`;
+export function tickEventText(update: CachedUpdate): string {
+  return eventText(TICK_PREFIX, update);
+}
+
+function eventText(prefix: string, { topic, epoch, seq, ts, payload }: CachedUpdate): string {
+  return `${prefix}"topic":${JSON.stringify(topic)},"epoch":${epoch},"seq":${seq},"ts":${ts},"data":${payload.toString('utf8')}}`;
 }
 
 /**
- * The gateway's own last-value cache, as event texts ready to send. Each tick's JSON text
- * is built here once, from the payload bytes as received (the record is embedded verbatim,
- * never re-serialised), and then shared by every client that gets it.
+ * The gateway's own last-value cache and history, as records. Each tick's event text is built
+ * once, when the first client gets it (from the payload bytes as received: the record is
+ * embedded verbatim, never re-serialised), and then shared by every client that gets it.
  */
 export class EventCache {
   private readonly topics = new Map<string, TopicEvents>();
@@ -68,19 +70,18 @@ export class EventCache {
     const held = this.topics.get(topic);
     const relation = sequence(held, update);
     if (relation === 'duplicate' || relation === 'older') return undefined;
-    const event = outbound(tickEventText(update), topic, ts);
+    const event = deferredOutbound(() => tickEventText(update), topic, ts);
     if (held === undefined) {
       const history = new TickHistory(this.historyPerTopic);
-      history.append(event.text, ts);
-      this.topics.set(topic, { epoch, seq, ts, latest: event, history, snapshot: undefined });
+      history.append(update.payload, ts);
+      this.topics.set(topic, { epoch, seq, ts, history, snapshot: undefined });
       return event;
     }
     if (relation !== 'next') held.history.clear();
-    held.history.append(event.text, ts);
+    held.history.append(update.payload, ts);
     held.epoch = epoch;
     held.seq = seq;
     held.ts = ts;
-    held.latest = event;
     held.snapshot = undefined;
     return event;
   }
@@ -90,7 +91,7 @@ export class EventCache {
     const held = this.topics.get(topic);
     if (!held) return undefined;
     // No ts on the event: a snapshot's age is how long the topic has been quiet, not a delivery delay to sample as latency.
-    held.snapshot ??= outbound(SNAPSHOT_PREFIX + held.latest.text.slice(TICK_PREFIX.length), topic);
+    held.snapshot ??= outbound(eventText(SNAPSHOT_PREFIX, { topic, epoch: held.epoch, seq: held.seq, ts: held.ts, payload: held.history.newest()!.record }), topic);
     return { epoch: held.epoch, seq: held.seq, event: held.snapshot };
   }
 
@@ -106,7 +107,10 @@ export class EventCache {
       if (seq >= held.seq) return { kind: 'nothing' };
       const oldest = held.seq - held.history.size + 1;
       if (seq + 1 >= oldest) {
-        const events = held.history.from(seq + 1 - oldest).map(({ text, ts }, i) => ({ epoch, seq: seq + 1 + i, event: outbound(text, topic, ts) }));
+        const events = held.history.from(seq + 1 - oldest).map(({ record, ts }, i) => {
+          const update = { topic, epoch, seq: seq + 1 + i, ts, payload: record };
+          return { epoch, seq: update.seq, event: outbound(tickEventText(update), topic, ts) };
+        });
         return { kind: 'events', events };
       }
       return { kind: 'not_retained' };

@@ -22,6 +22,28 @@ export function outbound(text: string, topic?: string, ts?: number): OutboundEve
   return { serial: ++serials, text, topic, ts };
 }
 
+/**
+ * An event whose text is built when first asked for, so a tick no client gets costs no text at
+ * all. The builder is dropped once used: it may hold received frames, which keep much more
+ * native memory alive than the text.
+ */
+export function deferredOutbound(build: () => string, topic: string, ts: number): OutboundEvent {
+  let text: string | undefined;
+  let builder: (() => string) | undefined = build;
+  return {
+    serial: ++serials,
+    get text() {
+      if (text === undefined) {
+        text = builder!();
+        builder = undefined;
+      }
+      return text;
+    },
+    topic,
+    ts,
+  };
+}
+
 /** One array frame of PROTOCOL.md section 5, as the bytes to send. */
 export function encodeFrame(events: readonly OutboundEvent[]): Buffer {
   let json = '[';

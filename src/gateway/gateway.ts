@@ -629,6 +629,8 @@ export class Gateway {
     const event = this.cache.apply(update);
     if (event === undefined) return;
     for (const client of this.index.matching(update.topic)) {
+      // Built at the first client (once, then shared): left to the first flush, a queued event would keep the received frames alive.
+      void event.text;
       if (client.session.offer(update.topic, update.epoch, update.seq, event)) this.flusher.markDirty(client);
     }
   }

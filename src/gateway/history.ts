@@ -1,13 +1,15 @@
 /**
- * A topic's most recent tick events, oldest first, as UTF-8 bytes packed in one Buffer.
+ * A topic's most recent ticks, oldest first: each one's record bytes (the payload frame as
+ * published) and header ts, packed in one Buffer.
  *
- * Not an array of the event texts: each of those lived as long as the history reached back,
- * so every tick's text was promoted to V8's old generation and freed only by a major
- * collection. With 1,000 busy topics those collections took a core for a few hundred ms at a
- * time, the gateway's worst stalls (docs/performance.md). As bytes, a topic's history is four
- * objects whatever its depth, and a tick's text dies young once sent. Only resumes, which are
- * rare, turn bytes back into texts. Everything starts small and doubles, so a quiet topic
- * costs about what its one event does.
+ * Not an array of event texts: each of those lived as long as the history reached back, so
+ * every tick's text was promoted to V8's old generation and freed only by a major collection.
+ * With 1,000 busy topics those collections took a core for a few hundred ms at a time, the
+ * gateway's worst stalls (docs/performance.md). As bytes, a topic's history is four objects
+ * whatever its depth, and a tick costs one copy of its record, with no text built for it
+ * unless a client gets it. Only resumes and snapshots, which are rare, turn records back into
+ * events. Everything starts small and doubles, so a quiet topic costs about what its one
+ * record does.
  */
 export class TickHistory {
   private bytes = EMPTY;
@@ -39,32 +41,40 @@ export class TickHistory {
     this.end = 0;
   }
 
-  /** Adds the newest event; at capacity the oldest goes. */
-  append(text: string, ts: number): void {
+  /** Adds the newest record; at capacity the oldest goes. */
+  append(record: Buffer, ts: number): void {
     if (this.count === this.capacity) {
       this.head = (this.head + 1) % this.starts.length;
       this.count--;
     } else if (this.count === this.starts.length) {
       this.growSlots();
     }
-    const length = Buffer.byteLength(text);
+    const length = record.length;
     if (this.end + length > this.bytes.length) this.makeRoom(length);
     const slot = (this.head + this.count) % this.starts.length;
     this.starts[slot] = this.end;
     this.lengths[slot] = length;
     this.tss[slot] = ts;
-    this.end += this.bytes.write(text, this.end);
+    this.end += record.copy(this.bytes, this.end);
     this.count++;
   }
 
-  /** The events from the `skip`-th oldest on, oldest first. */
-  from(skip: number): { readonly text: string; readonly ts: number }[] {
-    const events = [];
-    for (let i = Math.max(0, skip); i < this.count; i++) {
-      const slot = (this.head + i) % this.starts.length;
-      events.push({ text: this.bytes.toString('utf8', this.starts[slot]!, this.starts[slot]! + this.lengths[slot]!), ts: this.tss[slot]! });
-    }
-    return events;
+  /** The records from the `skip`-th oldest on, oldest first, each a copy of its own. */
+  from(skip: number): HeldRecord[] {
+    const records = [];
+    for (let i = Math.max(0, skip); i < this.count; i++) records.push(this.at(i));
+    return records;
+  }
+
+  /** The newest record, a copy of its own; undefined when empty. */
+  newest(): HeldRecord | undefined {
+    return this.count === 0 ? undefined : this.at(this.count - 1);
+  }
+
+  private at(index: number): HeldRecord {
+    const slot = (this.head + index) % this.starts.length;
+    const start = this.starts[slot]!;
+    return { record: Buffer.from(this.bytes.subarray(start, start + this.lengths[slot]!)), ts: this.tss[slot]! };
   }
 
   /**
@@ -100,6 +110,11 @@ export class TickHistory {
     for (let i = 0; i < this.count; i++) this.starts[(this.head + i) % this.starts.length]! -= first;
     this.end = held;
   }
+}
+
+export interface HeldRecord {
+  readonly record: Buffer;
+  readonly ts: number;
 }
 
 function copied<T extends Int32Array | Float64Array>(from: T, to: T): T {

@@ -1,18 +1,25 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { TickHistory } from '../../src/gateway/history.js';
+import { TickHistory, type HeldRecord } from '../../src/gateway/history.js';
 
-test('the newest events up to its capacity, oldest first, with their ts', (t) => {
+/** What the history holds, as texts: the records are UTF-8 JSON bytes. */
+const texts = (records: readonly HeldRecord[]) => records.map(({ record, ts }) => ({ text: record.toString('utf8'), ts }));
+
+test('the newest records up to its capacity, oldest first, with their ts; each a copy that outlives later appends', (t) => {
   const history = new TickHistory(3);
-  for (let i = 1; i <= 5; i++) history.append(`{"seq":${i}}`, 1000 + i);
+  for (let i = 1; i <= 5; i++) history.append(Buffer.from(`{"seq":${i}}`), 1000 + i);
   t.is(history.size, 3);
-  t.deepEqual(history.from(0), [{ text: '{"seq":3}', ts: 1003 }, { text: '{"seq":4}', ts: 1004 }, { text: '{"seq":5}', ts: 1005 }]);
-  t.deepEqual(history.from(2).map((e) => e.text), ['{"seq":5}']);
+  t.deepEqual(texts(history.from(0)), [{ text: '{"seq":3}', ts: 1003 }, { text: '{"seq":4}', ts: 1004 }, { text: '{"seq":5}', ts: 1005 }]);
+  t.deepEqual(texts(history.from(2)).map((e) => e.text), ['{"seq":5}']);
   t.deepEqual(history.from(3), []);
+  const newest = history.newest()!;
+  for (let i = 6; i <= 200; i++) history.append(Buffer.from(`{"seq":${i}}`), 1000 + i);
+  t.deepEqual(texts([newest]), [{ text: '{"seq":5}', ts: 1005 }]);
   history.clear();
   t.is(history.size, 0);
-  history.append('{"é":"✓"}', 7);
-  t.deepEqual(history.from(0), [{ text: '{"é":"✓"}', ts: 7 }], 'UTF-8 text comes back as it went in');
+  t.is(history.newest(), undefined);
+  history.append(Buffer.from('{"é":"✓"}'), 7);
+  t.deepEqual(texts(history.from(0)), [{ text: '{"é":"✓"}', ts: 7 }], 'UTF-8 bytes come back as they went in');
 });
 
 test('property: always the last min(capacity, appended) texts, through any mix of sizes, clears and wrap-arounds', (t) => {
@@ -29,14 +36,15 @@ test('property: always the last min(capacity, appended) texts, through any mix o
           history.clear();
           model = [];
         } else {
-          history.append(s.text, ts);
+          history.append(Buffer.from(s.text), ts);
           model = [...model, { text: s.text, ts }].slice(-capacity);
         }
       });
       // Compared as JSON and thrown short: an assertion's diff of kilobytes of text makes shrinking crawl.
       const half = Math.floor(model.length / 2);
-      if (JSON.stringify(history.from(0)) !== JSON.stringify(model)) throw new Error(`from(0) differs from the last ${model.length} appended`);
-      if (JSON.stringify(history.from(half)) !== JSON.stringify(model.slice(half))) throw new Error(`from(${half}) differs`);
+      if (JSON.stringify(texts(history.from(0))) !== JSON.stringify(model)) throw new Error(`from(0) differs from the last ${model.length} appended`);
+      if (JSON.stringify(texts(history.from(half))) !== JSON.stringify(model.slice(half))) throw new Error(`from(${half}) differs`);
+      if (JSON.stringify(texts(history.size === 0 ? [] : [history.newest()!])) !== JSON.stringify(model.slice(-1))) throw new Error('newest() differs');
     }),
     // No shrinking: cases of kilobytes of text shrink for minutes; the first failure says enough.
     { numRuns: 200, endOnFailure: true },
