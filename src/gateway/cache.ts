@@ -1,6 +1,6 @@
 import { sequence } from '../wire/index.js';
 import { deferredOutbound, outbound, type OutboundEvent, type PositionedEvent } from './frames.js';
-import { TickHistory } from './history.js';
+import { RecordRing } from '../util/record-ring.js';
 
 /** What the cache needs of an applied upstream update. */
 export interface CachedUpdate {
@@ -18,7 +18,7 @@ interface TopicEvents {
   seq: number;
   ts: number;
   /** Records of the current epoch, oldest first, contiguous in seq, ending at `seq`: the newest is the topic's state. */
-  history: TickHistory;
+  history: RecordRing;
   /**
    * The snapshot event of the newest record, made on first demand and shared until the next
    * tick: clients subscribing together share its text, and so their initial frames too.
@@ -72,7 +72,7 @@ export class EventCache {
     if (relation === 'duplicate' || relation === 'older') return undefined;
     const event = deferredOutbound(() => tickEventText(update), topic, ts);
     if (held === undefined) {
-      const history = new TickHistory(this.historyPerTopic);
+      const history = new RecordRing(this.historyPerTopic);
       history.append(update.payload, ts);
       this.topics.set(topic, { epoch, seq, ts, history, snapshot: undefined });
       return event;

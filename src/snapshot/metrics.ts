@@ -32,11 +32,10 @@ export function registerSnapshotMetrics(registry: Registry, role: SnapshotRole):
 /** Per venue, the age of its newest tick; computed at scrape time from the held state, nothing on the hot path. */
 function venueAges(role: SnapshotRole): [{ venue: string }, number][] {
   const newest = new Map<string, number>();
-  for (const message of role.store.latestMessages()) {
-    const topic = message.frames[0].toString('latin1');
+  for (const [topic, ts] of role.store.newestTimestamps()) {
     if (!topic.startsWith('tick.')) continue;
     const venue = topic.slice(5, topic.indexOf('.', 5));
-    if (message.ts > (newest.get(venue) ?? 0)) newest.set(venue, message.ts);
+    if (ts > (newest.get(venue) ?? 0)) newest.set(venue, ts);
   }
   const now = nowMicros();
   return [...newest].map(([venue, ts]) => [{ venue }, Math.max(0, (now - ts) / 1e6)]);

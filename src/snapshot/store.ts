@@ -1,4 +1,5 @@
-import { HEADER_BYTES, sequence, type DecodedMessage, type Frames } from '../wire/index.js';
+import { RecordRing } from '../util/record-ring.js';
+import { HEADER_BYTES, sequence, type DecodedMessage, type Frames, type Stamp } from '../wire/index.js';
 
 /** One retained message: the frames as received (never re-encoded) and its header fields. */
 export interface StoredMessage {
@@ -27,33 +28,59 @@ export type ReplayAnswer =
   /** The client has seen messages this service has not received yet: it is behind, which passes. */
   | { readonly kind: 'unavailable'; readonly reason: string };
 
+/**
+ * One topic: its state (epoch, seq, ts of the newest message) and its history, a contiguous
+ * run of seqs of the current epoch ending at the state, each message's header and payload as
+ * bytes in a RecordRing. A tick thus leaves no object behind to outlive it; the rare readers
+ * (SNAPSHOT, REPLAY, persistence) get copies.
+ */
 class TopicState {
-  /** Contiguous run of the current epoch, oldest first; `start` skips evicted entries. */
-  history: StoredMessage[] = [];
-  start = 0;
+  epoch: number;
+  seq: number;
+  ts: number;
+  /** The state as frames, made on first demand and kept until the next message. */
+  private latestFrames: StoredMessage | undefined;
+
   constructor(
     readonly topic: string,
-    public latest: StoredMessage,
-  ) {}
+    /** The topic frame, one per topic, shared by every message returned. */
+    readonly topicFrame: Buffer,
+    readonly history: RecordRing,
+    state: Stamp,
+    /** Reloaded from disk: the state, not in the history until live messages continue it. */
+    restored?: StoredMessage,
+  ) {
+    this.epoch = state.epoch;
+    this.seq = state.seq;
+    this.ts = state.ts;
+    this.latestFrames = restored;
+  }
 
   get retained(): number {
-    return this.history.length - this.start;
+    return this.history.size;
   }
 
   oldestSeq(): number | undefined {
-    return this.history[this.start]?.seq;
+    return this.history.size === 0 ? undefined : this.seq - this.history.size + 1;
   }
 
-  /** Drops the oldest retained entry; compacts now and then so evicted slots do not pile up. */
-  dropOldest(): StoredMessage | undefined {
-    const dropped = this.history[this.start];
-    if (dropped === undefined) return undefined;
-    this.start++;
-    if (this.start > 64 && this.start * 2 > this.history.length) {
-      this.history = this.history.slice(this.start);
-      this.start = 0;
-    }
-    return dropped;
+  /** Makes `message` the state; the caller appends it to the history. */
+  advance({ epoch, seq, ts }: Stamp): void {
+    this.epoch = epoch;
+    this.seq = seq;
+    this.ts = ts;
+    this.latestFrames = undefined;
+  }
+
+  latest(): StoredMessage {
+    return (this.latestFrames ??= this.message(this.history.size - 1));
+  }
+
+  /** The `index`-th oldest message of the history, as frames of its own. */
+  message(index: number): StoredMessage {
+    const { record, ts } = this.history.at(index);
+    const seq = this.seq - (this.history.size - 1 - index);
+    return { epoch: this.epoch, seq, ts, frames: [this.topicFrame, record.subarray(0, HEADER_BYTES), record.subarray(HEADER_BYTES)] };
   }
 }
 
@@ -91,32 +118,32 @@ export class SnapshotStore {
   /** Takes one live message from the proxy; the result says how it related to what was held. */
   ingest(message: DecodedMessage): IngestResult {
     const state = this.topics.get(message.topic);
-    const { epoch, seq, ts } = message.header;
-    const stored: StoredMessage = { epoch, seq, ts, frames: compact(message.frames, state?.latest.frames[0]) };
-    const relation = sequence(state?.latest, stored);
+    const { header } = message;
     if (state === undefined) {
       if (this.topics.size >= this.limits.maxTopics) return this.count('topic_limit');
-      const fresh = new TopicState(message.topic, stored);
+      const topicFrame = Buffer.from(message.frames[0]);
+      const fresh = new TopicState(message.topic, topicFrame, new RecordRing(this.limits.historyPerTopic), header);
       this.topics.set(message.topic, fresh);
-      this.append(fresh, stored);
+      this.append(fresh, message);
       return this.count('new_topic');
     }
+    const relation = sequence(state, header);
     if (relation === 'duplicate' || relation === 'older') return this.count(relation);
     const result: IngestResult = relation === 'next' ? 'applied' : relation === 'gap' ? 'gap' : 'new_epoch';
     if (result !== 'applied') this.clearHistory(state);
-    state.latest = stored;
-    this.append(state, stored);
+    state.advance(header);
+    this.append(state, message);
     return this.count(result);
   }
 
   /** Puts a record back as a topic's state without history, e.g. reloaded from disk. */
   restore(topic: string, message: StoredMessage): void {
     if (this.topics.has(topic) || this.topics.size >= this.limits.maxTopics) return;
-    this.topics.set(topic, new TopicState(topic, message));
+    this.topics.set(topic, new TopicState(topic, message.frames[0], new RecordRing(this.limits.historyPerTopic), message, message));
   }
 
   get(topic: string): StoredMessage | undefined {
-    return this.topics.get(topic)?.latest;
+    return this.topics.get(topic)?.latest();
   }
 
   /** The newest message of every topic starting with `prefix`, sorted by topic. */
@@ -126,7 +153,7 @@ export class SnapshotStore {
       if (state.topic.startsWith(prefix)) matching.push(state);
     }
     matching.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
-    return matching.map((state) => state.latest);
+    return matching.map((state) => state.latest());
   }
 
   /** Counts topics starting with `prefix` without building the reply, to refuse TOO_LARGE cheaply. */
@@ -140,7 +167,7 @@ export class SnapshotStore {
   replay(topic: string, epoch: number, fromSeq: number): ReplayAnswer {
     const state = this.topics.get(topic);
     if (state === undefined) return { kind: 'gone', reason: `unknown topic ${topic}` };
-    const { latest } = state;
+    const latest = state;
     if (epoch !== latest.epoch) return { kind: 'gone', reason: `epoch ${epoch} is not the current epoch ${latest.epoch} of ${topic}` };
     if (fromSeq > latest.seq + 1) {
       return { kind: 'unavailable', reason: `fromSeq ${fromSeq} is beyond the newest seq ${latest.seq} + 1: this service has not caught up yet` };
@@ -150,21 +177,29 @@ export class SnapshotStore {
     if (oldest === undefined || fromSeq < oldest) {
       return { kind: 'gone', reason: `seq ${fromSeq} is older than the retained history (from ${oldest ?? latest.seq + 1})` };
     }
-    const from = state.start + (fromSeq - oldest);
-    return { kind: 'ok', messages: state.history.slice(from) };
+    const messages: StoredMessage[] = [];
+    for (let index = fromSeq - oldest; index < state.retained; index++) messages.push(state.message(index));
+    return { kind: 'ok', messages };
   }
 
   /** Every topic's newest message, for persistence. */
   latestMessages(): IterableIterator<StoredMessage> {
     return (function* (topics) {
-      for (const state of topics.values()) yield state.latest;
+      for (const state of topics.values()) yield state.latest();
     })(this.topics);
   }
 
-  private append(state: TopicState, message: StoredMessage): void {
-    state.history.push(message);
-    this.historyBytesHeld += sizeOf(message);
+  /** Every topic's newest header ts, without copying its message. */
+  *newestTimestamps(): IterableIterator<[topic: string, ts: number]> {
+    for (const state of this.topics.values()) yield [state.topic, state.ts];
+  }
+
+  private append(state: TopicState, message: DecodedMessage): void {
+    const [, header, payload] = message.frames;
+    const dropped = state.history.append(payload, message.header.ts, header);
+    this.historyBytesHeld += state.topicFrame.length + header.length + payload.length;
     this.historyEntries++;
+    if (dropped > 0) this.forget(state, dropped);
     if (state.retained > this.perTopicLimit) this.dropOldest(state);
     if (this.historyBytesHeld > this.limits.historyMaxBytes) {
       this.shrinkToFit();
@@ -201,43 +236,23 @@ export class SnapshotStore {
   }
 
   private dropOldest(state: TopicState): void {
-    this.historyBytesHeld -= sizeOf(state.dropOldest()!);
+    this.forget(state, state.history.dropOldest());
+  }
+
+  /** Accounts for one message of `bytes` (header and payload) that left the topic's history. */
+  private forget(state: TopicState, bytes: number): void {
+    this.historyBytesHeld -= state.topicFrame.length + bytes;
     this.historyEntries--;
   }
 
   private clearHistory(state: TopicState): void {
-    for (let i = state.start; i < state.history.length; i++) this.historyBytesHeld -= sizeOf(state.history[i]!);
+    this.historyBytesHeld -= state.retained * state.topicFrame.length + state.history.bytesHeld;
     this.historyEntries -= state.retained;
-    state.history = [];
-    state.start = 0;
+    state.history.clear();
   }
 
   private count(result: IngestResult): IngestResult {
     this.counts[result]++;
     return result;
   }
-}
-
-/**
- * A copy of the frames that holds only their bytes. A frame received from zeromq.js keeps
- * a much larger native allocation alive (about 4 KB per message was measured), which for
- * thousands of retained messages per topic is most of the process's memory. Header and
- * payload share one small pooled slice; the topic frame is shared by the whole topic.
- */
-function compact(frames: Frames, topicFrame: Buffer | undefined): Frames {
-  const [topic, header, payload] = frames;
-  // A slice of Node's shared pool, not an allocation of its own (allocUnsafeSlow), unlike the
-  // gateway's history: retained messages are small and arrive in order, so a pool block is
-  // densely held by history, and an own allocation per message measured about 40% more service
-  // CPU and 13 MB more RSS at 20,000 ticks/s over 10,000 topics (bench:snapshot --quick). The
-  // price: a quiet topic whose history went can keep one 8 KiB block alive (maxTopics x 8 KiB at worst).
-  const body = Buffer.allocUnsafe(header.length + payload.length);
-  header.copy(body, 0);
-  payload.copy(body, header.length);
-  return [topicFrame ?? Buffer.from(topic), body.subarray(0, header.length), body.subarray(header.length)];
-}
-
-function sizeOf(message: StoredMessage): number {
-  const [topic, , payload] = message.frames;
-  return topic.length + HEADER_BYTES + payload.length;
 }

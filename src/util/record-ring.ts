@@ -1,17 +1,18 @@
 /**
- * A topic's most recent ticks, oldest first: each one's record bytes (the payload frame as
- * published) and header ts, packed in one Buffer.
+ * A topic's most recent messages, oldest first: each one's bytes and header ts, packed in one
+ * Buffer. The gateway's cache and the snapshot store keep their per-topic history in one.
  *
- * Not an array of event texts: each of those lived as long as the history reached back, so
- * every tick's text was promoted to V8's old generation and freed only by a major collection.
- * With 1,000 busy topics those collections took a core for a few hundred ms at a time, the
- * gateway's worst stalls (docs/performance.md). As bytes, a topic's history is four objects
- * whatever its depth, and a tick costs one copy of its record, with no text built for it
- * unless a client gets it. Only resumes and snapshots, which are rare, turn records back into
- * events. Everything starts small and doubles, so a quiet topic costs about what its one
- * record does.
+ * Not an array of objects (texts, frames): each of those lived as long as the history reached
+ * back, so every tick's was promoted to V8's old generation and freed only by a major
+ * collection. With 1,000 busy topics those collections took a core for a few hundred ms at a
+ * time, the gateway's worst stalls (docs/performance.md), and kept V8's helper threads marking
+ * in the snapshot service. As bytes, a topic's history is four objects whatever its depth, and
+ * a tick costs one copy of its bytes. Only the rare readers (resumes, snapshots, REPLAY) turn
+ * bytes back into objects. Everything starts small and doubles, so a quiet topic costs about
+ * what its one message does; the Buffer never shrinks, so it stays at most about four times
+ * the largest history it held.
  */
-export class TickHistory {
+export class RecordRing {
   private bytes = EMPTY;
   /** Per slot of the ring: where its event's bytes start in `bytes`, how many, and its ts. */
   private starts: Int32Array;
@@ -41,22 +42,43 @@ export class TickHistory {
     this.end = 0;
   }
 
-  /** Adds the newest record; at capacity the oldest goes. */
-  append(record: Buffer, ts: number): void {
+  /** Bytes of the records held. */
+  get bytesHeld(): number {
+    return this.count === 0 ? 0 : this.end - this.starts[this.head]!;
+  }
+
+  /**
+   * Adds the newest record: `head`'s bytes then `record`'s, as one. At capacity the oldest
+   * goes; returns its length (0 when nothing went).
+   */
+  append(record: Buffer, ts: number, head: Buffer = EMPTY): number {
+    let dropped = 0;
     if (this.count === this.capacity) {
-      this.head = (this.head + 1) % this.starts.length;
-      this.count--;
+      dropped = this.dropOldest();
     } else if (this.count === this.starts.length) {
       this.growSlots();
     }
-    const length = record.length;
+    const length = head.length + record.length;
     if (this.end + length > this.bytes.length) this.makeRoom(length);
     const slot = (this.head + this.count) % this.starts.length;
     this.starts[slot] = this.end;
     this.lengths[slot] = length;
     this.tss[slot] = ts;
-    this.end += record.copy(this.bytes, this.end);
+    // TypedArray set, not Buffer copy: the same memcpy without Buffer.copy's argument checks, twice per tick per role.
+    this.bytes.set(head, this.end);
+    this.bytes.set(record, this.end + head.length);
+    this.end += length;
     this.count++;
+    return dropped;
+  }
+
+  /** Drops the oldest record; returns its length (0 when empty). */
+  dropOldest(): number {
+    if (this.count === 0) return 0;
+    const length = this.lengths[this.head]!;
+    this.head = (this.head + 1) % this.starts.length;
+    this.count--;
+    return length;
   }
 
   /** The records from the `skip`-th oldest on, oldest first, each a copy of its own. */
@@ -71,21 +93,34 @@ export class TickHistory {
     return this.count === 0 ? undefined : this.at(this.count - 1);
   }
 
-  private at(index: number): HeldRecord {
+  /** The ts of the newest record; undefined when empty. */
+  newestTs(): number | undefined {
+    return this.count === 0 ? undefined : this.tss[(this.head + this.count - 1) % this.starts.length];
+  }
+
+  /** The `index`-th oldest record, a copy of its own. */
+  at(index: number): HeldRecord {
     const slot = (this.head + index) % this.starts.length;
     const start = this.starts[slot]!;
     return { record: Buffer.from(this.bytes.subarray(start, start + this.lengths[slot]!)), ts: this.tss[slot]! };
   }
 
-  /**
-   * Twice the slots, at most `capacity`. Slots grow only while the ring has never been full (a
-   * full ring has `capacity` slots and drops its oldest instead), so the oldest is in slot 0.
-   */
+  /** Twice the slots, at most `capacity`, the oldest record moving to slot 0. */
   private growSlots(): void {
     const slots = Math.min(this.capacity, this.starts.length * 2);
-    this.starts = copied(this.starts, new Int32Array(slots));
-    this.lengths = copied(this.lengths, new Int32Array(slots));
-    this.tss = copied(this.tss, new Float64Array(slots));
+    const starts = new Int32Array(slots);
+    const lengths = new Int32Array(slots);
+    const tss = new Float64Array(slots);
+    for (let i = 0; i < this.count; i++) {
+      const from = (this.head + i) % this.starts.length;
+      starts[i] = this.starts[from]!;
+      lengths[i] = this.lengths[from]!;
+      tss[i] = this.tss[from]!;
+    }
+    this.starts = starts;
+    this.lengths = lengths;
+    this.tss = tss;
+    this.head = 0;
   }
 
   /**
@@ -117,10 +152,6 @@ export interface HeldRecord {
   readonly ts: number;
 }
 
-function copied<T extends Int32Array | Float64Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
-}
 
 const EMPTY = Buffer.alloc(0);
 const FIRST_SLOTS = 2;
