@@ -8,6 +8,7 @@ import {
   type SnapshotRequest,
 } from '../wire/index.js';
 import { splitEnvelope } from './envelope.js';
+import { SlicedReplies, type Answer } from './sliced-replies.js';
 import type { SnapshotStore, StoredMessage } from './store.js';
 
 export interface ServiceOptions {
@@ -34,12 +35,20 @@ export type ReplyResult = 'ok' | Lowercase<SnapshotErrorCode>;
 
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
+/**
+ * Records of a SNAPSHOT reply read and encoded per event-loop turn, about a millisecond's
+ * work: a larger reply is built over several turns, other requests answered in between.
+ */
+const RECORDS_PER_SLICE = 1_000;
+/** Requests that may wait behind a reply being built (they are a few frames each). */
+const WAITING_LIMIT = 10_000;
 
 /**
  * The request/reply side of the snapshot service: SNAPSHOT, REPLAY and PING over a ROUTER,
- * answered from the store. Every request gets exactly one reply, so REQ clients work; a
- * reply is built synchronously from frames already held, so a large snapshot costs one
- * pass over its topics and never blocks the ingest of live ticks for long.
+ * answered from the store. Every request gets exactly one reply, so REQ clients work. A
+ * SNAPSHOT of more than RECORDS_PER_SLICE topics is built a slice per event-loop turn
+ * (SlicedReplies), so neither other clients' requests nor the ingest of live ticks wait for
+ * the whole of it.
  */
 export class SnapshotService {
   /** Requests answered, by command and result: `SNAPSHOT ok`, `REPLAY gone`, ... */
@@ -59,6 +68,14 @@ export class SnapshotService {
   private droppedBefore = 0;
   private closed = false;
   private rebuilt: Promise<void> = Promise.resolve();
+  private readonly replies = new SlicedReplies<SnapshotRequest | SnapshotRequestError>(
+    { recordsPerSlice: RECORDS_PER_SLICE, waitingLimit: WAITING_LIMIT },
+    {
+      answer: (request) => this.handle(request),
+      record: (topic) => this.store.get(topic)!.frames,
+      send: (envelope, body, arrived) => this.reply(envelope, body, arrived),
+    },
+  );
 
   constructor(
     private readonly store: SnapshotStore,
@@ -70,7 +87,7 @@ export class SnapshotService {
   }
 
   get repliesDropped(): number {
-    return this.droppedBefore + (this.listener?.replies.dropped ?? 0);
+    return this.droppedBefore + (this.listener?.replies.dropped ?? 0) + this.replies.dropped;
   }
 
   /** Bound and answering: false only before start() and while the socket is rebuilt after a revocation. */
@@ -132,10 +149,8 @@ export class SnapshotService {
   private async serve(socket: Router): Promise<void> {
     try {
       for await (const frames of socket) {
-        const started = performance.now();
         try {
-          this.answer(frames);
-          this.durations.observe((performance.now() - started) / 1000);
+          this.answer(frames, performance.now());
         } catch (err) {
           // A bug answering one request must not stop the service answering everyone else.
           this.log.error({ err: (err as Error).stack }, 'snapshot request failed');
@@ -146,26 +161,27 @@ export class SnapshotService {
     }
   }
 
-  private answer(frames: Buffer[]): void {
+  private answer(frames: Buffer[], arrived: number): void {
     const split = splitEnvelope(frames);
     if (split === undefined) {
       // No delimiter: a DEALER that did not add it. Answer in the REQ shape it should use.
-      this.reply([frames[0]!, EMPTY], this.refuse('?', SnapshotErrorCode.BAD_REQUEST, 'missing the empty delimiter frame before the request'));
+      this.reply([frames[0]!, EMPTY], this.refuse('?', SnapshotErrorCode.BAD_REQUEST, 'missing the empty delimiter frame before the request'), arrived);
       return;
     }
-    let request: SnapshotRequest;
+    let request: SnapshotRequest | SnapshotRequestError;
     try {
       request = parseSnapshotRequest(split.body);
     } catch (err) {
       if (!(err instanceof SnapshotRequestError)) throw err;
       this.warnings.warn('bad_request', { err: err.message }, 'bad snapshot request');
-      this.reply(split.envelope, this.refuse('?', SnapshotErrorCode.BAD_REQUEST, err.message));
-      return;
+      request = err;
     }
-    this.reply(split.envelope, this.handle(request));
+    this.replies.submit(split.envelope[0]!.toString('latin1'), split.envelope, request, arrived);
   }
 
-  private handle(request: SnapshotRequest): Buffer[] {
+  /** The answer to a request (a BAD_REQUEST for one that did not parse), counted. */
+  private handle(request: SnapshotRequest | SnapshotRequestError): Answer {
+    if (request instanceof SnapshotRequestError) return this.refuse('?', SnapshotErrorCode.BAD_REQUEST, request.message);
     if (request.command === SnapshotCommand.PING) {
       this.count(SnapshotCommand.PING, 'ok');
       return encodePong();
@@ -178,7 +194,9 @@ export class SnapshotService {
         if (count > this.options.maxRecords) {
           return this.refuse(SnapshotCommand.SNAPSHOT, SnapshotErrorCode.TOO_LARGE, `${count} topics match ${JSON.stringify(request.prefix)}, at most ${this.options.maxRecords} per reply: narrow the prefix`);
         }
-        return this.records(SnapshotCommand.SNAPSHOT, this.store.snapshot(request.prefix));
+        if (count <= RECORDS_PER_SLICE) return this.records(SnapshotCommand.SNAPSHOT, this.store.snapshot(request.prefix));
+        this.served(SnapshotCommand.SNAPSHOT, count);
+        return { topics: this.store.topicsWithPrefix(request.prefix) };
       }
       case SnapshotCommand.REPLAY: {
         const answer = this.store.replay(request.topic, request.epoch, request.fromSeq);
@@ -189,9 +207,13 @@ export class SnapshotService {
   }
 
   private records(command: SnapshotCommand, messages: readonly StoredMessage[]): Buffer[] {
-    this.recordsServed += messages.length;
-    this.count(command, 'ok');
+    this.served(command, messages.length);
     return encodeRecordsReply(messages.map((message) => message.frames));
+  }
+
+  private served(command: SnapshotCommand, records: number): void {
+    this.recordsServed += records;
+    this.count(command, 'ok');
   }
 
   private refuse(command: SnapshotCommand | '?', code: SnapshotErrorCode, text: string): Buffer[] {
@@ -199,9 +221,10 @@ export class SnapshotService {
     return encodeErrorReply(code, text);
   }
 
-  private reply(envelope: Buffer[], body: Buffer[]): void {
+  private reply(envelope: Buffer[], body: Buffer[], arrived: number): void {
     // Answered on the socket it came from; during a rebuild there is none, and the client retries.
     this.listener?.replies.push([...envelope, ...body]);
+    this.durations.observe((performance.now() - arrived) / 1000);
   }
 
   private count(command: SnapshotCommand | '?', result: ReplyResult): void {

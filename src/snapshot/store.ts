@@ -1,4 +1,5 @@
 import { RecordRing } from '../util/record-ring.js';
+import { SortedNames } from '../util/sorted-names.js';
 import { HEADER_BYTES, sequence, type DecodedMessage, type Frames, type Stamp } from '../wire/index.js';
 
 /** One retained message: the frames as received (never re-encoded) and its header fields. */
@@ -92,6 +93,8 @@ class TopicState {
  */
 export class SnapshotStore {
   private readonly topics = new Map<string, TopicState>();
+  /** The same topics in order, for SNAPSHOT's sorted prefix ranges. */
+  private readonly names = new SortedNames();
   private historyBytesHeld = 0;
   private historyEntries = 0;
   /** historyPerTopic, lowered while the memory cap does not allow that much for every topic. */
@@ -123,7 +126,7 @@ export class SnapshotStore {
       if (this.topics.size >= this.limits.maxTopics) return this.count('topic_limit');
       const topicFrame = Buffer.from(message.frames[0]);
       const fresh = new TopicState(message.topic, topicFrame, new RecordRing(this.limits.historyPerTopic), header);
-      this.topics.set(message.topic, fresh);
+      this.add(fresh);
       this.append(fresh, message);
       return this.count('new_topic');
     }
@@ -139,7 +142,7 @@ export class SnapshotStore {
   /** Puts a record back as a topic's state without history, e.g. reloaded from disk. */
   restore(topic: string, message: StoredMessage): void {
     if (this.topics.has(topic) || this.topics.size >= this.limits.maxTopics) return;
-    this.topics.set(topic, new TopicState(topic, message.frames[0], new RecordRing(this.limits.historyPerTopic), message, message));
+    this.add(new TopicState(topic, message.frames[0], new RecordRing(this.limits.historyPerTopic), message, message));
   }
 
   get(topic: string): StoredMessage | undefined {
@@ -148,20 +151,17 @@ export class SnapshotStore {
 
   /** The newest message of every topic starting with `prefix`, sorted by topic. */
   snapshot(prefix: string): StoredMessage[] {
-    const matching: TopicState[] = [];
-    for (const state of this.topics.values()) {
-      if (state.topic.startsWith(prefix)) matching.push(state);
-    }
-    matching.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
-    return matching.map((state) => state.latest());
+    return this.topicsWithPrefix(prefix).map((topic) => this.get(topic)!);
+  }
+
+  /** The topics starting with `prefix`, sorted: a SNAPSHOT's records, to be read with get() (topics are never removed). */
+  topicsWithPrefix(prefix: string): string[] {
+    return this.names.withPrefix(prefix);
   }
 
   /** Counts topics starting with `prefix` without building the reply, to refuse TOO_LARGE cheaply. */
   countPrefix(prefix: string): number {
-    if (prefix === '') return this.topics.size;
-    let count = 0;
-    for (const topic of this.topics.keys()) if (topic.startsWith(prefix)) count++;
-    return count;
+    return this.names.countWithPrefix(prefix);
   }
 
   replay(topic: string, epoch: number, fromSeq: number): ReplayAnswer {
@@ -192,6 +192,11 @@ export class SnapshotStore {
   /** Every topic's newest header ts, without copying its message. */
   *newestTimestamps(): IterableIterator<[topic: string, ts: number]> {
     for (const state of this.topics.values()) yield [state.topic, state.ts];
+  }
+
+  private add(state: TopicState): void {
+    this.topics.set(state.topic, state);
+    this.names.add(state.topic);
   }
 
   private append(state: TopicState, message: DecodedMessage): void {

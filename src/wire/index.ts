@@ -16,7 +16,7 @@ export { nowMicros } from './time.js';
 export { sequence, isNewer, advances, MAX_CLOCK_AHEAD_US, type Sequencing, type Stamp } from './order.js';
 export {
   SnapshotCommand, SnapshotStatus, SnapshotErrorCode, SNAPSHOT_RETRYABLE, SnapshotRequestError,
-  encodeSnapshotRequest, parseSnapshotRequest, isSnapshotCommand, encodeRecordsReply, encodeErrorReply, encodePong, parseSnapshotReply,
+  encodeSnapshotRequest, parseSnapshotRequest, isSnapshotCommand, encodeRecordsReply, recordsReplyHead, appendRecord, encodeErrorReply, encodePong, parseSnapshotReply,
   type SnapshotRequest, type SnapshotReply,
 } from './snapshot.js';
 export { SendQueue, type SendTarget } from './send-queue.js';

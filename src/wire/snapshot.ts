@@ -104,9 +104,19 @@ export function encodePong(): Buffer[] {
 
 /** `OK, count, count x (topic, header, payload)`, each header with flag bit 0 set (a snapshot or replayed record). */
 export function encodeRecordsReply(records: readonly Frames[]): Buffer[] {
-  const reply: Buffer[] = [OK_FRAME, Buffer.from(String(records.length))];
-  for (const [topic, header, payload] of records) reply.push(topic, flagged(header), payload);
+  const reply = recordsReplyHead(records.length);
+  for (const record of records) appendRecord(reply, record);
   return reply;
+}
+
+/** The `OK, count` that start a reply of `count` records, for a reply built a few records at a time with appendRecord. */
+export function recordsReplyHead(count: number): Buffer[] {
+  return [OK_FRAME, Buffer.from(String(count))];
+}
+
+/** Adds one record to a reply begun with recordsReplyHead, its header flagged. */
+export function appendRecord(reply: Buffer[], [topic, header, payload]: Frames): void {
+  reply.push(topic, flagged(header), payload);
 }
 
 export function encodeErrorReply(code: SnapshotErrorCode, text: string): Buffer[] {

@@ -300,6 +300,21 @@ test('a SNAPSHOT of 10,000 topics is answered whole while another client\'s PING
   t.is(service.recordsServed, 10_000);
 });
 
+test('DEALER: requests pipelined around a SNAPSHOT built in slices still get their replies in order', async (t) => {
+  const store = new SnapshotStore(roomyLimits);
+  const ingested = Array.from({ length: 2_500 }, (_, i) => message(`tick.SIM.P${String(i).padStart(4, '0')}`, 1, 1));
+  for (const m of ingested) store.ingest(m);
+  const { service, endpoint } = await startService(store);
+  t.teardown(() => service.close());
+  const dealer = client(t, 'DEALER', endpoint);
+  const requests: string[][] = [['PING'], ['SNAPSHOT', 'tick.'], ['HELLO'], ['SNAPSHOT', 'tick.SIM.P000'], ['PING']];
+  for (const body of requests) await dealer.sendRaw('', ...body);
+  const replies: Buffer[][] = [];
+  for (let i = 0; i < requests.length; i++) replies.push((await dealer.receiveRaw()).slice(1));
+  t.deepEqual(replies.map((r) => text(r.slice(0, 2))), [['PONG'], ['OK', '2500'], ['ERR', 'BAD_REQUEST'], ['OK', '10'], ['PONG']]);
+  assertRecords(t, replies[1]!, ingested);
+});
+
 test('the request counters (by "COMMAND result") and recordsServed add up to what the clients saw', async (t) => {
   const store = new SnapshotStore({ ...roomyLimits, historyPerTopic: 5 });
   for (const m of [...run(BTC, 1, 1, 8), message('tick.SIM.ETH-USD', 1, 1), message('status.SIM', 1, 1)]) store.ingest(m);

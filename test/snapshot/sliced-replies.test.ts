@@ -1,0 +1,87 @@
+import test from 'ava';
+import { SlicedReplies, type Answer } from '../../src/snapshot/sliced-replies.js';
+import type { Frames } from '../../src/wire/index.js';
+
+/** A request as these tests make them: `ping` answers at once, `big` names topics to build in slices. */
+type Request = { readonly kind: 'ping' } | { readonly kind: 'big'; readonly topics: readonly string[] };
+
+interface Sent {
+  readonly peer: string;
+  readonly frames: string[];
+}
+
+/** A SlicedReplies of `recordsPerSlice`, recording what it sends and how many records each event-loop turn read. */
+function harness(recordsPerSlice: number, waitingLimit = 100) {
+  const sent: Sent[] = [];
+  const readsPerTurn: number[] = [0];
+  const replies = new SlicedReplies<Request>({ recordsPerSlice, waitingLimit }, {
+    answer: (request): Answer => (request.kind === 'ping' ? [Buffer.from('PONG')] : { topics: request.topics }),
+    record: (topic): Frames => {
+      readsPerTurn[readsPerTurn.length - 1]!++;
+      return [Buffer.from(topic), Buffer.alloc(24), Buffer.from(`{"of":"${topic}"}`)];
+    },
+    send: (envelope, body) => sent.push({ peer: envelope[0]!.toString(), frames: body.map((f) => f.toString('latin1')) }),
+  });
+  const submit = (peer: string, request: Request): void => replies.submit(peer, [Buffer.from(peer), Buffer.alloc(0)], request, performance.now());
+  /** Lets one event-loop turn pass (a slice runs per turn), starting a new count of reads. */
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(() => { readsPerTurn.push(0); resolve(); }));
+  return { replies, sent, readsPerTurn, submit, turn };
+}
+
+const topics = (n: number): string[] => Array.from({ length: n }, (_, i) => `tick.SIM.T${i}`);
+const PING: Request = { kind: 'ping' };
+
+test('a reply of many records is built recordsPerSlice records per event-loop turn and sent whole, in order, flagged', async (t) => {
+  const h = harness(3);
+  h.submit('a', { kind: 'big', topics: topics(7) });
+  t.is(h.sent.length, 0, 'nothing is built in the turn the request came');
+  while (h.sent.length === 0) await h.turn();
+  t.true(h.readsPerTurn.every((reads) => reads <= 3), `reads per turn ${JSON.stringify(h.readsPerTurn)}`);
+  const [reply] = h.sent;
+  t.deepEqual(reply!.frames.slice(0, 2), ['OK', '7']);
+  t.deepEqual(reply!.frames.filter((_, i) => i >= 2 && (i - 2) % 3 === 0), topics(7));
+  t.true(h.sent[0]!.frames.filter((_, i) => i >= 2 && (i - 2) % 3 === 1).every((header) => (header.charCodeAt(1) & 1) === 1), 'every header flagged');
+});
+
+test('another peer\'s request is answered while a large reply is being built, not after it', async (t) => {
+  const h = harness(2);
+  h.submit('big', { kind: 'big', topics: topics(10) });
+  await h.turn();
+  h.submit('pinger', PING);
+  t.deepEqual(h.sent.map((s) => s.peer), ['pinger'], 'answered at once');
+  while (h.sent.length < 2) await h.turn();
+  t.deepEqual(h.sent.map((s) => s.peer), ['pinger', 'big']);
+});
+
+test('one peer\'s replies keep the order of its requests: a PING pipelined behind its large SNAPSHOT comes after it', async (t) => {
+  const h = harness(2);
+  h.submit('dealer', { kind: 'big', topics: topics(5) });
+  h.submit('dealer', PING);
+  h.submit('dealer', { kind: 'big', topics: topics(3) });
+  h.submit('dealer', PING);
+  t.is(h.replies.backlog, 4);
+  while (h.sent.length < 4) await h.turn();
+  t.deepEqual(h.sent.map((s) => s.frames.slice(0, 2).join(' ')), ['OK 5', 'PONG', 'OK 3', 'PONG']);
+  t.is(h.replies.backlog, 0);
+});
+
+test('large replies of several peers are built one at a time, in arrival order, so one partial reply is held at most', async (t) => {
+  const h = harness(4);
+  h.submit('a', { kind: 'big', topics: topics(8) });
+  h.submit('b', { kind: 'big', topics: topics(6) });
+  h.submit('c', PING);
+  t.deepEqual(h.sent.map((s) => s.peer), ['c']);
+  while (h.sent.length < 3) await h.turn();
+  t.deepEqual(h.sent.map((s) => `${s.peer} ${s.frames.slice(0, 2).join(' ')}`), ['c PONG', 'a OK 8', 'b OK 6']);
+});
+
+test('beyond waitingLimit a request that would wait is dropped and counted, and the others are still answered', async (t) => {
+  const h = harness(2, 2);
+  h.submit('a', { kind: 'big', topics: topics(4) });
+  h.submit('a', PING);
+  h.submit('b', { kind: 'big', topics: topics(4) });
+  h.submit('a', PING);
+  t.is(h.replies.dropped, 1);
+  while (h.sent.length < 3) await h.turn();
+  t.deepEqual(h.sent.map((s) => `${s.peer} ${s.frames[0]}`), ['a OK', 'a PONG', 'b OK']);
+});
