@@ -34,7 +34,7 @@ export async function startRoles(config: TickfanConfig, roles: readonly Role[], 
   const running: RunningRole[] = [];
   try {
     for (const role of ROLES.filter((name) => roles.includes(name))) {
-      running.push({ role, handle: await STARTERS[role](config, log.child({ role }), { version: VERSION, security }) });
+      running.push({ role, handle: await STARTERS[role](config, log.child({ role }), { version: VERSION, security, roles }) });
     }
   } catch (err) {
     await stopRoles(running);

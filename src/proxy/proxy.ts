@@ -2,11 +2,19 @@ import { Proxy as NativeProxy, XPublisher, XSubscriber } from 'zeromq';
 import type { ZmqSocketOptions } from '../config/index.js';
 import { FabricSecurity, reopenRetrying, setForNextConnect } from '../curve/index.js';
 import type { Logger } from '../log/index.js';
+import { offerLocalBackend } from '../util/local-backends.js';
+import { SendQueue } from '../wire/index.js';
 import { FrontendPeers, type UpstreamState } from './frontend-peers.js';
+import { LocalReaders, SUBSCRIBE, UNSUBSCRIBE } from './local-readers.js';
 
-/** See docs/architecture.md, Proxy mode: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop that counts. */
-export const PROXY_MODES = ['native', 'js'] as const;
+/**
+ * See docs/architecture.md, Proxy mode: native is libzmq's zmq_proxy on a worker thread, js a
+ * forwarding loop that counts and hands each message to the proxy's readers in its own process
+ * directly; auto (the role's choice) is js when the process runs such readers, native otherwise.
+ */
+export const PROXY_MODES = ['auto', 'native', 'js'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
+export type ForwardingMode = Exclude<ProxyMode, 'auto'>;
 
 export interface ProxyOptions {
   /** Bind endpoint of the XSUB frontend that feeds' publishers connect to. */
@@ -30,7 +38,7 @@ export interface ProxyOptions {
    */
   readonly upstreamHeartbeat?: { readonly intervalMs: number; readonly timeoutMs: number };
   /** See docs/architecture.md: native is libzmq's zmq_proxy on a worker thread, js a forwarding loop. */
-  readonly mode: ProxyMode;
+  readonly mode: ForwardingMode;
 }
 
 export interface RunningProxy {
@@ -71,6 +79,9 @@ export async function startProxy(options: ProxyOptions, log: Logger, security: F
   let rebuilt: Promise<void> = Promise.resolve();
   /** The sockets forwarding now; undefined while they are rebuilt. */
   let current: OpenSockets | undefined;
+  // A native proxy's messages never reach JavaScript: only the js loop can hand them over
+  // in-process. Not with CURVE: every reader then connects, so ZAP admits each by its own key.
+  const local = options.mode === 'js' && !security.enabled ? new LocalReaders() : undefined;
   // With CURVE, revoking a key rebuilds the sockets on the endpoints first bound (see ServerSocket.reopen).
   const reopen = (): Promise<void> => {
     rebuilt = rebuilt.then(async () => {
@@ -81,13 +92,14 @@ export async function startProxy(options: ProxyOptions, log: Logger, security: F
       forwardedBefore += previous.forwarded() ?? 0;
       const endpoints = { frontend: previous.frontendEndpoint, backend: previous.backendEndpoint };
       await reopenRetrying(async () => {
-        current = await openSockets(options, endpoints, frontendPeers, security, reopen, log);
+        current = await openSockets(options, endpoints, frontendPeers, local, security, reopen, log);
       }, () => closed, log, 'proxy');
     });
     return rebuilt;
   };
-  const first = await openSockets(options, options, frontendPeers, security, reopen, log);
+  const first = await openSockets(options, options, frontendPeers, local, security, reopen, log);
   current = first;
+  const withdraw = local === undefined ? undefined : offerLocalBackend([first.backendEndpoint], local);
   log.info({ frontendEndpoint: first.frontendEndpoint, backendEndpoint: first.backendEndpoint, upstream, mode: options.mode, curve: security.enabled }, 'proxy listening');
   return {
     frontendEndpoint: first.frontendEndpoint,
@@ -100,8 +112,10 @@ export async function startProxy(options: ProxyOptions, log: Logger, security: F
     onUpstreamChange: (listener) => frontendPeers.onUpstreamChange(listener),
     close: async () => {
       closed = true;
+      withdraw?.();
       await rebuilt;
       await current?.close();
+      local?.detachAll();
     },
   };
 }
@@ -113,7 +127,7 @@ interface OpenSockets extends Pick<RunningProxy, 'frontendEndpoint' | 'backendEn
 /** Binds (and links upstream) a frontend and a backend and starts forwarding between them. */
 async function openSockets(
   options: ProxyOptions, endpoints: { readonly frontend: string; readonly backend: string }, frontendPeers: FrontendPeers,
-  security: FabricSecurity, reopen: () => Promise<void>, log: Logger,
+  local: LocalReaders | undefined, security: FabricSecurity, reopen: () => Promise<void>, log: Logger,
 ): Promise<OpenSockets> {
   const upstream = options.upstream ?? [];
   const heartbeat = upstream.length > 0 && options.upstreamHeartbeat !== undefined
@@ -149,7 +163,7 @@ async function openSockets(
     await release();
     throw err;
   }
-  const running = options.mode === 'native' ? runNative(frontend, backend) : runForwardingLoop(frontend, backend, log);
+  const running = options.mode === 'native' ? runNative(frontend, backend) : runForwardingLoop(frontend, backend, local, log);
   return {
     ...bound,
     forwarded: running.forwarded,
@@ -178,30 +192,52 @@ function runNative(frontend: XSubscriber, backend: XPublisher): Pick<RunningProx
   };
 }
 
-function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, log: Logger): Pick<RunningProxy, 'forwarded' | 'close'> {
+/**
+ * Forwards in JavaScript: each message to the backend, when anyone subscribes there, and to the
+ * readers in this process; subscriptions upstream, the backend's and the local readers'.
+ */
+function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, local: LocalReaders | undefined, log: Logger): Pick<RunningProxy, 'forwarded' | 'close'> {
   const counters = { forwarded: 0 };
-  // Each socket is sent on by exactly one loop, so sends never overlap (zeromq.js EBUSY).
+  // The frontend is sent on for the backend's subscribers and for local readers: one queue, so sends never overlap (zeromq.js EBUSY).
+  const upstreamSends = new SendQueue(frontend, SUBSCRIPTIONS_QUEUED, (err) => log.error({ err: err.message }, 'proxy could not pass a subscription upstream'));
+  /**
+   * Prefixes the backend's subscribers hold: the XPUB passes on the first subscription of each
+   * prefix and the last unsubscription (a leaving subscriber's included), so this counts distinct
+   * prefixes. With none, a send would match no one: it is not made, which in the all-in-one
+   * (every reader local) is the whole ZeroMQ hop saved.
+   */
+  let downstreamPrefixes = 0;
   const downstream = (async () => {
     for await (const message of frontend) {
-      await backend.send(message);
+      if (downstreamPrefixes > 0) await backend.send(message);
+      local?.forward(message);
       counters.forwarded++;
     }
   })();
   const upstream = (async () => {
-    for await (const [subscription] of backend) await frontend.send(subscription!);
+    for await (const [subscription] of backend) {
+      if (subscription![0] === SUBSCRIBE) downstreamPrefixes++;
+      else if (subscription![0] === UNSUBSCRIBE) downstreamPrefixes--;
+      upstreamSends.push([subscription!]);
+    }
   })();
+  local?.started((subscription) => upstreamSends.push([subscription]));
   const loops = Promise.all([downstream, upstream]).catch((err: Error) => {
     log.error({ err: err.message }, 'proxy forwarding loop failed');
   });
   return {
     forwarded: () => counters.forwarded,
     async close() {
+      local?.stopped();
       frontend.close();
       backend.close();
       await loops;
     },
   };
 }
+
+/** Subscription messages waiting for the frontend at most: far more than any fabric has prefixes. */
+const SUBSCRIPTIONS_QUEUED = 100_000;
 
 function connectOrExplain(socket: XSubscriber, endpoint: string): void {
   try {

@@ -2,7 +2,7 @@ import { zmqSocketOptions, type ZmqSettings } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import type { RoleContext, RoleHandle } from '../role/index.js';
 import { registerProxyMetrics } from './metrics.js';
-import { startProxy, type RunningProxy } from './proxy.js';
+import { startProxy, type ForwardingMode, type ProxyMode, type RunningProxy } from './proxy.js';
 import type { ProxySettings } from './settings.js';
 
 /** What the proxy role reads of the configuration: its own keys and the shared socket options. */
@@ -16,9 +16,10 @@ export interface ProxyRole extends RoleHandle {
 }
 
 /** The proxy role as configured: binds the frontend and backend of PROTOCOL.md section 3. */
-export async function startProxyRole(config: ProxyRoleConfig, log: Logger, { security }: RoleContext): Promise<ProxyRole> {
+export async function startProxyRole(config: ProxyRoleConfig, log: Logger, { security, roles }: RoleContext): Promise<ProxyRole> {
   const proxy = await startProxy({
     ...config.proxy,
+    mode: forwardingMode(config.proxy.mode, roles),
     socket: zmqSocketOptions(config.zmq),
     upstreamHeartbeat: { intervalMs: config.zmq.heartbeatIntervalMs, timeoutMs: config.zmq.heartbeatTimeoutMs },
   }, log, security);
@@ -30,4 +31,13 @@ export async function startProxyRole(config: ProxyRoleConfig, log: Logger, { sec
     ready: () => proxy.listening() && proxy.upstreamReady(),
     stop: () => proxy.close(),
   };
+}
+
+/** Roles that read the proxy's backend: beside one of them, the js loop hands it each message without a socket. */
+const READERS = ['snapshot', 'gateway'];
+
+/** How `auto` forwards: in JavaScript when this process reads the backend itself, in libzmq's thread otherwise. */
+function forwardingMode(mode: ProxyMode, roles: readonly string[]): ForwardingMode {
+  if (mode !== 'auto') return mode;
+  return roles.some((role) => READERS.includes(role)) ? 'js' : 'native';
 }

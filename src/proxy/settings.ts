@@ -40,8 +40,8 @@ export const proxySchema: convict.Schema<{ proxy: ProxySettings }> = {
     frontendHwm: { doc: `Receive high-water mark of the frontend, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 200_000 },
     backendHwm: { doc: `Send high-water mark per subscriber on the backend, ${HWM_DOC}.`, format: integerIn(1, 10_000_000), default: 200_000 },
     mode: {
-      doc: 'native: libzmq forwards on a worker thread (fastest); js: a JavaScript loop that counts messages. See docs/architecture.md.',
-      format: [...PROXY_MODES], default: 'native',
+      doc: 'native: libzmq forwards on a worker thread (the cheapest when the proxy runs alone); js: a JavaScript loop that counts messages and hands them to the snapshot service and gateway of its own process without a socket; auto: js when the process runs either of those (the all-in-one), native otherwise. See docs/architecture.md.',
+      format: [...PROXY_MODES], default: 'auto',
     },
   },
 };

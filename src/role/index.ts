@@ -7,6 +7,8 @@ export interface RoleContext {
   readonly version: string;
   /** CurveZMQ of the fabric (PROTOCOL.md section 7), opened once per process: one ZAP handler serves every role. */
   readonly security: FabricSecurity;
+  /** Every role this process runs (several in the all-in-one): a role may work differently beside another (proxy.mode auto). */
+  readonly roles: readonly string[];
 }
 
 /**

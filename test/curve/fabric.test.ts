@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TickStream } from '../../src/client/zmq/index.js';
 import { FabricSecurity, writeKeyPair, type CurveSettings } from '../../src/curve/index.js';
+import { localBackendAt } from '../../src/util/local-backends.js';
 import { KeyDirectory } from '../../src/curve/directory.js';
 import { decodeKey } from '../../src/curve/z85.js';
 import { TickPublisher } from '../../src/feeds/index.js';
 import { createLogger } from '../../src/log/index.js';
-import { startProxy, type ProxyMode } from '../../src/proxy/index.js';
+import { startProxy, type ForwardingMode } from '../../src/proxy/index.js';
 import { Conditions } from '../helpers/conditions.js';
 import { pollUntil } from '../helpers/poll.js';
 import { TEST_SOCKETS } from '../helpers/sockets.js';
@@ -86,7 +87,24 @@ test('chained proxies under CURVE: a feed on the root, a regional proxy linked u
   t.pass();
 });
 
-for (const mode of ['native', 'js'] as ProxyMode[]) {
+test('a js proxy under CURVE offers no in-process line: a reader in its own process connects, and ZAP admits it by its key', async (t) => {
+  const keys = fabricKeys(t, { reader: ['subscribers'] });
+  const proxySecurity = keys.security('proxy');
+  const readerSecurity = keys.security('reader');
+  const proxy = await startProxy({ frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', frontendHwm: 1000, backendHwm: 1000, socket: TEST_SOCKETS, mode: 'js' }, log, proxySecurity);
+  const conditions = new Conditions();
+  const stream = streamOf(proxy.backendEndpoint, readerSecurity, conditions);
+  t.teardown(async () => {
+    stream.close();
+    await proxy.close();
+    for (const security of [proxySecurity, readerSecurity]) await security.close();
+  });
+  t.is(localBackendAt(proxy.backendEndpoint), undefined);
+  await conditions.until(() => stream.up, WAIT_MS, () => 'the reader to connect through ZAP');
+  t.is(proxy.peers().subscribers, 1, 'the reader came over a socket');
+});
+
+for (const mode of ['native', 'js'] as ForwardingMode[]) {
   test.serial(`${mode} proxy: a subscriber key removed from curve.subscribers loses its connection within seconds; another subscriber reconnects and reads on`, async (t) => {
     const keys = fabricKeys(t, { feed: ['publishers'], kept: ['subscribers'], revoked: ['subscribers'] });
     const proxySecurity = keys.security('proxy');

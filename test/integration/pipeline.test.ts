@@ -3,13 +3,13 @@ import { TickStream } from '../../src/client/zmq/index.js';
 import { DEFAULT_INSTRUMENTS, SimulatedFeed, TickPublisher } from '../../src/feeds/index.js';
 import { TEST_SOCKETS } from '../helpers/sockets.js';
 import { createLogger } from '../../src/log/index.js';
-import { startProxy, type ProxyMode } from '../../src/proxy/index.js';
+import { startProxy, type ForwardingMode } from '../../src/proxy/index.js';
 import { byTopic, collect, firstGap } from '../helpers/streams.js';
 
 const log = createLogger('silent');
 const TICKS = 10_000;
 
-for (const mode of ['native', 'js'] as ProxyMode[]) {
+for (const mode of ['native', 'js'] as ForwardingMode[]) {
   test.serial(`feed -> ${mode} proxy -> subscribers: ${TICKS} ticks over 50 topics, contiguous seq from 1, one epoch, venue filter holds`, async (t) => {
     const proxy = await startProxy(
       { frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', frontendHwm: 100_000, backendHwm: 100_000, socket: TEST_SOCKETS, mode },

@@ -96,8 +96,9 @@ test.after.always(async () => {
   dir.cleanup();
 });
 
-test.serial('tickfan runs the default proxy mode, so the queries below are checked on it', async (t) => {
-  t.is((await core.waitForLog('proxy listening')).mode, loadConfig({ env: {} }).proxy.mode);
+test.serial('tickfan runs the default proxy mode (auto: js beside the snapshot service and gateway), so the queries below are checked on it', async (t) => {
+  t.is(loadConfig({ env: {} }).proxy.mode, 'auto');
+  t.is((await core.waitForLog('proxy listening')).mode, 'js');
 });
 
 test.serial('every panel query of dashboards/tickfan.json returns at least one series', async (t) => {

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { Subscriber, XPublisher } from 'zeromq';
 import { TEST_SOCKETS } from '../helpers/sockets.js';
 import { createLogger } from '../../src/log/index.js';
-import { startProxy, type ProxyMode } from '../../src/proxy/proxy.js';
+import { startProxy, type ForwardingMode } from '../../src/proxy/proxy.js';
 import { registerProxyMetrics } from '../../src/proxy/metrics.js';
 
 const log = createLogger('silent');
@@ -15,7 +15,7 @@ const MESSAGES = 100;
 const FORWARDED = 'tickfan_proxy_messages_forwarded_total';
 
 /** Sends MESSAGES through a proxy in `mode` and returns the proxy's metrics text afterwards. */
-async function metricsAfterTraffic(mode: ProxyMode): Promise<string> {
+async function metricsAfterTraffic(mode: ForwardingMode): Promise<string> {
   const proxy = await startProxy({ frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', frontendHwm: 1000, backendHwm: 1000, socket: TEST_SOCKETS, mode }, log);
   const registry = new Registry();
   registerProxyMetrics(registry, proxy);

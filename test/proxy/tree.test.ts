@@ -4,14 +4,13 @@
  * the root's backend, subscribers on the regional backend. The feed is a raw XPUB emitting
  * wire-encoded messages, so it also observes the interest that reaches it from the tree.
  */
-import { randomInt } from 'node:crypto';
 import test from 'ava';
-import { Subscriber, XPublisher } from 'zeromq';
+import { XPublisher } from 'zeromq';
 import { zmqSocketOptions } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
-import { startProxy, type ProxyMode, type RunningProxy, type UpstreamState } from '../../src/proxy/index.js';
-import { decodeMessage, encodeMessage, encodeTickRecord, nowMicros } from '../../src/wire/index.js';
+import { startProxy, type ForwardingMode, type RunningProxy, type UpstreamState } from '../../src/proxy/index.js';
 import { Conditions } from '../helpers/conditions.js';
+import { cleanup, ObservingFeed, RecordingSubscriber } from '../helpers/proxy-peers.js';
 
 const log = createLogger('silent');
 const WAIT_MS = 10_000;
@@ -20,92 +19,14 @@ const HEARTBEAT = { intervalMs: 200, timeoutMs: 1000 };
 const SIM_TOPICS = ['tick.SIM.BTC-USD', 'tick.SIM.ETH-USD'];
 const OTHER_TOPIC = 'tick.OTHER.X';
 
-function proxy(mode: ProxyMode, endpoints: { frontend?: string; backend?: string; upstream?: string[] } = {}): Promise<RunningProxy> {
+function proxy(mode: ForwardingMode, endpoints: { frontend?: string; backend?: string; upstream?: string[] } = {}): Promise<RunningProxy> {
   const { frontend = 'tcp://127.0.0.1:*', backend = 'tcp://127.0.0.1:*', upstream = [] } = endpoints;
   return startProxy({ frontend, backend, upstream, frontendHwm: 10_000, backendHwm: 10_000, socket: SOCKET, upstreamHeartbeat: HEARTBEAT, mode }, log);
 }
 
 /** The same proxy again, on the endpoints it bound. */
-function restarted(mode: ProxyMode, previous: RunningProxy, upstream: string[] = []): Promise<RunningProxy> {
+function restarted(mode: ForwardingMode, previous: RunningProxy, upstream: string[] = []): Promise<RunningProxy> {
   return proxy(mode, { frontend: previous.frontendEndpoint, backend: previous.backendEndpoint, upstream });
-}
-
-/** A source publishing valid 3-frame messages on its XPUB, recording each subscription (+prefix) and unsubscription (-prefix) it is sent. */
-class ObservingFeed {
-  readonly interest: string[] = [];
-  private readonly conditions = new Conditions();
-  /** A new one per feed, as a restarted source has (PROTOCOL.md section 3). */
-  private readonly epoch = randomInt(1, 0x1_0000_0000);
-  private readonly seqs = new Map<string, number>();
-
-  /** A feed on a proxy frontend. */
-  static connectedTo(endpoint: string): ObservingFeed {
-    const socket = new XPublisher({ linger: 0 });
-    socket.connect(endpoint);
-    return new ObservingFeed(socket);
-  }
-
-  constructor(private readonly socket: XPublisher) {
-    void (async () => {
-      for await (const [frame] of this.socket) {
-        this.interest.push(`${frame![0] === 1 ? '+' : '-'}${frame!.subarray(1).toString()}`);
-        this.conditions.check();
-      }
-    })();
-  }
-
-  /** Resolves once `entry` (say "+tick.SIM.") has arrived `times` times in all. */
-  heard(entry: string, times = 1): Promise<void> {
-    return this.conditions.until(() => this.interest.filter((e) => e === entry).length >= times, WAIT_MS,
-      () => `${times} x ${entry} at the feed; heard ${JSON.stringify(this.interest)}`);
-  }
-
-  /** Publishes one tick of each topic in turn, `rounds` times, ending with the first topic; returns what it sent as topic#epoch:seq. */
-  async publishRounds(topics: readonly string[], rounds: number): Promise<string[]> {
-    const sent: string[] = [];
-    for (let round = 0; round < rounds; round++) {
-      for (const topic of topics) {
-        const seq = (this.seqs.get(topic) ?? 0) + 1;
-        this.seqs.set(topic, seq);
-        const [, venue, symbol] = topic.split('.');
-        await this.socket.send([...encodeMessage(topic, { flags: 0, epoch: this.epoch, seq, ts: nowMicros() }, encodeTickRecord({ venue: venue!, symbol: symbol!, last: seq }))]);
-        sent.push(`${topic}#${this.epoch}:${seq}`);
-      }
-    }
-    return sent;
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
-
-/** A plain SUB on a proxy backend that decodes every message and records it as topic#epoch:seq. */
-class RecordingSubscriber {
-  readonly received: string[] = [];
-  private readonly socket = new Subscriber({ linger: 0 });
-  private readonly conditions = new Conditions();
-
-  constructor(endpoint: string, ...prefixes: string[]) {
-    this.socket.connect(endpoint);
-    this.socket.subscribe(...prefixes);
-    void (async () => {
-      for await (const frames of this.socket) {
-        const message = decodeMessage(frames);
-        this.received.push(`${message.topic}#${message.header.epoch}:${message.header.seq}`);
-        this.conditions.check();
-      }
-    })();
-  }
-
-  /** Resolves once `count` messages have arrived in all. */
-  got(count: number): Promise<void> {
-    return this.conditions.until(() => this.received.length >= count, WAIT_MS, () => `${count} messages at the subscriber; got ${this.received.length}: ${this.received.slice(-5).join(' ')}`);
-  }
-
-  close(): void {
-    this.socket.close();
-  }
 }
 
 /** Resolves with the first change of a proxy's upstream links that passes `match`. */
@@ -122,19 +43,8 @@ function upstreamChange(proxy: RunningProxy, match: (state: UpstreamState) => bo
 /** What a subscriber of `prefix` must receive of what was sent: exactly those, in order. */
 const matching = (sent: readonly string[], prefix: string) => sent.filter((message) => message.startsWith(prefix));
 
-/** Everything a test started, closed in reverse whatever happens. */
-function cleanup(t: { teardown(fn: () => Promise<void>): void }) {
-  const closers: (() => unknown)[] = [];
-  t.teardown(async () => {
-    for (const close of closers.reverse()) await close();
-  });
-  return <T extends { close(): unknown }>(thing: T): T => {
-    closers.push(() => thing.close());
-    return thing;
-  };
-}
 
-for (const mode of ['native', 'js'] as ProxyMode[]) {
+for (const mode of ['native', 'js'] as ForwardingMode[]) {
   test.serial(`${mode}: a regional proxy chained to a root forwards exactly the subscribed ticks in order, and its subscriber's interest flows up to the feed and is withdrawn when it leaves`, async (t) => {
     const own = cleanup(t);
     const root = own(await proxy(mode));

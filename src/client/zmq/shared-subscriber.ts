@@ -1,6 +1,7 @@
 import { Subscriber } from 'zeromq';
 import type { CurveClientKeys } from '../../curve/index.js';
 import { TCP_KEEPALIVE } from '../../util/keepalive.js';
+import { localBackendAt, type LocalLine } from '../../util/local-backends.js';
 import { Received } from './received.js';
 
 /** How a shared socket is set up: streams share one only when all of this is the same. */
@@ -36,15 +37,18 @@ export interface Tap {
  *
  * The socket subscribes to every tap's prefixes (libzmq counts a prefix subscribed twice, so
  * each tap's unsubscribe takes back only its own) and hands each message to the taps whose
- * prefixes it matches.
+ * prefixes it matches. When the proxy of that backend runs in this very process (the
+ * all-in-one), its messages come from the proxy's loop instead of a socket (a LocalLine of
+ * src/util/local-backends.ts), with the same subscriptions and the same matching.
  */
 export class SharedSubscriber {
   private static readonly open = new Map<string, SharedSubscriber>();
 
-  private readonly socket: Subscriber;
+  private source: Source;
   /** Every tap with its prefixes as bytes, as ZeroMQ matches them. */
   private readonly taps = new Map<Tap, readonly Buffer[]>();
   private connected = false;
+  private closed = false;
 
   /** Joins the process's socket of this setup, opening it for the first tap. */
   static join(setup: SocketSetup, tap: Tap): SharedSubscriber {
@@ -58,19 +62,19 @@ export class SharedSubscriber {
     return shared;
   }
 
-  private constructor(setup: SocketSetup, private readonly forget: () => void) {
-    this.socket = new Subscriber({
-      ...TCP_KEEPALIVE,
-      receiveHighWaterMark: setup.receiveHwm,
-      linger: 0,
-      heartbeatInterval: setup.heartbeatIntervalMs,
-      heartbeatTimeout: setup.heartbeatTimeoutMs,
-      ...setup.curve,
+  private constructor(private readonly setup: SocketSetup, private readonly forget: () => void) {
+    // A reader with CURVE keys connects: ZAP must see its key (the proxy offers no local line then either).
+    const local = setup.curve === undefined ? localBackendAt(setup.endpoint) : undefined;
+    if (local === undefined) {
+      this.source = this.openSocket();
+      return;
+    }
+    this.source = local.attach({
+      receive: (frames) => this.dispatch(frames),
+      lineChanged: (up) => this.setConnected(up),
+      detached: () => this.readOverSocket(),
     });
-    this.socket.events.on('handshake', () => this.setConnected(true));
-    this.socket.events.on('disconnect', () => this.setConnected(false));
-    this.socket.connect(setup.endpoint);
-    void this.pump();
+    this.connected = local.up;
   }
 
   /** Whether the proxy is connected and answering now. */
@@ -83,40 +87,72 @@ export class SharedSubscriber {
     if (!this.taps.delete(tap)) return;
     if (this.taps.size === 0) {
       this.forget();
-      this.socket.close();
+      this.closed = true;
+      this.source.close();
       return;
     }
-    for (const prefix of tap.prefixes) this.socket.unsubscribe(prefix);
+    for (const prefix of tap.prefixes) this.source.unsubscribe(prefix);
   }
 
   private add(tap: Tap): void {
     this.taps.set(tap, tap.prefixes.map((prefix) => Buffer.from(prefix)));
-    for (const prefix of tap.prefixes) this.socket.subscribe(prefix);
+    for (const prefix of tap.prefixes) this.source.subscribe(prefix);
     // A tap joining a connected socket learns it is up as it would from the handshake event.
     if (this.connected) queueMicrotask(() => this.taps.has(tap) && this.connected && tap.lineChanged(true));
   }
 
   private setConnected(up: boolean): void {
-    if (up === this.connected || this.socket.closed) return;
+    if (up === this.connected || this.closed) return;
     this.connected = up;
     for (const tap of this.taps.keys()) tap.lineChanged(up);
   }
 
-  private async pump(): Promise<void> {
+  private dispatch(frames: Buffer[]): void {
+    const message = new Received(frames);
+    for (const [tap, prefixes] of this.taps) if (matches(prefixes, message.topicFrame)) tap.deliver(message);
+  }
+
+  /** The in-process proxy closed: every tap's prefixes go on over a socket to the endpoint. */
+  private readOverSocket(): void {
+    if (this.closed) return;
+    this.setConnected(false);
+    this.source = this.openSocket();
+    for (const tap of this.taps.keys()) for (const prefix of tap.prefixes) this.source.subscribe(prefix);
+  }
+
+  private openSocket(): Subscriber {
+    const { setup } = this;
+    const socket = new Subscriber({
+      ...TCP_KEEPALIVE,
+      receiveHighWaterMark: setup.receiveHwm,
+      linger: 0,
+      heartbeatInterval: setup.heartbeatIntervalMs,
+      heartbeatTimeout: setup.heartbeatTimeoutMs,
+      ...setup.curve,
+    });
+    socket.events.on('handshake', () => this.setConnected(true));
+    socket.events.on('disconnect', () => this.setConnected(false));
+    socket.connect(setup.endpoint);
+    void this.pump(socket);
+    return socket;
+  }
+
+  private async pump(socket: Subscriber): Promise<void> {
     try {
-      for await (const frames of this.socket) {
-        const message = new Received(frames);
-        for (const [tap, prefixes] of this.taps) if (matches(prefixes, message.topicFrame)) tap.deliver(message);
-      }
+      for await (const frames of socket) this.dispatch(frames);
     } catch (err) {
       // Closing the socket ends the iteration; anything else is a real failure of every reader.
-      if (this.socket.closed) return;
+      if (socket.closed) return;
       this.forget();
-      this.socket.close();
+      this.closed = true;
+      socket.close();
       for (const tap of this.taps.keys()) tap.failed(err as Error);
     }
   }
 }
+
+/** Where a shared subscriber's messages come from: a SUB socket, or the line of a proxy in this process. */
+type Source = Pick<Subscriber, 'subscribe' | 'unsubscribe' | 'close'> | LocalLine;
 
 /** Whether the first frame starts with one of the prefixes: ZeroMQ's own rule, on bytes. */
 function matches(prefixes: readonly Buffer[], topic: Buffer | undefined): boolean {
