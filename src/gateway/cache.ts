@@ -1,6 +1,7 @@
 import { sequence } from '../wire/index.js';
 import { deferredOutbound, outbound, type OutboundEvent, type PositionedEvent } from './frames.js';
 import { RecordRing } from '../util/record-ring.js';
+import { SortedNames } from '../util/sorted-names.js';
 
 /** What the cache needs of an applied upstream update. */
 export interface CachedUpdate {
@@ -19,11 +20,20 @@ interface TopicEvents {
   ts: number;
   /** Records of the current epoch, oldest first, contiguous in seq, ending at `seq`: the newest is the topic's state. */
   history: RecordRing;
+  /** The cache's clock when the newest record was applied. */
+  version: number;
   /**
    * The snapshot event of the newest record, made on first demand and shared until the next
    * tick: clients subscribing together share its text, and so their initial frames too.
    */
   snapshot: OutboundEvent | undefined;
+  /** The tick event of the newest record for conflating clients (changedSince), made on first demand and shared until the next tick. */
+  tick: OutboundEvent | undefined;
+}
+
+/** A topic's newest tick event with its position. */
+export interface TopicEvent extends PositionedEvent {
+  readonly topic: string;
 }
 
 
@@ -54,11 +64,19 @@ function eventText(prefix: string, { topic, epoch, seq, ts, payload }: CachedUpd
  */
 export class EventCache {
   private readonly topics = new Map<string, TopicEvents>();
+  /** The topics in order, for prefix lookups that cost what they find. */
+  private readonly names = new SortedNames();
+  private applied = 0;
 
   constructor(private readonly historyPerTopic: number) {}
 
   get size(): number {
     return this.topics.size;
+  }
+
+  /** Updates applied so far: a topic's version is this clock's value when its newest record came. */
+  get clock(): number {
+    return this.applied;
   }
 
   /**
@@ -71,10 +89,12 @@ export class EventCache {
     const relation = sequence(held, update);
     if (relation === 'duplicate' || relation === 'older') return undefined;
     const event = deferredOutbound(() => tickEventText(update), topic, ts);
+    const version = ++this.applied;
     if (held === undefined) {
       const history = new RecordRing(this.historyPerTopic);
       history.append(update.payload, ts);
-      this.topics.set(topic, { epoch, seq, ts, history, snapshot: undefined });
+      this.topics.set(topic, { epoch, seq, ts, history, version, snapshot: undefined, tick: undefined });
+      this.names.add(topic);
       return event;
     }
     if (relation !== 'next') held.history.clear();
@@ -82,7 +102,9 @@ export class EventCache {
     held.epoch = epoch;
     held.seq = seq;
     held.ts = ts;
+    held.version = version;
     held.snapshot = undefined;
+    held.tick = undefined;
     return event;
   }
 
@@ -91,8 +113,19 @@ export class EventCache {
     const held = this.topics.get(topic);
     if (!held) return undefined;
     // No ts on the event: a snapshot's age is how long the topic has been quiet, not a delivery delay to sample as latency.
-    held.snapshot ??= outbound(eventText(SNAPSHOT_PREFIX, { topic, epoch: held.epoch, seq: held.seq, ts: held.ts, payload: held.history.newest()!.record }), topic);
+    held.snapshot ??= outbound(eventText(SNAPSHOT_PREFIX, newestOf(topic, held)), topic);
     return { epoch: held.epoch, seq: held.seq, event: held.snapshot };
+  }
+
+  /**
+   * The topic's newest tick event when it came after `since` (a clock value): what a conflating
+   * client that was sent everything up to `since` lacks of it; undefined when nothing newer came.
+   */
+  changedSince(topic: string, since: number): TopicEvent | undefined {
+    const held = this.topics.get(topic);
+    if (held === undefined || held.version <= since) return undefined;
+    held.tick ??= outbound(tickEventText(newestOf(topic, held)), topic, held.ts);
+    return { topic, epoch: held.epoch, seq: held.seq, event: held.tick };
   }
 
   /**
@@ -118,8 +151,9 @@ export class EventCache {
     return { kind: 'snapshot', event: this.snapshot(topic)! };
   }
 
+  /** The held topics starting with `prefix`, in order. */
   topicsWithPrefix(prefix: string): string[] {
-    return [...this.topics.keys()].filter((topic) => topic.startsWith(prefix)).sort();
+    return this.names.withPrefix(prefix);
   }
 
   has(topic: string): boolean {
@@ -129,5 +163,11 @@ export class EventCache {
   /** Drops topics no client can want any more, keeping memory bounded by interest. */
   retain(wanted: (topic: string) => boolean): void {
     for (const topic of this.topics.keys()) if (!wanted(topic)) this.topics.delete(topic);
+    this.names.retain(wanted);
   }
+}
+
+/** The topic's newest record as an update. */
+function newestOf(topic: string, held: TopicEvents): CachedUpdate {
+  return { topic, epoch: held.epoch, seq: held.seq, ts: held.ts, payload: held.history.newest()!.record };
 }

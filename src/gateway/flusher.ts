@@ -70,7 +70,7 @@ export class Flusher<Client extends Flushable> {
   /** Flushes every client with something pending (clients that were behind, once their socket drained). */
   flushAll(clients: Iterable<Client>): void {
     const frames = new FrameBuilder();
-    for (const client of clients) if (client.session.pending > 0) this.flush(client, frames);
+    for (const client of clients) if (client.session.hasNews) this.flush(client, frames);
   }
 
   private pass(): void {

@@ -11,7 +11,7 @@ import {
 } from '../wire/index.js';
 import { Admission, addressOf, REFUSAL_TEXT, SERVICE_UNAVAILABLE, type Refusal, type UpgradeRefusal } from './admission.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
-import { EventCache, tickEventText } from './cache.js';
+import { EventCache, tickEventText, type TopicEvent } from './cache.js';
 import { coversVenue, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
 import { pageHandler } from './page.js';
 import { spreadEvenly } from './drain.js';
@@ -353,7 +353,7 @@ export class Gateway {
     }, () => {
       this.counters.slowConsumerCloses++;
       client.closedWith ??= CloseCode.SLOW_CONSUMER;
-    });
+    }, { clock: () => this.cache.clock, changedSince: (since) => this.changedTopics(client, since) });
     const now = Date.now();
     const client: Client = {
       session, socket, address: addressOf(req), patterns: new Map(), subscribeOps: { windowStart: now, count: 0 }, errors: { windowStart: now, count: 0 }, alive: true,
@@ -628,10 +628,29 @@ export class Gateway {
     this.counters.ticksReceived++;
     const event = this.cache.apply(update);
     if (event === undefined) return;
+    let queued = false;
     for (const client of this.index.matching(update.topic)) {
-      // Built at the first client (once, then shared): left to the first flush, a queued event would keep the received frames alive.
-      void event.text;
-      if (client.session.offer(update.topic, update.epoch, update.seq, event)) this.flusher.markDirty(client);
+      if (!client.session.offerLive(update.topic, update.epoch, update.seq, event)) continue;
+      queued = true;
+      this.flusher.markDirty(client);
+    }
+    // Built now, once for every client that queued it: left to the first flush, a queued event would keep the received frames alive.
+    if (queued) void event.text;
+  }
+
+  /**
+   * The newest tick of each topic `client` follows that changed after `since` (a cache clock
+   * value): a conflating client's next frame, found in O(its topics), however many ticks came.
+   */
+  private *changedTopics(client: Client, since: number): Generator<TopicEvent> {
+    const seen = new Set<string>();
+    for (const pattern of client.patterns.keys()) {
+      for (const topic of this.cache.topicsWithPrefix(upstreamPrefix(pattern))) {
+        if (seen.has(topic) || !patternMatches(pattern, topic)) continue;
+        seen.add(topic);
+        const changed = this.cache.changedSince(topic, since);
+        if (changed !== undefined) yield changed;
+      }
     }
   }
 
@@ -699,7 +718,7 @@ export class Gateway {
   private heartbeat(): void {
     const quietSince = Date.now() - this.options.heartbeatMs;
     for (const client of this.clients) {
-      if (client.session.lastFrameAt <= quietSince && client.session.pending === 0) this.control(client, { type: 'heartbeat', ts: nowMicros() });
+      if (client.session.lastFrameAt <= quietSince && !client.session.hasNews) this.control(client, { type: 'heartbeat', ts: nowMicros() });
     }
   }
 

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import { CloseCode, type Position } from '../wire/index.js';
+import type { TopicEvent } from './cache.js';
 import { encodeFrame, outbound, type FrameBuilder, type OutboundEvent, type PositionedEvent } from './frames.js';
 
 /** A resume point; with `replay`, the topic's ticks are held back until that REPLAY's answer has been offered. */
@@ -15,7 +16,32 @@ export interface SessionLimits {
   readonly bufferedHighWater: number;
   /** Events queued for a client that is behind; beyond it the client is conflated or closed. */
   readonly maxQueuedEvents: number;
+  /** How long a conflating client must keep up (never found behind) before it queues every tick again; default CONFLATION_HOLD_MS. */
+  readonly conflationHoldMs?: number;
 }
+
+/**
+ * A slow reader's socket drains in bursts (the kernel's buffers take a conflated frame at
+ * once, then fill again), so "not behind right after a frame" does not mean it keeps up.
+ * Leaving conflation then would queue up to maxQueuedEvents ticks again and collapse them
+ * (O(ticks) per cycle, the cost conflation avoids); it leaves only after this long without
+ * once being found behind.
+ */
+export const CONFLATION_HOLD_MS = 1000;
+
+/**
+ * Where a conflating client's ticks come from: the gateway's cache, read at flush time for the
+ * topics the client follows, rather than offered to it tick by tick.
+ */
+export interface ConflationSource {
+  /** The cache's clock now (EventCache.clock). */
+  clock(): number;
+  /** Each topic the client follows (once) whose newest tick came after `since`, that tick's event and position. */
+  changedSince(since: number): Iterable<TopicEvent>;
+}
+
+/** A source that holds nothing: a session on its own (tests) conflates only what is offered to it. */
+const NO_SOURCE: ConflationSource = { clock: () => 0, changedSince: () => [] };
 
 export interface SessionCounters {
   eventsSent: number;
@@ -46,9 +72,13 @@ export function addCounters(into: SessionCounters, from: Readonly<SessionCounter
  * are held back (the cache keeps them) until the replayed ones have been queued.
  *
  * A client that is behind (socket buffer over the high-water mark) keeps queueing; past
- * `maxQueuedEvents` it either switches to conflation (only the newest pending event per
- * topic is kept: bounded by its topic count) or, when it asked for conflate:false, is
- * closed with CloseCode.SLOW_CONSUMER.
+ * `maxQueuedEvents` it either switches to conflation or, when it asked for conflate:false, is
+ * closed with CloseCode.SLOW_CONSUMER. A conflating client is offered no more live ticks
+ * (offerLive does nothing but count): once its socket drains, its next frame takes the newest
+ * tick of each of its topics that changed since its last frame from the cache
+ * (ConflationSource), so a slow client costs O(its topics) per frame, not O(ticks). What is
+ * offered otherwise while it conflates (snapshots of a new subscription, a resume's events)
+ * is kept newest per topic, bounded by its topic count.
  */
 export class Session {
   conflate = true;
@@ -61,8 +91,15 @@ export class Session {
   private queue: OutboundEvent[] = [];
   /** A hash of the serials in `queue`, so equal queues of different clients are found cheaply. */
   private fingerprint = 0;
-  /** The newest pending tick per topic once the client has fallen behind with conflation on. */
+  /** Once the client has fallen behind with conflation on: the newest event offered per topic since its last frame. */
   private conflated: Map<string, OutboundEvent> | undefined;
+  /** While conflating: the cache's clock at the last frame (or at falling behind); what changed after it is pending. */
+  private conflatingSince = 0;
+  /** Live ticks not offered while conflating, less those that went out as a topic's newest: replaced ones. */
+  private withheld = 0;
+  /** performance.now() when the client was last found behind. */
+  private lastBehindAt = 0;
+  private conflatedBefore = false;
   private closing = false;
   lastFrameAt = Date.now();
 
@@ -71,6 +108,7 @@ export class Session {
     private readonly socket: WebSocket,
     private readonly limits: SessionLimits,
     private readonly onSlowClose: () => void,
+    private readonly source: ConflationSource = NO_SOURCE,
   ) {}
 
   /** Control events (welcome, subscribed, error, ...) are never conflated or dropped. */
@@ -89,9 +127,21 @@ export class Session {
       this.keepNewest(this.conflated, topic, event);
     } else {
       this.enqueue(event);
-      if (this.queue.length > this.limits.maxQueuedEvents && this.behind()) this.fallBehind();
+      // A client that conflated before is a slow reader: behind again, it conflates at once
+      // instead of first queueing maxQueuedEvents ticks to collapse.
+      if (this.queue.length > (this.conflatedBefore ? 0 : this.limits.maxQueuedEvents) && this.behind()) this.fallBehind();
     }
     return true;
+  }
+
+  /**
+   * Offers a live tick as it arrives: queued as offer() does, unless the client conflates; then
+   * its next frame takes the topic's newest tick from the cache, and this only counts it.
+   */
+  offerLive(topic: string, epoch: number, seq: number, event: OutboundEvent): boolean {
+    if (this.conflated === undefined) return this.offer(topic, epoch, seq, event);
+    this.withheld++;
+    return false;
   }
 
   /** Sets where a resuming client stands on a topic (its `since`), so nothing up to there is sent again. */
@@ -138,8 +188,14 @@ export class Session {
     return this.resumed.get(topic);
   }
 
+  /** Events queued or kept for the next frame (a conflating client's ticks wait in the cache instead, see hasNews). */
   get pending(): number {
     return this.queue.length + (this.conflated?.size ?? 0);
+  }
+
+  /** Whether a flush may have something to send: events pending, or, conflating, whatever the cache holds newer. */
+  get hasNews(): boolean {
+    return this.conflated !== undefined || this.queue.length > 0;
   }
 
   /**
@@ -148,24 +204,34 @@ export class Session {
    * same flush pass sends the same bytes.
    */
   flush(frames?: FrameBuilder): readonly OutboundEvent[] | undefined {
-    if (this.closing || this.pending === 0 || this.behind()) return undefined;
+    if (this.closing || !this.hasNews) return undefined;
+    if (this.behind()) {
+      this.lastBehindAt = performance.now();
+      return undefined;
+    }
     let events = this.queue;
     const wasConflating = this.conflated !== undefined;
     if (this.conflated) {
+      const clock = this.source.clock();
+      this.takeChanged(this.conflated);
       events = events.concat([...this.conflated.values()]);
       this.conflated = undefined;
+      this.conflatingSince = clock;
     }
-    // One frame, even for a `subscribed` followed by a thousand snapshots: a client that awaits
-    // `subscribed` then has the state too (the SDK resolves subscribe() after the whole frame).
-    this.send(frames === undefined || wasConflating ? encodeFrame(events) : frames.frameOf(events, this.fingerprint), events.length);
+    if (events.length > 0) {
+      // One frame, even for a `subscribed` followed by a thousand snapshots: a client that awaits
+      // `subscribed` then has the state too (the SDK resolves subscribe() after the whole frame).
+      this.send(frames === undefined || wasConflating ? encodeFrame(events) : frames.frameOf(events, this.fingerprint), events.length);
+      this.lastFrameAt = Date.now();
+    }
     this.queue = [];
     this.fingerprint = 0;
     this.forgotten.clear();
-    this.lastFrameAt = Date.now();
-    // Still behind after this frame: go on keeping only the newest per topic, rather than
-    // queueing up to maxQueuedEvents again before conflating.
-    if (wasConflating && this.behind()) this.conflated = new Map();
-    return events;
+    // Conflating on while behind after this frame, or found behind not long ago (CONFLATION_HOLD_MS).
+    if (wasConflating && (this.behind() || performance.now() - this.lastBehindAt < (this.limits.conflationHoldMs ?? CONFLATION_HOLD_MS))) {
+      this.conflated = new Map();
+    }
+    return events.length > 0 ? events : undefined;
   }
 
   /** Bytes the socket holds unsent (what counts against bufferedHighWater). */
@@ -192,11 +258,30 @@ export class Session {
     return this.socket.bufferedAmount > this.limits.bufferedHighWater;
   }
 
+  /**
+   * Adds to `pending` the newest tick of each topic that changed since the last frame, past
+   * the client's resume points (a topic held for a REPLAY stays back), and counts the withheld
+   * ticks that newer ones replaced.
+   */
+  private takeChanged(pending: Map<string, OutboundEvent>): void {
+    let taken = 0;
+    for (const { topic, epoch, seq, event } of this.source.changedSince(this.conflatingSince)) {
+      if (this.resumed.size > 0 && !this.pastResumePoint(topic, epoch, seq)) continue;
+      this.keepNewest(pending, topic, event);
+      taken++;
+    }
+    this.counters.conflated += Math.max(0, this.withheld - taken);
+    this.withheld = 0;
+  }
+
   private fallBehind(): void {
     if (!this.conflate) return this.closeSlow();
     // Keep control events in order up front; ticks collapse to the newest per topic.
     const control: OutboundEvent[] = [];
     this.conflated = new Map();
+    this.conflatingSince = this.source.clock();
+    this.lastBehindAt = performance.now();
+    this.conflatedBefore = true;
     this.queue.forEach((event, i) => {
       const { topic } = event;
       if (topic === undefined) control.push(event);

@@ -19,6 +19,12 @@ export class SortedNames {
     this.added.push(name);
   }
 
+  /** Keeps only the names `wanted` holds for (rare: an O(n) pass). */
+  retain(wanted: (name: string) => boolean): void {
+    this.sorted = this.sorted.filter(wanted);
+    this.added = this.added.filter(wanted);
+  }
+
   /** The names starting with `prefix`, in order. */
   withPrefix(prefix: string): string[] {
     const [from, to] = this.range(prefix);

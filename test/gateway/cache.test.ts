@@ -137,3 +137,31 @@ test('snapshot: one shared event per topic until the next tick (clients subscrib
   t.is(second.seq, 2);
   t.regex(second.event.text, /^\{"type":"snapshot",.*"seq":2,/);
 });
+
+test('changedSince: a topic\'s newest tick event, only when it came after the clock value; one event shared until the next tick', (t) => {
+  const cache = new EventCache(10);
+  cache.apply(update(1));
+  const before = cache.clock;
+  t.is(cache.changedSince(TOPIC, before), undefined, 'nothing new since');
+  cache.apply(update(2, 7, 'tick.V.B'));
+  t.is(cache.changedSince(TOPIC, before), undefined, 'another topic changed, not this one');
+  cache.apply(update(2));
+  cache.apply(update(3));
+  const changed = cache.changedSince(TOPIC, before)!;
+  t.like(changed, { topic: TOPIC, epoch: 7, seq: 3 });
+  t.is(changed.event.text, `{"type":"tick","topic":"tick.V.A","epoch":7,"seq":3,"ts":7000003,"data":{"venue":"V","symbol":"A","bid":3.5,"x":"\u00e9"}}`);
+  cache.apply(update(4));
+  t.is(cache.changedSince(TOPIC, before)!.seq, 4, 'rebuilt after the next tick');
+  t.is(cache.changedSince(TOPIC, before)!.event, cache.changedSince(TOPIC, before)!.event, 'shared until then');
+  t.is(cache.changedSince('tick.V.none', 0), undefined);
+});
+
+test('topicsWithPrefix: the held topics of a prefix in order, across new topics and retain', (t) => {
+  const cache = new EventCache(10);
+  for (const topic of ['tick.V.C', 'tick.W.A', 'tick.V.A', 'tick.V.B']) cache.apply(update(1, 7, topic));
+  t.deepEqual(cache.topicsWithPrefix('tick.V.'), ['tick.V.A', 'tick.V.B', 'tick.V.C']);
+  cache.retain((topic) => topic !== 'tick.V.B');
+  t.deepEqual(cache.topicsWithPrefix('tick.'), ['tick.V.A', 'tick.V.C', 'tick.W.A']);
+  cache.apply(update(1, 8, 'tick.V.B'));
+  t.deepEqual(cache.topicsWithPrefix('tick.V.'), ['tick.V.A', 'tick.V.B', 'tick.V.C'], 'a dropped topic comes back once');
+});
