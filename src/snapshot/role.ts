@@ -52,13 +52,12 @@ export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger,
   });
   const probe = lineProbe(config.connect.backend, { intervalMs: config.zmq.heartbeatIntervalMs, timeoutMs: config.zmq.heartbeatTimeoutMs, curve }, log, (up) => (everUp ||= up));
   let changed = false;
-  const ingesting = (async () => {
-    for await (const message of stream) {
-      const result = store.ingest(message);
-      if (result !== 'duplicate' && result !== 'topic_limit') changed = true;
-      if (result === 'topic_limit') warnings.warn('topic_limit', { maxTopics: settings.maxTopics }, 'topic refused: snapshot.maxTopics reached');
-    }
-  })();
+  // Ingest never waits, so each message is handed over as it is received (no queue, no promise per tick).
+  const ingesting = stream.forEach((message) => {
+    const result = store.ingest(message);
+    if (result !== 'duplicate' && result !== 'topic_limit') changed = true;
+    if (result === 'topic_limit') warnings.warn('topic_limit', { maxTopics: settings.maxTopics }, 'topic refused: snapshot.maxTopics reached');
+  });
 
   // Cut off once every line is down; at start-up only after a line had a heartbeat timeout to
   // come up, so reloaded state is served at once, as before the first handshake completes.

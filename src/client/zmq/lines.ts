@@ -54,6 +54,8 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
   private readonly arbiter: Arbiter<LineEnvelope> | undefined;
   private readonly merged = new BoundedQueue<DecodedMessage>({ limit: MERGED_QUEUE_LIMIT, whenFull: 'wait' });
   private iterated = false;
+  /** Set by forEach: arbitrated messages go straight to it instead of the merged queue. */
+  private handler: ((message: DecodedMessage) => void) | undefined;
 
   constructor(options: LineSetOptions) {
     if (options.endpoints.length === 0) throw new Error('a line set needs at least one endpoint');
@@ -93,6 +95,29 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
     return this.merged;
   }
 
+  /**
+   * The arbitrated stream read with a synchronous handler (TickStream.forEach): each message
+   * handed over as it goes on, no queue or promise per message. Resolves once every line is
+   * closed; rejects when one fails or the handler throws. One reader: not with iteration.
+   */
+  async forEach(handle: (message: DecodedMessage) => void): Promise<void> {
+    if (this.iterated) throw new Error('a line set has one reader');
+    this.iterated = true;
+    const arbiter = this.arbiter;
+    if (arbiter === undefined) return this.streams[0]!.forEach(handle);
+    this.handler = handle;
+    try {
+      await Promise.all(this.streams.map((stream, line) => stream.forEachUnparsed((received) => {
+        const { topic, header } = received.envelope();
+        arbiter.accept({ topic, header, received, line }, line);
+      })));
+      arbiter.releaseAll();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
   close(): void {
     for (const line of this.streams) line.close();
     if (!this.iterated) this.merged.end();
@@ -108,7 +133,9 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
       this.streams[line]!.reject(err, received.frames);
       return undefined;
     }
-    return this.merged.push(message);
+    if (this.handler === undefined) return this.merged.push(message);
+    this.handler(message);
+    return undefined;
   }
 
   private async merge(arbiter: Arbiter<LineEnvelope>): Promise<void> {

@@ -48,6 +48,9 @@ export class TickStream implements AsyncIterable<DecodedMessage> {
   private readonly socket: SharedSubscriber;
   private connected = false;
   private closed = false;
+  /** Set by forEachReceived: messages go straight to it instead of the queue. */
+  private handler: ((message: Received) => void) | undefined;
+  private handled: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
   constructor(private readonly options: TickStreamOptions) {
     const limit = options.receiveHwm ?? DEFAULT_RECEIVE_HWM;
@@ -56,6 +59,7 @@ export class TickStream implements AsyncIterable<DecodedMessage> {
     this.tap = {
       prefixes: options.prefixes,
       deliver: (message) => {
+        if (this.handler !== undefined) return this.hand(this.handler, message);
         if (this.queue.pending >= limit) {
           this.overruns++;
           return false;
@@ -64,7 +68,7 @@ export class TickStream implements AsyncIterable<DecodedMessage> {
         return true;
       },
       lineChanged: (up) => this.setConnected(up),
-      failed: (err) => this.queue.fail(err),
+      failed: (err) => this.fail(err),
     };
     this.socket = SharedSubscriber.join({
       endpoint: options.endpoint,
@@ -96,12 +100,56 @@ export class TickStream implements AsyncIterable<DecodedMessage> {
     return this.read((message) => (message.envelope(), message));
   }
 
+  /**
+   * Reads the stream with a synchronous handler instead of an iterator: each valid message is
+   * handed over as it is received, with no queue and no promise per message (a reader that
+   * never waits, such as the snapshot store's ingest, has no use for them). Resolves when the
+   * stream is closed, rejects when its socket fails or the handler throws (the stream then
+   * closes). One reader: not together with iteration.
+   */
+  forEach(handle: (message: DecodedMessage) => void): Promise<void> {
+    return this.forEachReceived((message) => handle(message.message()));
+  }
+
+  /** forEach with topic and header checked and records not yet parsed: for a LineSet. */
+  forEachUnparsed(handle: (message: Received) => void): Promise<void> {
+    return this.forEachReceived((message) => (message.envelope(), handle(message)));
+  }
+
   /** Ends the stream at once: what it had not yet read is dropped, as a closed socket drops its queue. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.socket.leave(this.tap);
     void this.queue.return();
+    this.handled?.resolve();
+  }
+
+  private forEachReceived(handle: (message: Received) => void): Promise<void> {
+    if (this.handler !== undefined) throw new Error('a tick stream has one reader');
+    this.handler = handle;
+    return new Promise((resolve, reject) => {
+      this.handled = { resolve, reject };
+      if (this.closed) resolve();
+    });
+  }
+
+  /** Hands one message to a forEach handler; a message that breaks the contract is counted and skipped. */
+  private hand(handle: (message: Received) => void, message: Received): boolean {
+    try {
+      handle(message);
+    } catch (err) {
+      if (err instanceof WireError) this.reject(err, message.frames);
+      else this.fail(err as Error);
+    }
+    return true;
+  }
+
+  private fail(err: Error): void {
+    this.queue.fail(err);
+    if (this.handled === undefined) return;
+    this.handled.reject(err);
+    this.close();
   }
 
   private setConnected(up: boolean): void {
