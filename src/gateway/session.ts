@@ -129,7 +129,7 @@ export class Session {
       this.enqueue(event);
       // A client that conflated before is a slow reader: behind again, it conflates at once
       // instead of first queueing maxQueuedEvents ticks to collapse.
-      if (this.queue.length > (this.conflatedBefore ? 0 : this.limits.maxQueuedEvents) && this.behind()) this.fallBehind();
+      if (this.queue.length > (this.conflatedBefore && this.conflate ? 0 : this.limits.maxQueuedEvents) && this.behind()) this.fallBehind();
     }
     return true;
   }
@@ -227,8 +227,9 @@ export class Session {
     this.queue = [];
     this.fingerprint = 0;
     this.forgotten.clear();
-    // Conflating on while behind after this frame, or found behind not long ago (CONFLATION_HOLD_MS).
-    if (wasConflating && (this.behind() || performance.now() - this.lastBehindAt < (this.limits.conflationHoldMs ?? CONFLATION_HOLD_MS))) {
+    // Conflating on while behind after this frame, or (conflation still allowed) found behind not long ago (CONFLATION_HOLD_MS).
+    const held = this.conflate && performance.now() - this.lastBehindAt < (this.limits.conflationHoldMs ?? CONFLATION_HOLD_MS);
+    if (wasConflating && (this.behind() || held)) {
       this.conflated = new Map();
     }
     return events.length > 0 ? events : undefined;

@@ -93,7 +93,7 @@ export class LocalReaders implements LocalBackend {
 
 /** The flag byte of ZeroMQ's subscription message, as a SUB or XPUB sends it upstream, before the prefix. */
 export const SUBSCRIBE = 1;
-export const UNSUBSCRIBE = 0;
+const UNSUBSCRIBE = 0;
 
 function subscription(flag: typeof SUBSCRIBE | typeof UNSUBSCRIBE, prefix: string): Buffer {
   return Buffer.concat([Buffer.from([flag]), Buffer.from(prefix)]);

@@ -5,7 +5,7 @@ import type { Logger } from '../log/index.js';
 import { offerLocalBackend } from '../util/local-backends.js';
 import { SendQueue } from '../wire/index.js';
 import { FrontendPeers, type UpstreamState } from './frontend-peers.js';
-import { LocalReaders, SUBSCRIBE, UNSUBSCRIBE } from './local-readers.js';
+import { LocalReaders, SUBSCRIBE } from './local-readers.js';
 
 /**
  * See docs/architecture.md, Proxy mode: native is libzmq's zmq_proxy on a worker thread, js a
@@ -113,9 +113,12 @@ export async function startProxy(options: ProxyOptions, log: Logger, security: F
     close: async () => {
       closed = true;
       withdraw?.();
-      await rebuilt;
-      await current?.close();
-      local?.detachAll();
+      try {
+        await rebuilt;
+        await current?.close();
+      } finally {
+        local?.detachAll();
+      }
     },
   };
 }
@@ -163,7 +166,7 @@ async function openSockets(
     await release();
     throw err;
   }
-  const running = options.mode === 'native' ? runNative(frontend, backend) : runForwardingLoop(frontend, backend, local, log);
+  const running = options.mode === 'native' ? runNative(frontend, backend) : runForwardingLoop(frontend, backend, subscribers, local, log);
   return {
     ...bound,
     forwarded: running.forwarded,
@@ -196,28 +199,32 @@ function runNative(frontend: XSubscriber, backend: XPublisher): Pick<RunningProx
  * Forwards in JavaScript: each message to the backend, when anyone subscribes there, and to the
  * readers in this process; subscriptions upstream, the backend's and the local readers'.
  */
-function runForwardingLoop(frontend: XSubscriber, backend: XPublisher, local: LocalReaders | undefined, log: Logger): Pick<RunningProxy, 'forwarded' | 'close'> {
+function runForwardingLoop(
+  frontend: XSubscriber, backend: XPublisher, subscribers: () => number, local: LocalReaders | undefined, log: Logger,
+): Pick<RunningProxy, 'forwarded' | 'close'> {
   const counters = { forwarded: 0 };
   // The frontend is sent on for the backend's subscribers and for local readers: one queue, so sends never overlap (zeromq.js EBUSY).
   const upstreamSends = new SendQueue(frontend, SUBSCRIPTIONS_QUEUED, (err) => log.error({ err: err.message }, 'proxy could not pass a subscription upstream'));
   /**
-   * Prefixes the backend's subscribers hold: the XPUB passes on the first subscription of each
-   * prefix and the last unsubscription (a leaving subscriber's included), so this counts distinct
-   * prefixes. With none, a send would match no one: it is not made, which in the all-in-one
-   * (every reader local) is the whole ZeroMQ hop saved.
+   * A subscription came before the monitor event of its connection: the peer is there already.
+   * (Connections are counted, not subscriptions: the XPUB passes up an unsubscription of a
+   * prefix never held, too.)
    */
-  let downstreamPrefixes = 0;
+  let subscribedUncounted = false;
   const downstream = (async () => {
     for await (const message of frontend) {
-      if (downstreamPrefixes > 0) await backend.send(message);
+      // With no subscriber connected a send would reach no one: in the all-in-one (every reader
+      // local) not making it is the whole ZeroMQ hop saved.
+      const connected = subscribers() > 0;
+      if (connected) subscribedUncounted = false;
+      if (connected || subscribedUncounted) await backend.send(message);
       local?.forward(message);
       counters.forwarded++;
     }
   })();
   const upstream = (async () => {
     for await (const [subscription] of backend) {
-      if (subscription![0] === SUBSCRIBE) downstreamPrefixes++;
-      else if (subscription![0] === UNSUBSCRIBE) downstreamPrefixes--;
+      if (subscription![0] === SUBSCRIBE && subscribers() === 0) subscribedUncounted = true;
       upstreamSends.push([subscription!]);
     }
   })();

@@ -74,6 +74,7 @@ export class SnapshotService {
       answer: (request) => this.handle(request),
       record: (topic) => this.store.get(topic)!.frames,
       send: (envelope, body, arrived) => this.reply(envelope, body, arrived),
+      failed: (err) => this.log.error({ err: err.stack }, 'snapshot request failed'),
     },
   );
 
@@ -106,6 +107,7 @@ export class SnapshotService {
   async close(): Promise<void> {
     this.closed = true;
     await this.rebuilt;
+    this.replies.finish();
     await this.listener?.replies.flushed();
     await this.release();
   }

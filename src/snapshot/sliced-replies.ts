@@ -22,6 +22,8 @@ export interface SliceHooks<Request> {
   record(topic: string): Frames;
   /** Sends a finished reply to the peer behind `envelope`; `arrived` is when its request came (performance.now()). */
   send(envelope: Buffer[], body: Buffer[], arrived: number): void;
+  /** A bug while answering between turns: that reply is dropped (counted), the others go on. */
+  failed(err: Error): void;
 }
 
 interface Waiting<Request> {
@@ -102,25 +104,50 @@ export class SlicedReplies<Request> {
     this.queue(item.peer);
   }
 
+  /**
+   * Answers everything taken so far at once, every reply built whole: when the service stops,
+   * so that each request it received still gets its reply before the socket closes.
+   */
+  finish(): void {
+    while (this.backlog > 0) this.step(Infinity);
+  }
+
   private slice(): void {
     this.scheduled = false;
+    this.step(this.options.recordsPerSlice);
+  }
+
+  /** Builds up to `records` more records of the reply in progress; a finished one is sent and the waiting requests take their turn. */
+  private step(records: number): void {
     const build = this.building;
-    if (build === undefined) return;
-    const end = Math.min(build.topics.length, build.next + this.options.recordsPerSlice);
-    for (let i = build.next; i < end; i++) appendRecord(build.reply, this.hooks.record(build.topics[i]!));
-    build.next = end;
-    if (end < build.topics.length) {
-      this.schedule();
-      return;
-    }
-    this.building = undefined;
-    this.unqueue(build.peer);
-    this.hooks.send(build.envelope, build.reply, build.arrived);
-    // Waiting requests now take their turn, in arrival order, until one needs building again.
-    while (this.building === undefined && this.waiting.length > 0) {
-      const item = this.waiting.shift()!;
-      this.unqueue(item.peer);
-      this.take(item);
+    try {
+      if (build !== undefined) {
+        const end = Math.min(build.topics.length, build.next + records);
+        for (let i = build.next; i < end; i++) appendRecord(build.reply, this.hooks.record(build.topics[i]!));
+        build.next = end;
+        if (end < build.topics.length) {
+          this.schedule();
+          return;
+        }
+        this.building = undefined;
+        this.unqueue(build.peer);
+        this.hooks.send(build.envelope, build.reply, build.arrived);
+      }
+      // Waiting requests now take their turn, in arrival order, until one needs building again.
+      while (this.building === undefined && this.waiting.length > 0) {
+        const item = this.waiting.shift()!;
+        this.unqueue(item.peer);
+        this.take(item);
+      }
+    } catch (err) {
+      // Outside the service's receive loop nothing else would catch it: drop the reply in progress, go on with the rest.
+      if (this.building !== undefined) {
+        this.unqueue(this.building.peer);
+        this.building = undefined;
+      }
+      this.dropped++;
+      this.hooks.failed(err as Error);
+      if (this.waiting.length > 0) this.schedule();
     }
   }
 

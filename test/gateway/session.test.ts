@@ -411,6 +411,22 @@ test('a client that conflated before conflates again as soon as it is behind, wi
   t.is(s.pending, 1);
 });
 
+test('a client that conflated before and then asked for conflate:false is closed with 4008 only past maxQueuedEvents, as any conflate:false client', (t) => {
+  const { s, socket, live } = cachedSession(['tick.V.A'], { maxQueuedEvents: 5 });
+  socket.bufferedAmount = HIGH_WATER + 1;
+  for (let seq = 1; seq <= 6; seq++) live('tick.V.A', 1, seq);
+  t.true(s.conflating);
+  socket.bufferedAmount = 0;
+  s.flush();
+  t.false(s.conflating);
+  s.conflate = false;
+  socket.bufferedAmount = HIGH_WATER + 1;
+  for (let seq = 7; seq <= 11; seq++) live('tick.V.A', 1, seq);
+  t.is(socket.closed, undefined, 'five queued: not yet');
+  live('tick.V.A', 1, 12);
+  t.is(socket.closed?.code, CloseCode.SLOW_CONSUMER);
+});
+
 test('while conflating, a topic held for a REPLAY is not taken from the cache until the replay ends; then its newest goes', (t) => {
   const { s, socket, live } = cachedSession(['tick.V.A', 'tick.V.B'], { maxQueuedEvents: 1 });
   live('tick.V.A', 1, 1);

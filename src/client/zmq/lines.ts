@@ -56,6 +56,8 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
   private iterated = false;
   /** Set by forEach: arbitrated messages go straight to it instead of the merged queue. */
   private handler: ((message: DecodedMessage) => void) | undefined;
+  /** What the forEach handler threw (maybe from the arbiter's timer, where nothing else would catch it): forEach rejects with it. */
+  private handlerError: Error | undefined;
 
   constructor(options: LineSetOptions) {
     if (options.endpoints.length === 0) throw new Error('a line set needs at least one endpoint');
@@ -111,11 +113,12 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
         const { topic, header } = received.envelope();
         arbiter.accept({ topic, header, received, line }, line);
       })));
-      arbiter.releaseAll();
+      if (this.handlerError === undefined) arbiter.releaseAll();
     } catch (err) {
       this.close();
       throw err;
     }
+    if (this.handlerError !== undefined) throw this.handlerError;
   }
 
   close(): void {
@@ -134,7 +137,14 @@ export class LineSet implements AsyncIterable<DecodedMessage> {
       return undefined;
     }
     if (this.handler === undefined) return this.merged.push(message);
-    this.handler(message);
+    if (this.handlerError !== undefined) return undefined;
+    try {
+      this.handler(message);
+    } catch (err) {
+      // The lines close, so forEach ends, rejecting with this.
+      this.handlerError = err as Error;
+      this.close();
+    }
     return undefined;
   }
 
