@@ -18,6 +18,9 @@ export interface RunResult {
   /** Clients reached by the broadcast per second: all of them over the time the last one took. */
   readonly deliveriesPerSecond: number | undefined;
   readonly stormSeconds: number;
+  /** % of one core the gateway, and the busiest load process, used during the storm. */
+  readonly stormGatewayCpu: number;
+  readonly stormLoadCpu: number;
   readonly resumed: number;
   /** What did not reach every client, one line per step. */
   readonly failures: readonly string[];
@@ -31,7 +34,7 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
 }
 
-const HEADER = ['connections', 'connect', 'RSS/conn', 'heap/conn', 'RSS, heap after', 'idle CPU', 'broadcast p99', 'broadcast max', 'delivery rate', 'storm', 'resumed', 'failures'];
+const HEADER = ['connections', 'connect', 'RSS/conn', 'heap/conn', 'RSS, heap after', 'idle CPU', 'broadcast p99', 'broadcast max', 'delivery rate', 'storm', 'storm CPU gw, load', 'resumed', 'failures'];
 
 export function resultsTable(results: readonly RunResult[]): string {
   return markdownTable(HEADER, results.map((r) => [
@@ -45,6 +48,7 @@ export function resultsTable(results: readonly RunResult[]): string {
     micros(r.broadcastMaxMicros),
     r.deliveriesPerSecond === undefined ? '-' : `${count(r.deliveriesPerSecond)}/s`,
     `${r.stormSeconds.toFixed(1)} s`,
+    `${cpu(r.stormGatewayCpu)}, ${cpu(r.stormLoadCpu)}`,
     count(r.resumed),
     String(r.failures.length),
   ]), []);

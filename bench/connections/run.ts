@@ -105,9 +105,14 @@ export async function runConnections(fabric: Fabric, connections: number, option
     const missedSeq = await fabric.publish();
     gateway = await Gateway.start(gatewayEnv(fabric, connections, options.perProcess, port));
     const stormStart = nowMicros();
+    const stormPids = [gateway.pid, ...holders.map((h) => h.child.pid!)];
+    const stormCpuBefore = stormPids.map(processCpuMs);
     const resumed = sumUp(await Promise.all(holders.map((h) => h.child.call('resume', { url: gateway.url, seq: missedSeq, timeoutMs }, timeoutMs + STOP_MS))), `resume with tick ${missedSeq}`, failures);
     const stormSeconds = (resumed.lastAt - stormStart) / 1e6;
-    console.error(`  storm: ${resumed.done} clients resumed in ${stormSeconds.toFixed(1)} s`);
+    // % of one core over the storm: whether the gateway or the load side was the limit.
+    const [stormGatewayCpu = 0, ...stormLoadCpus] = stormPids.map((pid, i) => (100 * (processCpuMs(pid) - stormCpuBefore[i]!)) / (stormSeconds * 1000));
+    const stormLoadCpu = Math.max(...stormLoadCpus);
+    console.error(`  storm: ${resumed.done} clients resumed in ${stormSeconds.toFixed(1)} s; gateway CPU ${stormGatewayCpu.toFixed(0)}%, busiest load process ${stormLoadCpu.toFixed(0)}%`);
 
     return {
       connections, connectSeconds,
@@ -117,7 +122,7 @@ export async function runConnections(fabric: Fabric, connections: number, option
       idleCpuPercent,
       broadcastP99Micros: latency?.p99, broadcastMaxMicros: latency?.max,
       deliveriesPerSecond: latency === undefined ? undefined : delivered.done / (latency.max / 1e6),
-      stormSeconds, resumed: resumed.done, failures,
+      stormSeconds, stormGatewayCpu, stormLoadCpu, resumed: resumed.done, failures,
     };
   } finally {
     await Promise.all(holders.map((h) => h.child.stop(STOP_MS)));

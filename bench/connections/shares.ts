@@ -1,6 +1,6 @@
 /** How the benchmark spreads its clients over load processes, each on a source address of its own. */
 
-/** Connections per load process at most: one source address has about 28,000 ephemeral ports (32768-60999). */
+/** Connections per load process at most: each client takes two ports of its address (holder.ts: PORT_BASE, ROUNDS), 10000 to 60000. */
 export const MAX_PER_ADDRESS = 25_000;
 
 /** Clients of each load process: `total` in shares of at most `perProcess`, as even as can be. */

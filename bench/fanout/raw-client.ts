@@ -46,6 +46,8 @@ export interface RawClientEvents {
 export interface RawClientOptions {
   /** The local address to connect from (127.0.0.2, ...), so many clients do not run out of one address's ports. */
   readonly localAddress?: string;
+  /** And port: chosen by the caller, the kernel need not search a free one (its bind() search grows with the ports in use). */
+  readonly localPort?: number;
   /**
    * The read buffer's first size (it grows for a larger message): the default holds a busy
    * client's flushes; thousands of idle clients want a small one. Reads always have a quarter of it free.
@@ -66,7 +68,7 @@ export class RawWebSocket {
   /** A binary message's last frame has not come yet: a continuation frame belongs to it. */
   private inBinary = false;
 
-  constructor(url: string, private readonly events: RawClientEvents, onOpen: () => void, { localAddress, bufferBytes = INITIAL_BUFFER_BYTES }: RawClientOptions = {}) {
+  constructor(url: string, private readonly events: RawClientEvents, onOpen: () => void, { localAddress, localPort, bufferBytes = INITIAL_BUFFER_BYTES }: RawClientOptions = {}) {
     const { hostname, port, pathname, search } = new URL(url);
     if (!url.startsWith('ws://')) throw new Error(`the load client speaks ws:// only, got ${url}`);
     this.buffer = Buffer.allocUnsafe(bufferBytes);
@@ -75,6 +77,7 @@ export class RawWebSocket {
       host: hostname.replace(/^\[|\]$/g, ''),
       port: Number(port),
       ...(localAddress === undefined ? {} : { localAddress }),
+      ...(localPort === undefined ? {} : { localPort }),
       noDelay: true,
       onread: { buffer: () => this.readTarget(), callback: (bytes: number) => this.onRead(bytes, onOpen) },
     });
