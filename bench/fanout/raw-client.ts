@@ -43,10 +43,23 @@ export interface RawClientEvents {
   error(err: Error): void;
 }
 
+export interface RawClientOptions {
+  /** The local address to connect from (127.0.0.2, ...), so many clients do not run out of one address's ports. */
+  readonly localAddress?: string;
+  /** And port: chosen by the caller, the kernel need not search a free one (its bind() search grows with the ports in use). */
+  readonly localPort?: number;
+  /**
+   * The read buffer's first size (it grows for a larger message): the default holds a busy
+   * client's flushes; thousands of idle clients want a small one. Reads always have a quarter of it free.
+   */
+  readonly bufferBytes?: number;
+}
+
 export class RawWebSocket {
   private readonly socket: Socket;
   private readonly key = randomBytes(16).toString('base64');
-  private buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+  private buffer: Buffer;
+  private readonly minReadBytes: number;
   /** buffer[begin, end) is received and not consumed yet: a partial message or handshake. */
   private begin = 0;
   private end = 0;
@@ -55,12 +68,16 @@ export class RawWebSocket {
   /** A binary message's last frame has not come yet: a continuation frame belongs to it. */
   private inBinary = false;
 
-  constructor(url: string, private readonly events: RawClientEvents, onOpen: () => void) {
+  constructor(url: string, private readonly events: RawClientEvents, onOpen: () => void, { localAddress, localPort, bufferBytes = INITIAL_BUFFER_BYTES }: RawClientOptions = {}) {
     const { hostname, port, pathname, search } = new URL(url);
     if (!url.startsWith('ws://')) throw new Error(`the load client speaks ws:// only, got ${url}`);
+    this.buffer = Buffer.allocUnsafe(bufferBytes);
+    this.minReadBytes = Math.min(MIN_READ_BYTES, Math.floor(bufferBytes / 4));
     this.socket = connect({
       host: hostname.replace(/^\[|\]$/g, ''),
       port: Number(port),
+      ...(localAddress === undefined ? {} : { localAddress }),
+      ...(localPort === undefined ? {} : { localPort }),
       noDelay: true,
       onread: { buffer: () => this.readTarget(), callback: (bytes: number) => this.onRead(bytes, onOpen) },
     });
@@ -101,11 +118,11 @@ export class RawWebSocket {
    * low: moving the partial message after every read took a quarter of a load process (profiled).
    */
   private readTarget(): Buffer {
-    if (this.buffer.length - this.end < MIN_READ_BYTES) {
+    if (this.buffer.length - this.end < this.minReadBytes) {
       this.buffer.copyWithin(0, this.begin, this.end);
       this.end -= this.begin;
       this.begin = 0;
-      this.makeRoom(this.end + MIN_READ_BYTES);
+      this.makeRoom(this.end + this.minReadBytes);
     }
     return this.buffer.subarray(this.end);
   }
@@ -166,7 +183,7 @@ export class RawWebSocket {
       const frameEnd = at + header + length;
       if (frameEnd > end) {
         // The whole frame must fit after the next move of the data to the start.
-        this.makeRoom(frameEnd - at + MIN_READ_BYTES);
+        this.makeRoom(frameEnd - at + this.minReadBytes);
         break;
       }
       this.frame(first, at + header, frameEnd);
