@@ -23,6 +23,8 @@ export interface ClientsSetup {
   readonly backends: readonly string[];
   readonly snapshots: readonly string[];
   readonly prefix: string;
+  /** The TickSubscriber's A/B window (subscriber.arbitrationMs), as the fleet's roles have it. */
+  readonly arbitrationMs: number;
 }
 
 /** What one client saw during one row of the matrix. */
@@ -181,7 +183,7 @@ async function startWs(setup: ClientsSetup, conflate: boolean, index: number): P
 }
 
 async function startZmq(setup: ClientsSetup): Promise<void> {
-  const zmq = new TickSubscriber({ endpoint: setup.backends, prefix: setup.prefix, snapshotEndpoints: setup.snapshots, snapshotTimeoutMs: 1_000 });
+  const zmq = new TickSubscriber({ endpoint: setup.backends, prefix: setup.prefix, snapshotEndpoints: setup.snapshots, snapshotTimeoutMs: 1_000, arbitrationMs: setup.arbitrationMs });
   subscriber = zmq;
   const counters = () => ({
     ...zmq.counters,

@@ -25,6 +25,15 @@ export type RoleHost = keyof typeof ROLE_OF;
 export const PORTS = { frontend: 5555, backend: 5556, snapshot: 5557, gateway: 8080, metrics: 9464 } as const;
 /** A drain window short enough for the matrix's time budget, long enough to spread the closes. */
 const DRAIN_MS = 2_000;
+/**
+ * subscriber.arbitrationMs of every subscriber in the fleet. The default, 10 ms, is for lines
+ * that drift apart by a network hop; here nine hosts share two cores with the rest of the test
+ * suite, and a line's delivery can be late by scheduling delays longer than that: in some
+ * full-suite runs the holes that a restarted proxy-a's first messages opened expired before
+ * line B's copies came, as gaps and REPLAYs (the row passed whenever run alone). A window an
+ * operator would set for such hosts.
+ */
+const ARBITRATION_MS = 50;
 /** On the feed host's loopback: the ingest edge the driver pushes to, and the witness's line. */
 const INGEST = 'tcp://127.0.0.1:5554';
 const WITNESS = 'tcp://127.0.0.1:5599';
@@ -147,6 +156,7 @@ export class Fleet {
       // every-0, every-1, conflate-2, conflate-3: connected in this order, leastconn puts one of each kind on each gateway.
       ws: Array.from({ length: WS_CLIENTS }, (_, i) => ({ conflate: i >= WS_CLIENTS / 2 })),
       backends: this.lines('backend'),
+      arbitrationMs: ARBITRATION_MS,
       snapshots: [this.endpoint('snapshot-a', 'snapshot'), this.endpoint('snapshot-b', 'snapshot')],
       prefix: `tick.${VENUE}.`,
     };
@@ -158,7 +168,7 @@ export class Fleet {
   }
 
   private roleEnv(host: RoleHost): Record<string, string> {
-    const common = { TICKFAN_METRICS_HOST: '0.0.0.0', TICKFAN_METRICS_PORT: String(PORTS.metrics) };
+    const common = { TICKFAN_METRICS_HOST: '0.0.0.0', TICKFAN_METRICS_PORT: String(PORTS.metrics), TICKFAN_SUBSCRIBER_ARBITRATION_MS: String(ARBITRATION_MS) };
     const bindAll = (port: keyof typeof PORTS) => `tcp://0.0.0.0:${PORTS[port]}`;
     switch (ROLE_OF[host]) {
       case 'feed':
