@@ -280,8 +280,8 @@ export class Gateway {
     const { port } = this.http.address() as { port: number };
     this.timers.push(setInterval(() => this.heartbeat(), Math.max(50, Math.floor(this.options.heartbeatMs / 4))));
     this.timers.push(setInterval(() => this.pingClients(), this.options.pingIntervalMs));
-    // Clients that were behind get another chance once their socket drains.
-    this.timers.push(setInterval(() => this.flusher.flushWaiting(), 25));
+    // Events waiting for a spaced-out pass go, and clients that were behind get another chance once their socket drains.
+    this.timers.push(setInterval(() => this.flusher.flushPending(), 25));
     this.log.info({ host: this.options.host, port, path: WS_PATH, tls: this.options.tls !== undefined }, 'gateway listening');
     return port;
   }
