@@ -18,7 +18,7 @@ export interface RecordOptions {
 /**
  * `tickfan record PREFIX FILE`: every live tick whose topic starts with PREFIX, as NDJSON lines
  * {topic, epoch, seq, ts, record} that the replay feed (feeds.replay.file) reads back.
- * Status messages are not ticks and are not recorded.
+ * Status, book and trade messages are not ticks and are not recorded.
  */
 export async function record(config: TickfanConfig, options: RecordOptions): Promise<void> {
   const log = createLogger(config.log.level);

@@ -1,3 +1,5 @@
+import { INSTRUMENT_CLASSES } from '../wire/index.js';
+
 /**
  * Which clients a topic's ticks go to. Patterns are exact topics or prefixes (`tick.SIM.*`,
  * `*`). Routing one tick costs one cache lookup and then O(matching clients): the matching
@@ -74,15 +76,17 @@ export function upstreamPrefix(pattern: string): string {
 
 /**
  * The `status.` prefix a pattern also needs upstream (PROTOCOL.md section 5: a client hears the
- * status of every venue whose ticks its patterns can match), or undefined when the pattern's own
- * prefix already covers it or it can match no tick.
+ * status of every venue whose ticks its patterns can match; tickfan extends that to the venue's
+ * books and trades, which the same feed carries), or undefined when the pattern's own prefix
+ * already covers it or it can match no instrument topic.
  */
 export function statusPrefix(pattern: string): string | undefined {
   const fixed = upstreamPrefix(pattern);
   if (STATUS_PREFIX.startsWith(fixed)) return undefined;
-  if (TICK_PREFIX.startsWith(fixed)) return STATUS_PREFIX;
-  if (!fixed.startsWith(TICK_PREFIX)) return undefined;
-  const rest = fixed.slice(TICK_PREFIX.length);
+  if (INSTRUMENT_PREFIXES.some((prefix) => prefix.startsWith(fixed))) return STATUS_PREFIX;
+  const prefix = INSTRUMENT_PREFIXES.find((candidate) => fixed.startsWith(candidate));
+  if (prefix === undefined) return undefined;
+  const rest = fixed.slice(prefix.length);
   const venueEnd = rest.indexOf('.');
   return STATUS_PREFIX + (venueEnd === -1 ? rest : rest.slice(0, venueEnd));
 }
@@ -93,13 +97,15 @@ export function upstreamPrefixes(pattern: string): string[] {
   return status === undefined ? [upstreamPrefix(pattern)] : [upstreamPrefix(pattern), status];
 }
 
-/** Whether `pattern` can match some tick of `venue`. */
+/** Whether `pattern` can match some tick, book or trade topic of `venue`. */
 export function coversVenue(pattern: string, venue: string): boolean {
-  const venueTicks = `${TICK_PREFIX}${venue}.`;
-  if (!pattern.endsWith('*')) return pattern.startsWith(venueTicks);
-  const fixed = pattern.slice(0, -1);
-  return fixed.startsWith(venueTicks) || venueTicks.startsWith(fixed);
+  const fixed = upstreamPrefix(pattern);
+  return INSTRUMENT_PREFIXES.some((prefix) => {
+    const venueTopics = `${prefix}${venue}.`;
+    if (!pattern.endsWith('*')) return pattern.startsWith(venueTopics);
+    return fixed.startsWith(venueTopics) || venueTopics.startsWith(fixed);
+  });
 }
 
-const TICK_PREFIX = 'tick.';
+const INSTRUMENT_PREFIXES = INSTRUMENT_CLASSES.map((kind) => `${kind}.`);
 const STATUS_PREFIX = 'status.';

@@ -5,7 +5,10 @@
  * imported by path where the SDK needs them.
  */
 export { WireError, REJECT_REASONS, type RejectReason } from './errors.js';
-export { TOPIC_MAX_BYTES, topicProblem, parseTopic, isSegment, tickTopic, statusTopic, type ParsedTopic, type TopicClass } from './topic.js';
+export {
+  TOPIC_MAX_BYTES, TOPIC_CLASSES, INSTRUMENT_CLASSES, topicProblem, parseTopic, isSegment, tickTopic, bookTopic, tradeTopic, statusTopic,
+  type ParsedTopic, type TopicClass, type InstrumentClass,
+} from './topic.js';
 export { HEADER_BYTES, WIRE_VERSION, FLAG_SNAPSHOT, encodeHeader, writeHeader, decodeHeader, type Header } from './header.js';
 export {
   validateRecord, validateTickRecord, validateStatusRecord, encodeTickRecord, encodeStatusRecord,

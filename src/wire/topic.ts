@@ -6,14 +6,23 @@ export const TOPIC_MAX_BYTES = 200;
 const TOPIC_PATTERN = /^[A-Za-z0-9_\-/:+=^]+(?:\.[A-Za-z0-9_\-/:+=^]+)*$/;
 const SEGMENT_PATTERN = /^[A-Za-z0-9_\-/:+=^]+$/;
 
-export type TopicClass = 'tick' | 'status';
+/** The classes of PROTOCOL.md sections 1 and 8 whose topics are `<class>.<venue>.<symbol>`. */
+export const INSTRUMENT_CLASSES = ['tick', 'book', 'trade'] as const;
+export type InstrumentClass = (typeof INSTRUMENT_CLASSES)[number];
+export type TopicClass = InstrumentClass | 'status';
+/** Every class, in the order error messages name them. */
+export const TOPIC_CLASSES: readonly TopicClass[] = [...INSTRUMENT_CLASSES, 'status'];
 
 export interface ParsedTopic {
   readonly kind: TopicClass;
   readonly venue: string;
-  /** Empty for `status.<venue>`; may contain dots for `tick.<venue>.<symbol>` (e.g. BRK.B). */
+  /** Empty for `status.<venue>`; may contain dots for `<class>.<venue>.<symbol>` (e.g. BRK.B). */
   readonly symbol: string;
 }
+
+const STATUS_PREFIX = 'status.';
+const TOPIC_SHAPES = [...INSTRUMENT_CLASSES.map((kind) => `${kind}.<venue>.<symbol>`), 'status.<venue>'];
+const UNKNOWN_CLASS = `is none of ${TOPIC_SHAPES.slice(0, -1).join(', ')} or ${TOPIC_SHAPES.at(-1)}`;
 
 /** Returns why `topic` is not a valid v1 topic, or undefined when it is. */
 export function topicProblem(topic: string): string | undefined {
@@ -22,22 +31,35 @@ export function topicProblem(topic: string): string | undefined {
   if (!TOPIC_PATTERN.test(topic)) {
     return `topic ${JSON.stringify(topic)} has an empty segment or a character outside [A-Za-z0-9_-/:+=^.]`;
   }
-  if (topic.startsWith('tick.')) {
-    return topic.indexOf('.', 5) > 5 ? undefined : `tick topic ${JSON.stringify(topic)} is not tick.<venue>.<symbol>`;
+  const kind = instrumentClassOf(topic);
+  if (kind !== undefined) {
+    return topic.indexOf('.', kind.length + 1) > kind.length + 1
+      ? undefined
+      : `${kind} topic ${JSON.stringify(topic)} is not ${kind}.<venue>.<symbol>`;
   }
-  if (topic.startsWith('status.')) {
-    return topic.indexOf('.', 7) === -1 ? undefined : `status topic ${JSON.stringify(topic)} is not status.<venue>`;
+  if (topic.startsWith(STATUS_PREFIX)) {
+    return topic.indexOf('.', STATUS_PREFIX.length) === -1 ? undefined : `status topic ${JSON.stringify(topic)} is not status.<venue>`;
   }
-  return `topic ${JSON.stringify(topic)} is neither tick.<venue>.<symbol> nor status.<venue>`;
+  return `topic ${JSON.stringify(topic)} ${UNKNOWN_CLASS}`;
 }
 
 /** Splits a valid topic into its class, venue and symbol; throws a WireError naming the problem. */
 export function parseTopic(topic: string): ParsedTopic {
   const problem = topicProblem(topic);
   if (problem !== undefined) throw new WireError('topic', problem);
-  if (topic.startsWith('status.')) return { kind: 'status', venue: topic.slice(7), symbol: '' };
-  const venueEnd = topic.indexOf('.', 5);
-  return { kind: 'tick', venue: topic.slice(5, venueEnd), symbol: topic.slice(venueEnd + 1) };
+  const kind = instrumentClassOf(topic);
+  if (kind === undefined) return { kind: 'status', venue: topic.slice(STATUS_PREFIX.length), symbol: '' };
+  const venueStart = kind.length + 1;
+  const venueEnd = topic.indexOf('.', venueStart);
+  return { kind, venue: topic.slice(venueStart, venueEnd), symbol: topic.slice(venueEnd + 1) };
+}
+
+/** Built once: parseTopic runs for every message a subscriber decodes. */
+const INSTRUMENT_PREFIXES = INSTRUMENT_CLASSES.map((kind) => [kind, `${kind}.`] as const);
+
+function instrumentClassOf(topic: string): InstrumentClass | undefined {
+  for (const [kind, prefix] of INSTRUMENT_PREFIXES) if (topic.startsWith(prefix)) return kind;
+  return undefined;
 }
 
 export function isSegment(value: string): boolean {
@@ -46,6 +68,14 @@ export function isSegment(value: string): boolean {
 
 export function tickTopic(venue: string, symbol: string): string {
   return `tick.${venue}.${symbol}`;
+}
+
+export function bookTopic(venue: string, symbol: string): string {
+  return `book.${venue}.${symbol}`;
+}
+
+export function tradeTopic(venue: string, symbol: string): string {
+  return `trade.${venue}.${symbol}`;
 }
 
 export function statusTopic(venue: string): string {

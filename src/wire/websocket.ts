@@ -6,7 +6,7 @@
  * Browser-safe: the SDK's browser bundle includes this module, so it imports no Node module.
  */
 import type { StatusRecord, TickRecord, VenueState } from './record.js';
-import { topicProblem, TOPIC_MAX_BYTES } from './topic.js';
+import { topicProblem, TOPIC_CLASSES, TOPIC_MAX_BYTES } from './topic.js';
 
 export type { StatusRecord, TickRecord };
 
@@ -261,7 +261,7 @@ export function patternProblem(pattern: string): string | undefined {
     const prefix = pattern.slice(0, -1);
     // A prefix of some valid topic: of a class name, or one that the shortest completion makes a topic
     // (so `tick..*`, `foo.*` or `status.SIM.*`, which could never match anything, are refused).
-    const ofClass = 'tick.'.startsWith(prefix) || 'status.'.startsWith(prefix);
+    const ofClass = TOPIC_CLASSES.some((kind) => `${kind}.`.startsWith(prefix));
     if (!ofClass && !PREFIX_COMPLETIONS.some((rest) => topicProblem(prefix + rest) === undefined)) {
       return `pattern ${JSON.stringify(pattern)} is not a topic prefix followed by *: no valid topic starts with ${JSON.stringify(prefix)}`;
     }

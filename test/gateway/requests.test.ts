@@ -134,12 +134,13 @@ test('list: prefix must be a string of at most 200 characters', (t) => {
 const INVALID_PATTERNS = [
   '', 'tick', 'tick.SIM', 'tick..A', 'tick.SIM.', '.tick.SIM.A', 'tick.SIM.A B', 'tick.SIM.é', 'tick.S*M.A', '**', 'tick.*.A',
   '*tick.SIM.A', 'foo.bar.baz', 'status.SIM.X', 'tick..*', '.*', 'foo.*', 'status.SIM.*', 'tick.SIM.A*B', 'tick.SIM. *',
-  `tick.SIM.${'x'.repeat(200)}`, `tick.SIM.${'x'.repeat(200)}*`,
+  `tick.SIM.${'x'.repeat(200)}`, `tick.SIM.${'x'.repeat(200)}*`, 'book.SIM', 'trade..*', 'books.*',
 ];
 
 const VALID_PATTERNS = [
   '*', 't*', 'tick*', 'tick.*', 'tick.SIM*', 'tick.SIM.*', 'tick.SIM.BTC*', 'tick.SIM.BTC-USD', 'tick.XNYS.BRK.B', 'tick.XNYS.BRK.*',
   'status.SIM', 'status.*', 'status.SI*', 's*', 'tick.a_b.c/d:e+f=g^h',
+  'b*', 'book.*', 'book.SIM.*', 'book.SIM.BTC-USD', 'tr*', 'trade.*', 'trade.SIM.BTC-USD',
 ];
 
 test('patternProblem: exact topics and topic prefixes followed by * are valid', (t) => {

@@ -108,4 +108,11 @@ test('statusPrefix and coversVenue: which patterns hear which venue', (t) => {
   t.false(coversVenue('tick.SIMEQ.*', 'SIM'));
   t.false(coversVenue('tick.SIMEQ.AAPL', 'SIM'));
   t.false(coversVenue('status.*', 'SIM'));
+  t.is(statusPrefix('b*'), 'status.');
+  t.is(statusPrefix('book.SIM.*'), 'status.SIM');
+  t.is(statusPrefix('trade.SIM.BTC-USD'), 'status.SIM');
+  t.true(coversVenue('book.SIM.*', 'SIM'));
+  t.true(coversVenue('trade.SIM.BTC-USD', 'SIM'));
+  t.true(coversVenue('tr*', 'SIM'));
+  t.false(coversVenue('book.SIMEQ.*', 'SIM'));
 });

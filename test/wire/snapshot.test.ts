@@ -78,7 +78,7 @@ const malformed: [what: string, body: Buffer[], mentions: string[]][] = [
   ['an empty REPLAY topic', frames('REPLAY', '', '1', '1'), ['topic is empty']],
   ['a REPLAY topic with an empty segment', frames('REPLAY', 'tick..BTC', '1', '1'), ['empty segment']],
   ['a REPLAY topic without a symbol', frames('REPLAY', 'tick.SIM', '1', '1'), ['not tick.<venue>.<symbol>']],
-  ['a REPLAY topic of no known class', frames('REPLAY', 'quote.SIM.A', '1', '1'), ['neither tick.<venue>.<symbol> nor status.<venue>']],
+  ['a REPLAY topic of no known class', frames('REPLAY', 'quote.SIM.A', '1', '1'), ['none of tick.<venue>.<symbol>, book.<venue>.<symbol>, trade.<venue>.<symbol> or status.<venue>']],
   ['a REPLAY topic with a space', frames('REPLAY', 'tick.SIM.BTC USD', '1', '1'), ['character outside']],
   ['a non-ASCII REPLAY topic', frames('REPLAY', 'tick.SIM.BTC-€', '1', '1'), ['topic is not printable ASCII']],
   ['a REPLAY topic longer than 200 bytes', frames('REPLAY', `tick.SIM.${'A'.repeat(192)}`, '1', '1'), ['topic is 201 bytes']],

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { TOPIC_MAX_BYTES, isSegment, parseTopic, statusTopic, tickTopic, topicProblem } from '../../src/wire/index.js';
+import { INSTRUMENT_CLASSES, TOPIC_MAX_BYTES, bookTopic, isSegment, parseTopic, statusTopic, tickTopic, topicProblem, tradeTopic } from '../../src/wire/index.js';
 import { SEGMENT_CHARS, holds, segmentArb, symbolArb, throwsWire } from './_helpers.js';
 
 const validTopics = [
@@ -10,6 +10,10 @@ const validTopics = [
   { topic: 'tick.V.a.b.c', parsed: { kind: 'tick', venue: 'V', symbol: 'a.b.c' } },
   { topic: 'tick.CME:1.ES/Z5+=^_-', parsed: { kind: 'tick', venue: 'CME:1', symbol: 'ES/Z5+=^_-' } },
   { topic: 'tick.tick.status', parsed: { kind: 'tick', venue: 'tick', symbol: 'status' } },
+  { topic: 'book.SIM.BTC-USD', parsed: { kind: 'book', venue: 'SIM', symbol: 'BTC-USD' } },
+  { topic: 'book.XNYS.BRK.B', parsed: { kind: 'book', venue: 'XNYS', symbol: 'BRK.B' } },
+  { topic: 'trade.SIM.BTC-USD', parsed: { kind: 'trade', venue: 'SIM', symbol: 'BTC-USD' } },
+  { topic: 'trade.book.tick', parsed: { kind: 'trade', venue: 'book', symbol: 'tick' } },
   { topic: 'status.SIM', parsed: { kind: 'status', venue: 'SIM', symbol: '' } },
   { topic: 'status.x', parsed: { kind: 'status', venue: 'x', symbol: '' } },
 ] as const;
@@ -48,12 +52,17 @@ const invalidTopics: readonly { why: string; topic: string; mentions: string }[]
   { why: 'it contains a NUL byte', topic: 'tick.SIM.A\0', mentions: 'character outside' },
   { why: 'it ends with a newline', topic: 'tick.SIM.A\n', mentions: 'character outside' },
   { why: 'it contains a tab', topic: 'tick.SIM\t.A', mentions: 'character outside' },
-  { why: 'its class is unknown (quote)', topic: 'quote.X.Y', mentions: 'neither tick.<venue>.<symbol> nor status.<venue>' },
-  { why: 'its class is upper case', topic: 'TICK.SIM.X', mentions: 'neither' },
-  { why: 'its class is a near miss (ticks)', topic: 'ticks.SIM.X', mentions: 'neither' },
-  { why: 'it is a bare class name (tick)', topic: 'tick', mentions: 'neither' },
-  { why: 'it is a bare class name (status)', topic: 'status', mentions: 'neither' },
-  { why: 'it is a tick topic without a symbol', topic: 'tick.SIM', mentions: 'tick.<venue>.<symbol>' },
+  { why: 'its class is unknown (quote)', topic: 'quote.X.Y', mentions: 'none of tick.<venue>.<symbol>, book.<venue>.<symbol>, trade.<venue>.<symbol> or status.<venue>' },
+  { why: 'its class is upper case', topic: 'TICK.SIM.X', mentions: 'none of' },
+  { why: 'its class is a near miss (ticks)', topic: 'ticks.SIM.X', mentions: 'none of' },
+  { why: 'it is a bare class name (tick)', topic: 'tick', mentions: 'none of' },
+  { why: 'it is a bare class name (status)', topic: 'status', mentions: 'none of' },
+  { why: 'its class is a near miss (books)', topic: 'books.SIM.X', mentions: 'none of' },
+  { why: 'its class is a near miss (trades)', topic: 'trades.SIM.X', mentions: 'none of' },
+  { why: 'it is a bare class name (book)', topic: 'book', mentions: 'none of' },
+  { why: 'it is a tick topic without a symbol', topic: 'tick.SIM', mentions: 'tick topic "tick.SIM" is not tick.<venue>.<symbol>' },
+  { why: 'it is a book topic without a symbol', topic: 'book.SIM', mentions: 'book topic "book.SIM" is not book.<venue>.<symbol>' },
+  { why: 'it is a trade topic without a symbol', topic: 'trade.SIM', mentions: 'trade topic "trade.SIM" is not trade.<venue>.<symbol>' },
   { why: 'it is a status topic with an extra segment', topic: 'status.SIM.X', mentions: 'status.<venue>' },
 ];
 
@@ -71,18 +80,22 @@ test('isSegment accepts exactly the segment alphabet, one or more characters, no
   for (const bad of ['', 'BRK.B', '.', 'A B', 'É', '*', 'a\n']) t.false(isSegment(bad), JSON.stringify(bad));
 });
 
-test('tickTopic and statusTopic build the topics of PROTOCOL.md section 1', (t) => {
+test('tickTopic, bookTopic, tradeTopic and statusTopic build the topics of PROTOCOL.md sections 1 and 8', (t) => {
   t.is(tickTopic('XNYS', 'BRK.B'), 'tick.XNYS.BRK.B');
+  t.is(bookTopic('SIM', 'BTC-USD'), 'book.SIM.BTC-USD');
+  t.is(tradeTopic('SIM', 'BTC-USD'), 'trade.SIM.BTC-USD');
   t.is(statusTopic('SIM'), 'status.SIM');
 });
 
-test('property: tickTopic(venue, symbol) parses back to the same venue and symbol and rebuilds the same topic', (t) => {
+const instrumentTopic = { tick: tickTopic, book: bookTopic, trade: tradeTopic } as const;
+
+test('property: tickTopic, bookTopic and tradeTopic(venue, symbol) parse back to their class, venue and symbol', (t) => {
   holds(
     t,
-    fc.property(segmentArb, symbolArb, (venue, symbol) => {
-      const topic = tickTopic(venue, symbol);
+    fc.property(fc.constantFrom(...INSTRUMENT_CLASSES), segmentArb, symbolArb, (kind, venue, symbol) => {
+      const topic = instrumentTopic[kind](venue, symbol);
       const parsed = parseTopic(topic);
-      return parsed.kind === 'tick' && parsed.venue === venue && parsed.symbol === symbol && tickTopic(parsed.venue, parsed.symbol) === topic;
+      return parsed.kind === kind && parsed.venue === venue && parsed.symbol === symbol && instrumentTopic[kind](parsed.venue, parsed.symbol) === topic;
     }),
   );
 });
@@ -97,18 +110,19 @@ test('property: statusTopic(venue) parses back to the same venue', (t) => {
   );
 });
 
-test('property: a string of valid segments is a topic exactly when it is tick.<venue>.<symbol...> or status.<venue>', (t) => {
-  const firstSegment = fc.oneof(fc.constantFrom('tick', 'status'), segmentArb);
+test('property: a string of valid segments is a topic exactly when it is <tick|book|trade>.<venue>.<symbol...> or status.<venue>', (t) => {
+  const firstSegment = fc.oneof(fc.constantFrom(...INSTRUMENT_CLASSES, 'status'), segmentArb);
   const segmentsArb = fc.tuple(firstSegment, fc.array(segmentArb, { maxLength: 5 })).map(([first, rest]) => [first, ...rest]);
   holds(
     t,
     fc.property(segmentsArb, (segments) => {
       const topic = segments.join('.');
       const [kind, venue, ...symbol] = segments;
-      const expectValid = (kind === 'tick' && segments.length >= 3) || (kind === 'status' && segments.length === 2);
+      const instrument = (INSTRUMENT_CLASSES as readonly string[]).includes(kind!);
+      const expectValid = (instrument && segments.length >= 3) || (kind === 'status' && segments.length === 2);
       if (!expectValid) return topicProblem(topic) !== undefined;
       const parsed = parseTopic(topic);
-      const rebuilt = parsed.kind === 'tick' ? tickTopic(parsed.venue, parsed.symbol) : statusTopic(parsed.venue);
+      const rebuilt = parsed.kind === 'status' ? statusTopic(parsed.venue) : instrumentTopic[parsed.kind](parsed.venue, parsed.symbol);
       return parsed.kind === kind && parsed.venue === venue && parsed.symbol === symbol.join('.') && rebuilt === topic;
     }),
   );

@@ -145,6 +145,13 @@ class IngestReject extends Error {
   }
 }
 
+/** Why the ingest edge refuses each non-tick class: it publishes what it validates as ticks only. */
+const NOT_PUSHED = {
+  status: "status topics are tickfan's own",
+  book: 'ingest does not take book records (it would have to own each book, snapshot first, PROTOCOL.md section 8)',
+  trade: 'ingest does not take trade records',
+} as const;
+
 /** One pushed message as a validated tick record; throws an IngestReject or WireError naming what was wrong. */
 export function decodePush(frames: readonly Buffer[], maxRecordBytes: number): TickRecord {
   if (frames.length !== 2) throw new IngestReject('frame_count', `message has ${frames.length} frames, expected 2: topic, JSON record`);
@@ -152,6 +159,6 @@ export function decodePush(frames: readonly Buffer[], maxRecordBytes: number): T
   if (payload.length > maxRecordBytes) throw new IngestReject('too_large', `record is ${payload.length} bytes, at most ${maxRecordBytes} allowed`);
   const topic = topicFrame.toString('latin1');
   const parsed = parseTopic(topic);
-  if (parsed.kind !== 'tick') throw new WireError('topic', `${topic}: only tick.<venue>.<symbol> topics can be pushed; status topics are tickfan's own`);
+  if (parsed.kind !== 'tick') throw new WireError('topic', `${topic}: only tick.<venue>.<symbol> topics can be pushed; ${NOT_PUSHED[parsed.kind]}`);
   return validateTickRecord(parsed, parseJsonPayload(payload, 'record'));
 }
