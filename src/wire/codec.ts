@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { WireError } from './errors.js';
 import { decodeHeader, encodeHeader, type Header } from './header.js';
-import { validateRecord, type StatusRecord, type TickRecord } from './record.js';
+import type { BookRecord } from './book-record.js';
+import { validateRecord, type StatusRecord, type TickRecord, type TradeRecord } from './record.js';
 import { parseTopic, type ParsedTopic } from './topic.js';
 
 /** The 3 frames of PROTOCOL.md section 3, as they travel: topic, header, payload. */
@@ -21,7 +22,15 @@ export interface DecodedStatus extends DecodedBase {
   readonly kind: 'status';
   readonly record: StatusRecord;
 }
-export type DecodedMessage = DecodedTick | DecodedStatus;
+export interface DecodedBook extends DecodedBase {
+  readonly kind: 'book';
+  readonly record: BookRecord;
+}
+export interface DecodedTrade extends DecodedBase {
+  readonly kind: 'trade';
+  readonly record: TradeRecord;
+}
+export type DecodedMessage = DecodedTick | DecodedStatus | DecodedBook | DecodedTrade;
 
 export function encodeMessage(topic: string, header: Header, payload: Buffer): Frames {
   return [Buffer.from(topic), encodeHeader(header), payload];

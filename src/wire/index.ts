@@ -1,7 +1,7 @@
 /**
  * The wire contract of PROTOCOL.md: topics, header, records, 3-frame messages (sections 1-3), the
  * one ordering rule, the snapshot protocol (section 4), and SendQueue, the one way to send on a
- * zeromq.js socket. Node-side; the browser-safe modules (topic, order, time, websocket) are
+ * zeromq.js socket. Node-side; the browser-safe modules (topic, order, time, websocket, book-record, checksum, book) are
  * imported by path where the SDK needs them.
  */
 export { WireError, REJECT_REASONS, type RejectReason } from './errors.js';
@@ -11,10 +11,14 @@ export {
 } from './topic.js';
 export { HEADER_BYTES, WIRE_VERSION, FLAG_SNAPSHOT, encodeHeader, writeHeader, decodeHeader, type Header } from './header.js';
 export {
-  validateRecord, validateTickRecord, validateStatusRecord, encodeTickRecord, encodeStatusRecord,
-  type TickRecord, type StatusRecord, type VenueState,
+  validateRecord, validateTickRecord, validateStatusRecord, validateTradeRecord, encodeTickRecord, encodeStatusRecord, encodeTradeRecord, encodeBookRecord,
+  type TickRecord, type StatusRecord, type VenueState, type TradeRecord, type TradeSide, type AnyRecord,
 } from './record.js';
-export { encodeMessage, decodeMessage, decodeEnvelope, decodeRecord, parseJsonPayload, type Envelope, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus } from './codec.js';
+export { validateBookRecord, isBetter, type BookRecord, type BookLevel, type BookAction, type BookSideName } from './book-record.js';
+export {
+  encodeMessage, decodeMessage, decodeEnvelope, decodeRecord, parseJsonPayload,
+  type Envelope, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus, type DecodedBook, type DecodedTrade,
+} from './codec.js';
 export { nowMicros } from './time.js';
 export { sequence, isNewer, advances, MAX_CLOCK_AHEAD_US, type Sequencing, type Stamp } from './order.js';
 export {

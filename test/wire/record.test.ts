@@ -1,8 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  encodeStatusRecord, encodeTickRecord, parseTopic, validateRecord, validateStatusRecord, validateTickRecord,
-  type RejectReason, type TickRecord,
+  encodeStatusRecord, encodeTickRecord, encodeTradeRecord, parseTopic, validateRecord, validateStatusRecord, validateTickRecord,
+  validateTradeRecord, type RejectReason, type TickRecord, type TradeRecord,
 } from '../../src/wire/index.js';
 import {
   PRICE_FIELDS, QUANTITY_FIELDS, TICK_FIELD_ORDER, extrasArb, holds, outcome, recordFrom, segmentArb, symbolArb,
@@ -190,13 +190,61 @@ for (const { why, value, reason, mentions } of statusRejections) {
   });
 }
 
-test('validateRecord applies the tick rules to tick topics and the status rules to status topics', (t) => {
+// ---------------------------------------------------------------------------------------------
+// Trade records (PROTOCOL.md section 8)
+
+const trade = { venue: 'XNYS', symbol: 'BRK.B', price: 471.25, size: 100, side: 'buy', tradeId: 'T-1' } as const;
+const brkTrades = parseTopic('trade.XNYS.BRK.B');
+
+test('validateTradeRecord accepts a trade, with or without exchTs, extra fields passed through', (t) => {
+  for (const record of [{ ...trade }, { ...trade, side: 'sell', exchTs: 1764070000123456 }, { ...trade, size: 0, venueSeq: 7, flags: ['odd-lot'] }] satisfies TradeRecord[]) {
+    t.is(validateTradeRecord(brkTrades, record), record);
+  }
+});
+
+const { tradeId: _noId, ...tradeWithoutId } = trade;
+const tradeRejections: readonly Rejection[] = [
+  { why: 'null', value: null, reason: 'record', mentions: ['null'] },
+  { why: 'for another symbol', value: { ...trade, symbol: 'BRK' }, reason: 'mismatch', mentions: ['symbol', '"BRK"'] },
+  ...[NaN, Infinity, '471.25', null, undefined].map((bad) => ({
+    why: `price ${String(bad)}`, value: { ...trade, price: bad }, reason: 'record' as const, mentions: ['price', 'finite number'],
+  })),
+  ...[-1, NaN, '1', undefined].map((bad) => ({
+    why: `size ${String(bad)}`, value: { ...trade, size: bad }, reason: 'record' as const, mentions: ['size', '>= 0'],
+  })),
+  ...['BUY', 'bid', '', undefined, 1].map((bad) => ({
+    why: `side ${JSON.stringify(bad)}`, value: { ...trade, side: bad }, reason: 'record' as const, mentions: ['side', '"buy" or "sell"'],
+  })),
+  ...['', 42, null].map((bad) => ({
+    why: `tradeId ${JSON.stringify(bad)}`, value: { ...trade, tradeId: bad }, reason: 'record' as const, mentions: ['tradeId', 'non-empty string'],
+  })),
+  { why: 'missing tradeId', value: tradeWithoutId, reason: 'record', mentions: ['tradeId', 'missing'] },
+  { why: 'a fractional exchTs', value: { ...trade, exchTs: 1.5 }, reason: 'record', mentions: ['exchTs', 'integer microseconds'] },
+];
+
+for (const { why, value, reason, mentions } of tradeRejections) {
+  test(`validateTradeRecord rejects a trade that is ${why} (reason '${reason}')`, (t) => {
+    throwsWire(t, () => validateTradeRecord(brkTrades, value), reason, ...mentions);
+  });
+}
+
+test('encodeTradeRecord writes the fields in the order of PROTOCOL.md section 8, extra fields last', (t) => {
+  const record = JSON.parse('{"note":"x","exchTs":5,"tradeId":"T-1","side":"sell","size":2,"price":3,"symbol":"X","venue":"SIM"}') as TradeRecord;
+  t.is(encodeTradeRecord(record).toString('utf8'), '{"venue":"SIM","symbol":"X","price":3,"size":2,"side":"sell","tradeId":"T-1","exchTs":5,"note":"x"}');
+});
+
+test('validateRecord applies the rules of the topic\'s class: tick, book, trade, status', (t) => {
   const tick = { ...base, bid: 1 };
   const status = { venue: 'SIM', state: 'up' } as const;
+  const book = { ...base, action: 'snapshot', bids: [[1, 2]], asks: [], checksum: 0 };
   t.is(validateRecord(brk, tick), tick);
   t.is(validateRecord(simStatus, status), status);
+  t.is(validateRecord(brkTrades, trade), trade);
+  t.is(validateRecord(parseTopic('book.XNYS.BRK.B'), book), book);
   throwsWire(t, () => validateRecord(simStatus, { venue: 'SIM', symbol: 'X', bid: 1 }), 'record', 'state');
   throwsWire(t, () => validateRecord(parseTopic('tick.SIM.X'), status), 'record', 'symbol');
+  throwsWire(t, () => validateRecord(brkTrades, tick), 'record', 'price');
+  throwsWire(t, () => validateRecord(parseTopic('book.XNYS.BRK.B'), trade), 'record', 'action');
 });
 
 // ---------------------------------------------------------------------------------------------
