@@ -15,6 +15,7 @@ export {
   type TickRecord, type StatusRecord, type VenueState, type TradeRecord, type TradeSide, type AnyRecord,
 } from './record.js';
 export { validateBookRecord, isBetter, type BookRecord, type BookLevel, type BookAction, type BookSideName } from './book-record.js';
+export { CHECKSUM_DEPTH, crc32, formatLevelNumber, checksumString, bookChecksum } from './checksum.js';
 export {
   encodeMessage, decodeMessage, decodeEnvelope, decodeRecord, parseJsonPayload,
   type Envelope, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus, type DecodedBook, type DecodedTrade,
