@@ -16,6 +16,8 @@ export {
 } from './record.js';
 export { validateBookRecord, isBetter, type BookRecord, type BookLevel, type BookAction, type BookSideName } from './book-record.js';
 export { CHECKSUM_DEPTH, crc32, formatLevelNumber, checksumString, bookChecksum } from './checksum.js';
+export { OrderBook, type OrderBookOptions } from './book.js';
+export { BookMerge } from './book-merge.js';
 export {
   encodeMessage, decodeMessage, decodeEnvelope, decodeRecord, parseJsonPayload,
   type Envelope, type Frames, type DecodedMessage, type DecodedTick, type DecodedStatus, type DecodedBook, type DecodedTrade,
