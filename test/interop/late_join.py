@@ -5,7 +5,9 @@ It proves the wire contract works from another language: it joins a running tick
 clone pattern (SUB to the proxy backend, buffer, SNAPSHOT, then apply per topic with the seq
 rules, REPLAY on a gap, re-SNAPSHOT the topic on ERR GONE), runs until told to stop, drains
 what is still arriving, takes a final SNAPSHOT itself and checks that every topic's
-(epoch, seq, record) it holds equals that snapshot.
+(epoch, seq, record) it holds equals that snapshot. A book topic (section 8) is held as its
+book, every record applied to it and checked against the record's checksum (zlib's crc32); its
+state is (epoch, seq, bids, asks).
 
 Stops on SIGTERM or SIGINT, on a line (or end of file) on stdin with --stop-on-stdin, or after
 --seconds. Progress goes to stderr as JSON lines; the result is one JSON line on stdout:
@@ -27,6 +29,8 @@ import sys
 import time
 
 import zmq
+
+from book_checksum import Book
 
 # Section 3: version, flags, reserved, epoch, seq, ts; 24 bytes, big-endian.
 HEADER = struct.Struct(">BBHIQQ")
@@ -153,12 +157,28 @@ class LateJoiner:
         self.service = service
         self.gap_wait_s = gap_wait_s
         self.state = {}
+        self.books = {}                                # book topic -> Book, kept from every record
         self.counts = dict(applied=0, duplicates=0, gaps=0, replayed=0, resnapshots=0,
-                           new_epochs=0, new_topics=0, unfilled=0)
+                           new_epochs=0, new_topics=0, unfilled=0, books=0, bookRecords=0, checksumMismatches=0)
 
     def take_snapshot(self, ticks):
         for tick in ticks:
-            self.state[tick.topic] = tick
+            self.take(tick, fresh=True)
+
+    def take(self, tick, fresh):
+        """Makes `tick` the topic's state; a book record is applied to the book (afresh: a new one)
+        and checked against its checksum. A book that fails the check is taken again from a snapshot."""
+        self.state[tick.topic] = tick
+        if not tick.topic.startswith("book."):
+            return
+        if fresh or tick.topic not in self.books:
+            self.books[tick.topic] = Book()
+        self.counts["bookRecords"] += 1
+        if self.books[tick.topic].apply(tick.record):
+            return
+        self.counts["checksumMismatches"] += 1
+        log("checksum_mismatch", topic=tick.topic, epoch=tick.epoch, seq=tick.seq, action=tick.record.get("action"))
+        self.resnapshot(tick.topic)
 
     def on_live(self, tick):
         """Applies one live (or buffered) message; a gap is filled before it returns."""
@@ -167,18 +187,18 @@ class LateJoiner:
         while True:
             held = self.state.get(tick.topic)
             if held is None:
-                self.state[tick.topic] = tick          # a topic the snapshot did not hold
+                self.take(tick, fresh=True)            # a topic the snapshot did not hold
                 self.counts["new_topics"] += 1
                 return
             if tick.epoch != held.epoch:
-                self.state[tick.topic] = tick          # the source restarted: a new state
+                self.take(tick, fresh=True)            # the source restarted: a new state
                 self.counts["new_epochs"] += 1
                 return
             if tick.seq <= held.seq:
                 self.counts["duplicates"] += 1         # already in the state
                 return
             if tick.seq == held.seq + 1:
-                self.state[tick.topic] = tick
+                self.take(tick, fresh=False)
                 self.counts["applied"] += 1
                 return
             if not gap_counted:
@@ -186,10 +206,14 @@ class LateJoiner:
                 gap_counted = True
             if time.monotonic() >= deadline:
                 # The service could not fill the hole in time. A tick is the whole record, so the
-                # newer one is still the right state; only the ticks in between are missing.
-                self.state[tick.topic] = tick
+                # newer one is still the right state; only the ticks in between are missing. A
+                # book update is a change, not the book: the book is taken afresh instead.
                 self.counts["unfilled"] += 1
                 log("gap_unfilled", topic=tick.topic, held=held.seq, got=tick.seq)
+                if tick.topic.startswith("book.") and tick.record.get("action") != "snapshot":
+                    self.resnapshot(tick.topic)
+                else:
+                    self.take(tick, fresh=True)
                 return
             self.fill_gap(held)
 
@@ -197,17 +221,28 @@ class LateJoiner:
         replayed = self.service.replay(held.topic, held.epoch, held.seq + 1)
         if replayed is None:
             # GONE: history no longer reaches back, or the epoch moved on: take the topic anew.
-            self.counts["resnapshots"] += 1
-            fresh = [t for t in self.service.snapshot(held.topic) if t.topic == held.topic]
-            if fresh:
-                self.state[held.topic] = fresh[0]
-            else:
-                time.sleep(0.05)
+            self.resnapshot(held.topic)
         elif replayed == "behind" or not replayed:
             time.sleep(0.05)                           # the service is behind us; ask again shortly
         else:
-            self.state[held.topic] = replayed[-1]
+            for missing in replayed:                   # in order: a book applies each change
+                self.take(missing, fresh=False)
             self.counts["replayed"] += len(replayed)
+
+    def resnapshot(self, topic):
+        self.counts["resnapshots"] += 1
+        fresh = [t for t in self.service.snapshot(topic) if t.topic == topic]
+        if fresh:
+            self.take(fresh[0], fresh=True)
+        else:
+            time.sleep(0.05)
+
+    def key(self, tick):
+        """What must equal the final snapshot: (epoch, seq, record), or for a book (epoch, seq, its levels)."""
+        if tick.topic.startswith("book."):
+            book = self.books[tick.topic].sides() if tick.topic in self.books else Book.of(tick.record)
+            return [tick.epoch, tick.seq, book]
+        return tick.key()
 
     def compare(self, snapshot):
         """Every difference between the state and a snapshot, as JSON-ready entries."""
@@ -215,10 +250,11 @@ class LateJoiner:
         mismatches = []
         for topic in sorted(set(self.state) | set(theirs)):
             ours, snap = self.state.get(topic), theirs.get(topic)
-            if ours is None or snap is None or ours.key() != snap.key():
-                mismatches.append({"topic": topic,
-                                   "ours": ours.key() if ours else None,
-                                   "snapshot": snap.key() if snap else None})
+            ours_key = self.key(ours) if ours else None
+            snap_key = [snap.epoch, snap.seq, Book.of(snap.record)] if snap and topic.startswith("book.") else (snap.key() if snap else None)
+            if ours_key is None or snap_key is None or ours_key != snap_key:
+                mismatches.append({"topic": topic, "ours": ours_key, "snapshot": snap_key})
+        self.counts["books"] = len(self.books)
         return mismatches
 
 

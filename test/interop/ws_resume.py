@@ -11,6 +11,12 @@ and checks that every topic continues exactly after that position: the missed ti
 replayed in order, or a fresh snapshot event when the gateway no longer retains them, and
 nothing twice, nothing skipped, in the resumed stream either.
 
+With --conflate it subscribes with conflate:true (and with --read-delay reads slowly, so the
+gateway falls back on conflation): a seq may then jump (counted as `conflated`), never go back.
+A book topic (section 8) is kept as its book, with its own code and zlib's crc32: a snapshot
+event replaces it, every tick event's record is applied to it (a conflated one being the merged
+update of what was skipped), and after each the book's checksum must equal the record's.
+
 Progress goes to stderr as JSON lines; the result is one JSON line on stdout:
 
     {"ok": true, "topics": 25, "ticks": .., "resumedTopics": .., "replayed": .., "resnapshots": ..,
@@ -34,6 +40,8 @@ import sys
 import time
 
 import websockets
+
+from book_checksum import Book
 
 MAX_VIOLATIONS_LISTED = 20
 
@@ -78,8 +86,11 @@ class Checker:
             "gaps": 0, "missing": 0, "duplicates": 0, "unannounced": 0, "epochChanges": 0,
             "protocolErrors": 0, "serverErrors": 0,
             "resumedTopics": 0, "continued": 0, "resnapshots": 0, "skippedBySnapshot": 0,
-            "replayed": 0, "resumedTicks": 0,
+            "replayed": 0, "resumedTicks": 0, "conflated": 0, "conflatedEvents": 0,
+            "bookRecords": 0, "checksumMismatches": 0,
         }
+        self.conflate = False
+        self.books = {}            # book topic -> Book, across both connections
         self.first_ticks = 0
 
     def violation(self, kind, message):
@@ -155,6 +166,21 @@ class Checker:
         else:
             self.counts["snapshots"] += 1
         self.held[topic] = [epoch, seq]
+        if topic.startswith("book."):
+            if event["data"].get("action") != "snapshot":
+                self.violation("protocolErrors", f"{topic}: a snapshot event whose data is not a book snapshot (seq {seq})")
+            self.books[topic] = Book()
+            self.check_book(topic, seq, event["data"])
+
+    def check_book(self, topic, seq, record):
+        """Applies a book record to the topic's book; its checksum must then be the record's."""
+        book = self.books.get(topic)
+        if book is None:
+            self.violation("protocolErrors", f"{topic}: a book record (seq {seq}) before the book's snapshot")
+            return
+        self.counts["bookRecords"] += 1
+        if not book.apply(record):
+            self.violation("checksumMismatches", f"{topic}: after seq {seq} the book's checksum is not the record's {record.get('checksum')}")
 
     def tick(self, event):
         position = self.market_event(event)
@@ -175,6 +201,9 @@ class Checker:
             self.counts["unannounced"] += 1
             log("unannounced", topic=topic, epoch=epoch, seq=seq)
             self.held[topic] = [epoch, seq]
+            if topic.startswith("book.") and event["data"].get("action") == "snapshot":
+                self.books[topic] = Book()
+                self.check_book(topic, seq, event["data"])
             return
         held = since if first else self.held[topic]
         h_epoch, h_seq = held
@@ -185,11 +214,17 @@ class Checker:
                 self.counts["epochChanges"] += 1
                 log("epoch_change", topic=topic, old=h_epoch, new=epoch, seq=seq)
             self.held[topic] = [epoch, seq]
+            if topic.startswith("book."):
+                self.books[topic] = Book()             # a new epoch starts with a snapshot record
+                self.check_book(topic, seq, event["data"])
             return
         if seq <= h_seq:
             self.violation("duplicates", f"{topic}: seq {seq} after {h_seq} (epoch {epoch})" + (" = since" if first else ""))
             return                                   # keep the newer position held
-        if seq > h_seq + 1:
+        if seq > h_seq + 1 and self.conflate and not first:
+            self.counts["conflated"] += seq - h_seq - 1   # conflate:true: the newest only (a book: the merged update)
+            self.counts["conflatedEvents"] += 1
+        elif seq > h_seq + 1:
             self.violation("gaps", f"{topic}: seq {seq} after {h_seq} (epoch {epoch}): {seq - h_seq - 1} missing" + (" after since" if first else ""))
             self.counts["missing"] += seq - h_seq - 1
         elif first:
@@ -199,6 +234,8 @@ class Checker:
         if topic in self.continued and ts < self.resubscribed_us:
             self.counts["replayed"] += 1           # published while this client was away: from history
         self.held[topic] = [epoch, seq]
+        if topic.startswith("book."):
+            self.check_book(topic, seq, event["data"])
 
 
 class Connection:
@@ -214,8 +251,11 @@ class Connection:
     async def open(self):
         self.checker.new_connection(self.phase)
         try:
+            # Reading slowly, the library must not buffer for us: one frame queued, a small read
+            # buffer, and TCP's window pushes back on the gateway.
+            slow = {"max_queue": 1, "read_limit": 2**14, "write_limit": 2**14} if self.args.read_delay > 0 else {}
             self.ws = await websockets.connect(self.args.url, open_timeout=self.args.timeout, max_size=64 * 1024 * 1024,
-                                               close_timeout=self.args.timeout)
+                                               close_timeout=self.args.timeout, **slow)
         except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as err:
             raise ScriptError(f"{self.phase}: cannot connect to {self.args.url}: {type(err).__name__}: {err}") from None
         events = await self.next_frame(time.monotonic() + self.args.timeout, "the welcome event")
@@ -232,7 +272,7 @@ class Connection:
         log("connected", phase=self.phase, session=self.session, server=welcome.get("server"))
 
     async def subscribe(self, request_id, since):
-        request = {"op": "subscribe", "id": request_id, "topics": [self.args.pattern], "snapshot": True, "conflate": False}
+        request = {"op": "subscribe", "id": request_id, "topics": [self.args.pattern], "snapshot": True, "conflate": self.args.conflate}
         if since:
             request["since"] = {topic: {"epoch": e, "seq": s} for topic, (e, s) in sorted(since.items())}
         self.request_id = request_id
@@ -251,6 +291,8 @@ class Connection:
                 return
 
     async def next_frame(self, deadline, what):
+        if self.args.read_delay > 0 and self.subscribed:
+            await asyncio.sleep(self.args.read_delay)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ScriptError(f"{self.phase}: no {what} within {self.args.timeout} s") if what else TimeoutError()
@@ -375,12 +417,16 @@ def main():
     parser.add_argument("--resumed-seconds", type=float, default=2.0, help="how long to follow the resumed stream")
     parser.add_argument("--companion", action="store_true",
                         help="keep a second connection subscribed to the pattern meanwhile, so the gateway stays interested while this client is away")
+    parser.add_argument("--conflate", action="store_true", help="subscribe with conflate:true: seqs may jump (the newest only, a book's merged update)")
+    parser.add_argument("--read-delay", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long before reading each frame once subscribed: a slow reader")
     parser.add_argument("--timeout", type=float, default=5.0, help="how long to wait for a connection, welcome or subscribed")
     args = parser.parse_args()
-    if args.first_seconds <= 0 or args.away_seconds < 0 or args.resumed_seconds <= 0 or args.timeout <= 0:
+    if args.first_seconds <= 0 or args.away_seconds < 0 or args.resumed_seconds <= 0 or args.timeout <= 0 or args.read_delay < 0:
         parser.error("durations must be positive")
 
     checker = Checker(args.pattern)
+    checker.conflate = args.conflate
     try:
         extra = asyncio.run(run(args, checker))
     except ScriptError as err:
@@ -388,7 +434,7 @@ def main():
         print(json.dumps({"ok": False, "error": str(err), **checker.counts, "violations": checker.violations}), flush=True)
         return 2
     counts = checker.counts
-    failed = [kind for kind in ("protocolErrors", "serverErrors", "gaps", "duplicates") if counts[kind]]
+    failed = [kind for kind in ("protocolErrors", "serverErrors", "gaps", "duplicates", "checksumMismatches") if counts[kind]]
     if not checker.held:
         failed.append("no topic of the pattern was ever delivered")
     if checker.first_ticks == 0:
