@@ -18,8 +18,12 @@ export interface SliceOptions {
 export interface SliceHooks<Request> {
   /** Answers a request now (the service's handler). */
   answer(request: Request): Answer;
-  /** A topic's record as held now; every topic a SlicedReply names is held (topics are never removed). */
-  record(topic: string): Frames;
+  /**
+   * A topic's record as held now; every topic a SlicedReply names is held (topics are never
+   * removed), but undefined when its state cannot be served any more (a book that turned
+   * incomplete since the reply was answered): the reply then leaves it out.
+   */
+  record(topic: string): Frames | undefined;
   /** Sends a finished reply to the peer behind `envelope`; `arrived` is when its request came (performance.now()). */
   send(envelope: Buffer[], body: Buffer[], arrived: number): void;
   /** A bug while answering between turns: that reply is dropped (counted), the others go on. */
@@ -40,7 +44,8 @@ interface Build {
   readonly envelope: Buffer[];
   readonly arrived: number;
   readonly topics: readonly string[];
-  readonly reply: Buffer[];
+  /** The records built so far, 3 frames each; the `OK, count` head goes before them once the count is known. */
+  readonly records: Buffer[];
   next: number;
 }
 
@@ -89,7 +94,7 @@ export class SlicedReplies<Request> {
     } else if (this.building !== undefined) {
       this.wait({ ...item, sliced: answer });
     } else {
-      this.building = { ...item, topics: answer.topics, reply: recordsReplyHead(answer.topics.length), next: 0 };
+      this.building = { ...item, topics: answer.topics, records: [], next: 0 };
       this.queue(item.peer);
       this.schedule();
     }
@@ -123,7 +128,10 @@ export class SlicedReplies<Request> {
     try {
       if (build !== undefined) {
         const end = Math.min(build.topics.length, build.next + records);
-        for (let i = build.next; i < end; i++) appendRecord(build.reply, this.hooks.record(build.topics[i]!));
+        for (let i = build.next; i < end; i++) {
+          const record = this.hooks.record(build.topics[i]!);
+          if (record !== undefined) appendRecord(build.records, record);
+        }
         build.next = end;
         if (end < build.topics.length) {
           this.schedule();
@@ -131,7 +139,7 @@ export class SlicedReplies<Request> {
         }
         this.building = undefined;
         this.unqueue(build.peer);
-        this.hooks.send(build.envelope, build.reply, build.arrived);
+        this.hooks.send(build.envelope, recordsReplyHead(build.records.length / 3).concat(build.records), build.arrived);
       }
       // Waiting requests now take their turn, in arrival order, until one needs building again.
       while (this.building === undefined && this.waiting.length > 0) {

@@ -17,8 +17,9 @@ function harness(recordsPerSlice: number, waitingLimit = 100) {
   const readsPerTurn: number[] = [0];
   const replies = new SlicedReplies<Request>({ recordsPerSlice, waitingLimit }, {
     answer: (request): Answer => (request.kind === 'ping' ? [Buffer.from('PONG')] : { topics: request.topics }),
-    record: (topic): Frames => {
+    record: (topic): Frames | undefined => {
       if (topic === BROKEN) throw new Error(`no record of ${topic}`);
+      if (topic === UNSERVABLE) return undefined;
       readsPerTurn[readsPerTurn.length - 1]!++;
       return [Buffer.from(topic), Buffer.alloc(24), Buffer.from(`{"of":"${topic}"}`)];
     },
@@ -33,6 +34,9 @@ function harness(recordsPerSlice: number, waitingLimit = 100) {
 
 /** A topic whose record cannot be read: a bug in the hooks, as the slices meet it. */
 const BROKEN = 'tick.X.BROKEN';
+
+/** A topic whose state cannot be served when its turn comes (a book turned incomplete after the reply was answered). */
+const UNSERVABLE = 'book.X.INCOMPLETE';
 
 const topics = (n: number): string[] => Array.from({ length: n }, (_, i) => `tick.SIM.T${i}`);
 const PING: Request = { kind: 'ping' };
@@ -113,4 +117,15 @@ test('a record that cannot be read drops that reply only, counted and reported; 
   t.deepEqual(h.failures, [`no record of ${BROKEN}`]);
   t.is(h.replies.dropped, 1);
   t.is(h.replies.backlog, 0);
+});
+
+test('a topic without a record when its turn comes is left out, and the count says how many records the reply carries', async (t) => {
+  const h = harness(2);
+  h.submit('a', { kind: 'big', topics: [...topics(2), UNSERVABLE, ...topics(5).slice(2)] });
+  while (h.sent.length === 0) await h.turn();
+  const [reply] = h.sent;
+  t.deepEqual(reply!.frames.slice(0, 2), ['OK', '5']);
+  t.is(reply!.frames.length, 2 + 3 * 5);
+  t.deepEqual(reply!.frames.filter((_, i) => i >= 2 && (i - 2) % 3 === 0), topics(5));
+  t.deepEqual(h.failures, []);
 });
