@@ -11,6 +11,11 @@ export type Answer = Buffer[] | SlicedReply;
 export interface SliceOptions {
   /** Records read and encoded per event-loop turn. */
   readonly recordsPerSlice: number;
+  /**
+   * Payload bytes per event-loop turn, beyond which a slice ends early: a book's record is encoded
+   * when first asked for, at a cost that grows with its size, so a slice of large books is fewer records.
+   */
+  readonly bytesPerSlice: number;
   /** Requests waiting behind the reply being built, at most; beyond it a request is dropped and counted (the client times out and retries). */
   readonly waitingLimit: number;
 }
@@ -114,26 +119,31 @@ export class SlicedReplies<Request> {
    * so that each request it received still gets its reply before the socket closes.
    */
   finish(): void {
-    while (this.backlog > 0) this.step(Infinity);
+    while (this.backlog > 0) this.step(Infinity, Infinity);
   }
 
   private slice(): void {
     this.scheduled = false;
-    this.step(this.options.recordsPerSlice);
+    this.step(this.options.recordsPerSlice, this.options.bytesPerSlice);
   }
 
-  /** Builds up to `records` more records of the reply in progress; a finished one is sent and the waiting requests take their turn. */
-  private step(records: number): void {
+  /**
+   * Builds up to `records` more records of the reply in progress, fewer once they hold `bytes` of
+   * payload; a finished one is sent and the waiting requests take their turn.
+   */
+  private step(records: number, bytes: number): void {
     const build = this.building;
     try {
       if (build !== undefined) {
         const end = Math.min(build.topics.length, build.next + records);
-        for (let i = build.next; i < end; i++) {
-          const record = this.hooks.record(build.topics[i]!);
-          if (record !== undefined) appendRecord(build.records, record);
+        let built = 0;
+        while (build.next < end && built < bytes) {
+          const record = this.hooks.record(build.topics[build.next++]!);
+          if (record === undefined) continue;
+          appendRecord(build.records, record);
+          built += record[2].length;
         }
-        build.next = end;
-        if (end < build.topics.length) {
+        if (build.next < build.topics.length) {
           this.schedule();
           return;
         }

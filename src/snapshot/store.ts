@@ -3,6 +3,8 @@ import { SortedNames } from '../util/sorted-names.js';
 import { HEADER_BYTES, encodeHeader, sequence, type DecodedMessage, type Frames, type Stamp } from '../wire/index.js';
 import { BOOK_PROBLEMS, DEFAULT_MAX_BOOK_LEVELS, HeldBook, type BookContinuity, type BookProblem } from './held-book.js';
 
+const BOOK_PREFIX = 'book.';
+
 /** One retained message: the frames as received (never re-encoded) and its header fields. */
 export interface StoredMessage {
   readonly epoch: number;
@@ -219,6 +221,12 @@ export class SnapshotStore {
    */
   countPrefix(prefix: string): number {
     return this.names.countWithPrefix(prefix);
+  }
+
+  /** Whether any book topic starting with `prefix` is held: their records cost an encoding when first asked for. */
+  holdsBooksWithPrefix(prefix: string): boolean {
+    if (prefix.startsWith(BOOK_PREFIX)) return this.names.countWithPrefix(prefix) > 0;
+    return BOOK_PREFIX.startsWith(prefix) && this.names.countWithPrefix(BOOK_PREFIX) > 0;
   }
 
   /** Whether `topic` is a book topic held incomplete (left out of SNAPSHOT), and why. */

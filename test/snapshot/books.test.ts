@@ -241,6 +241,14 @@ test('one incomplete book leaves the other topics served', (t) => {
   t.is(store.countPrefix(''), 3, 'countPrefix (the TOO_LARGE bound) still counts it');
 });
 
+test('holdsBooksWithPrefix: whether a SNAPSHOT of the prefix holds book topics (built in slices however few)', (t) => {
+  const { messages } = publishedRun();
+  const { store } = watchedStore();
+  for (const m of [messages[0]!, message(TICK, 1, 1)]) store.ingest(m);
+  for (const prefix of ['', 'b', 'book.', 'book.SIM.', BOOK]) t.true(store.holdsBooksWithPrefix(prefix), JSON.stringify(prefix));
+  for (const prefix of ['tick.', 'book.XNAS.', `${BOOK}T`, 'c']) t.false(store.holdsBooksWithPrefix(prefix), JSON.stringify(prefix));
+});
+
 // ---------------------------------------------------------------- persistence
 
 async function tempFile(t: ExecutionContext): Promise<string> {
