@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import { counterOf, countersBy, gaugeOf, gaugesBy, registerLineMetrics, withZeros } from '../metrics/index.js';
 import { nowMicros, REJECT_REASONS } from '../wire/index.js';
 import type { SnapshotRole } from './role.js';
+import { BOOK_PROBLEMS } from './held-book.js';
 
 /** Every answer the service can give, as `command result` keys of SnapshotService.requests. */
 const ANSWERS = ['PING ok', 'SNAPSHOT ok', 'SNAPSHOT too_large', 'SNAPSHOT bad_request', 'SNAPSHOT unavailable', 'REPLAY ok', 'REPLAY gone', 'REPLAY unavailable', '? bad_request'];
@@ -24,6 +25,10 @@ export function registerSnapshotMetrics(registry: Registry, role: SnapshotRole):
   countersBy(registry, 'tickfan_snapshot_messages_rejected_total', 'Messages from the proxy that failed to decode, by reason.', ['reason'], function* () {
     for (const [reason, count] of withZeros<string>(REJECT_REASONS, role.rejected)) yield [{ reason }, count];
   });
+  countersBy(registry, 'tickfan_snapshot_books_incomplete_total', 'Times a book topic turned incomplete, left out of SNAPSHOT until a snapshot record of it arrives, by reason (gap, update_first, checksum_mismatch, too_many_levels).', ['reason'], function* () {
+    for (const reason of BOOK_PROBLEMS) yield [{ reason }, store.bookProblems[reason]];
+  });
+  gaugeOf(registry, 'tickfan_snapshot_books_incomplete', 'Book topics held incomplete now (not served by SNAPSHOT).', () => store.countIncompleteBooks());
   gaugesBy(registry, 'tickfan_snapshot_venue_last_tick_age_seconds', 'Seconds since the newest tick of each venue (by its header ts) that this snapshot service holds: how fresh the fabric is, whatever happened to the feed process.', ['venue'], () => venueAges(role));
   gaugeOf(registry, 'tickfan_snapshot_topics', 'Topics the snapshot service holds.', () => store.topicCount);
   gaugeOf(registry, 'tickfan_snapshot_history_bytes', 'Bytes of history retained over all topics.', () => store.historyBytes);

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { decodeMessage, type Frames } from '../wire/index.js';
+import { decodeMessage, type DecodedMessage, type Frames } from '../wire/index.js';
 import type { StoredMessage } from './store.js';
 
 const FORMAT = 'tickfan-snapshot';
@@ -11,7 +11,8 @@ const saving = new Map<string, Promise<void>>();
 
 /**
  * The last-value cache on disk: a header line, then one line per topic holding its three
- * frames in base64, byte for byte as received. Written to a temporary file, flushed and
+ * frames in base64, byte for byte as received (a book topic's: the snapshot record of its whole
+ * book, as SNAPSHOT serves it, so that a reload has the whole book at its seq). Written to a temporary file, flushed and
  * renamed over the old one, so a crash mid-write leaves the previous file intact.
  *
  * The records are taken when the call is made; saves of the same file made while one is in
@@ -57,17 +58,13 @@ export class CorruptSnapshotFile extends Error {
   override readonly name = 'CorruptSnapshotFile';
 }
 
-export interface LoadedMessage {
-  readonly topic: string;
-  readonly message: StoredMessage;
-}
-
 /**
- * Reads a snapshot file back; every record is validated as if it came off the wire. A file
+ * Reads a snapshot file back; every record is validated as if it came off the wire, and comes
+ * back decoded, so that a book record rebuilds its book. A file
  * that is corrupt or truncated anywhere is refused whole (CorruptSnapshotFile), because a
  * partial state would look complete to clients. A missing file is an empty state.
  */
-export async function loadSnapshotFile(file: string): Promise<LoadedMessage[]> {
+export async function loadSnapshotFile(file: string): Promise<DecodedMessage[]> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -86,16 +83,14 @@ export async function loadSnapshotFile(file: string): Promise<LoadedMessage[]> {
   return lines.slice(1).map((line, i) => loadRecord(line, i + 2));
 }
 
-function loadRecord(line: string, lineNumber: number): LoadedMessage {
+function loadRecord(line: string, lineNumber: number): DecodedMessage {
   const encoded = parseLine(line, lineNumber);
   if (!Array.isArray(encoded) || encoded.length !== 3 || !encoded.every((f) => typeof f === 'string')) {
     throw new CorruptSnapshotFile(`line ${lineNumber} is not an array of 3 base64 frames`);
   }
   const frames = encoded.map((f: string) => Buffer.from(f, 'base64')) as unknown as Frames;
   try {
-    const decoded = decodeMessage(frames);
-    const { epoch, seq, ts } = decoded.header;
-    return { topic: decoded.topic, message: { epoch, seq, ts, frames: decoded.frames } };
+    return decodeMessage(frames);
   } catch (err) {
     throw new CorruptSnapshotFile(`line ${lineNumber}: ${(err as Error).message}`);
   }

@@ -37,10 +37,13 @@ export interface SnapshotRole extends RoleHandle {
 export async function startSnapshotRole(config: SnapshotRoleConfig, log: Logger, { security }: RoleContext): Promise<SnapshotRole> {
   const settings = config.snapshot;
   const curve = security.clientKeys();
-  const store = new SnapshotStore(settings);
+  const warnings = new ThrottledWarning(log);
+  const store = new SnapshotStore(settings, {
+    // Keyed by topic: one line per book and incident (at most one per interval for a book that keeps failing), not one per record.
+    onIncompleteBook: (topic, reason) => warnings.warn(`book ${topic}`, { topic, reason }, 'book topic incomplete: left out of SNAPSHOT until a snapshot record of it arrives'),
+  });
   await reload(store, settings.persistFile, log);
 
-  const warnings = new ThrottledWarning(log);
   const startedAt = performance.now();
   let everUp = false;
   const stream = new LineSet({
@@ -119,7 +122,7 @@ async function reload(store: SnapshotStore, file: string, log: Logger): Promise<
   if (!file) return;
   try {
     const records = await loadSnapshotFile(file);
-    for (const { topic, message } of records) store.restore(topic, message);
+    for (const message of records) store.restore(message);
     log.info({ file, topics: records.length }, 'snapshot reloaded');
   } catch (err) {
     if (!(err instanceof CorruptSnapshotFile)) throw new Error(`cannot read snapshot file ${file} (setting snapshot.persistFile): ${(err as Error).message}`);

@@ -1,5 +1,7 @@
 import type convict from 'convict';
 import { checkedFormat, integerIn, splitList, ZMQ_ENDPOINT } from '../config/index.js';
+import { CHECKSUM_DEPTH } from '../wire/index.js';
+import { DEFAULT_MAX_BOOK_LEVELS } from './held-book.js';
 
 export interface SnapshotSettings {
   readonly endpoint: string;
@@ -7,6 +9,7 @@ export interface SnapshotSettings {
   readonly historyPerTopic: number;
   readonly historyMaxBytes: number;
   readonly maxTopics: number;
+  readonly maxBookLevels: number;
   readonly maxRecords: number;
   readonly sendHwm: number;
   readonly persistFile: string;
@@ -33,6 +36,10 @@ export const snapshotSchema: convict.Schema<{ snapshot: SnapshotSettings }> = {
       format: integerIn(1024, 64 * 1024 ** 3), default: 256 * 1024 ** 2,
     },
     maxTopics: { doc: 'Topics held at most; messages of further topics are refused and counted.', format: integerIn(1, 10_000_000), default: 1_000_000 },
+    maxBookLevels: {
+      doc: 'Levels per side a book topic may hold (a guard: a source\'s configured depth keeps books far smaller); a book beyond it is left out of SNAPSHOT replies, counted, until a snapshot record of it fits.',
+      format: integerIn(CHECKSUM_DEPTH, 1_000_000), default: DEFAULT_MAX_BOOK_LEVELS,
+    },
     maxRecords: { doc: 'Records one SNAPSHOT reply may carry; beyond it the reply is ERR TOO_LARGE.', format: integerIn(1, 10_000_000), default: 100_000 },
     sendHwm: {
       doc: 'Replies queued per client of the ROUTER; a reply can be a whole snapshot, so keep it small. Beyond it replies to that client are dropped (it times out and retries).',

@@ -11,6 +11,11 @@ export type Answer = Buffer[] | SlicedReply;
 export interface SliceOptions {
   /** Records read and encoded per event-loop turn. */
   readonly recordsPerSlice: number;
+  /**
+   * Payload bytes per event-loop turn, beyond which a slice ends early: a book's record is encoded
+   * when first asked for, at a cost that grows with its size, so a slice of large books is fewer records.
+   */
+  readonly bytesPerSlice: number;
   /** Requests waiting behind the reply being built, at most; beyond it a request is dropped and counted (the client times out and retries). */
   readonly waitingLimit: number;
 }
@@ -18,8 +23,12 @@ export interface SliceOptions {
 export interface SliceHooks<Request> {
   /** Answers a request now (the service's handler). */
   answer(request: Request): Answer;
-  /** A topic's record as held now; every topic a SlicedReply names is held (topics are never removed). */
-  record(topic: string): Frames;
+  /**
+   * A topic's record as held now; every topic a SlicedReply names is held (topics are never
+   * removed), but undefined when its state cannot be served any more (a book that turned
+   * incomplete since the reply was answered): the reply then leaves it out.
+   */
+  record(topic: string): Frames | undefined;
   /** Sends a finished reply to the peer behind `envelope`; `arrived` is when its request came (performance.now()). */
   send(envelope: Buffer[], body: Buffer[], arrived: number): void;
   /** A bug while answering between turns: that reply is dropped (counted), the others go on. */
@@ -40,7 +49,8 @@ interface Build {
   readonly envelope: Buffer[];
   readonly arrived: number;
   readonly topics: readonly string[];
-  readonly reply: Buffer[];
+  /** The records built so far, 3 frames each; the `OK, count` head goes before them once the count is known. */
+  readonly records: Buffer[];
   next: number;
 }
 
@@ -89,7 +99,7 @@ export class SlicedReplies<Request> {
     } else if (this.building !== undefined) {
       this.wait({ ...item, sliced: answer });
     } else {
-      this.building = { ...item, topics: answer.topics, reply: recordsReplyHead(answer.topics.length), next: 0 };
+      this.building = { ...item, topics: answer.topics, records: [], next: 0 };
       this.queue(item.peer);
       this.schedule();
     }
@@ -109,29 +119,37 @@ export class SlicedReplies<Request> {
    * so that each request it received still gets its reply before the socket closes.
    */
   finish(): void {
-    while (this.backlog > 0) this.step(Infinity);
+    while (this.backlog > 0) this.step(Infinity, Infinity);
   }
 
   private slice(): void {
     this.scheduled = false;
-    this.step(this.options.recordsPerSlice);
+    this.step(this.options.recordsPerSlice, this.options.bytesPerSlice);
   }
 
-  /** Builds up to `records` more records of the reply in progress; a finished one is sent and the waiting requests take their turn. */
-  private step(records: number): void {
+  /**
+   * Builds up to `records` more records of the reply in progress, fewer once they hold `bytes` of
+   * payload; a finished one is sent and the waiting requests take their turn.
+   */
+  private step(records: number, bytes: number): void {
     const build = this.building;
     try {
       if (build !== undefined) {
         const end = Math.min(build.topics.length, build.next + records);
-        for (let i = build.next; i < end; i++) appendRecord(build.reply, this.hooks.record(build.topics[i]!));
-        build.next = end;
-        if (end < build.topics.length) {
+        let built = 0;
+        while (build.next < end && built < bytes) {
+          const record = this.hooks.record(build.topics[build.next++]!);
+          if (record === undefined) continue;
+          appendRecord(build.records, record);
+          built += record[2].length;
+        }
+        if (build.next < build.topics.length) {
           this.schedule();
           return;
         }
         this.building = undefined;
         this.unqueue(build.peer);
-        this.hooks.send(build.envelope, build.reply, build.arrived);
+        this.hooks.send(build.envelope, recordsReplyHead(build.records.length / 3).concat(build.records), build.arrived);
       }
       // Waiting requests now take their turn, in arrival order, until one needs building again.
       while (this.building === undefined && this.waiting.length > 0) {

@@ -1,6 +1,9 @@
 import { RecordRing } from '../util/record-ring.js';
 import { SortedNames } from '../util/sorted-names.js';
-import { HEADER_BYTES, sequence, type DecodedMessage, type Frames, type Stamp } from '../wire/index.js';
+import { HEADER_BYTES, encodeHeader, sequence, type DecodedMessage, type Frames, type Stamp } from '../wire/index.js';
+import { BOOK_PROBLEMS, DEFAULT_MAX_BOOK_LEVELS, HeldBook, type BookContinuity, type BookProblem } from './held-book.js';
+
+const BOOK_PREFIX = 'book.';
 
 /** One retained message: the frames as received (never re-encoded) and its header fields. */
 export interface StoredMessage {
@@ -17,6 +20,13 @@ export interface StoreLimits {
   readonly historyMaxBytes: number;
   /** Topics held; a message of a new topic beyond it is refused and counted. */
   readonly maxTopics: number;
+  /** Levels per side a book topic may hold; beyond it the book is incomplete (DEFAULT_MAX_BOOK_LEVELS when unset). */
+  readonly maxBookLevels?: number;
+}
+
+export interface StoreEvents {
+  /** A book topic turned incomplete: it is left out of SNAPSHOT until a snapshot record of it arrives. */
+  onIncompleteBook?(topic: string, problem: BookProblem): void;
 }
 
 /** How a message related to the held state (the one ordering rule, wire/order.ts), or that a new topic found no room. */
@@ -33,7 +43,8 @@ export type ReplayAnswer =
  * One topic: its state (epoch, seq, ts of the newest message) and its history, a contiguous
  * run of seqs of the current epoch ending at the state, each message's header and payload as
  * bytes in a RecordRing. A tick thus leaves no object behind to outlive it; the rare readers
- * (SNAPSHOT, REPLAY, persistence) get copies.
+ * (SNAPSHOT, REPLAY, persistence) get copies. A book topic's state is its whole book instead
+ * (HeldBook): its newest message is only a change to it.
  */
 class TopicState {
   epoch: number;
@@ -48,6 +59,8 @@ class TopicState {
     readonly topicFrame: Buffer,
     readonly history: RecordRing,
     state: Stamp,
+    /** The book of a `book.` topic; undefined for every other class, whose newest message is the state. */
+    readonly book: HeldBook | undefined,
     /** Reloaded from disk: the state, not in the history until live messages continue it. */
     restored?: StoredMessage,
   ) {
@@ -73,8 +86,24 @@ class TopicState {
     this.latestFrames = undefined;
   }
 
+  /** Whether the state can be served: false for a book topic while its book is incomplete. */
+  get servable(): boolean {
+    return this.book?.complete ?? true;
+  }
+
+  /** The state as one message; only while servable. */
   latest(): StoredMessage {
-    return (this.latestFrames ??= this.message(this.history.size - 1));
+    return (this.latestFrames ??= this.book === undefined ? this.message(this.history.size - 1) : this.bookSnapshot(this.book));
+  }
+
+  /**
+   * The whole book as one snapshot record at the newest applied seq: encoded here, on the first
+   * SNAPSHOT (or save) that wants it, so that live records cost no encoding, and then served from
+   * the cache until the next record, as a tick's frames are.
+   */
+  private bookSnapshot(book: HeldBook): StoredMessage {
+    const { epoch, seq, ts } = this;
+    return { epoch, seq, ts, frames: [this.topicFrame, encodeHeader({ flags: 0, epoch, seq, ts }), book.snapshotPayload()] };
   }
 
   /** The `index`-th oldest message of the history, as frames of its own. */
@@ -100,9 +129,16 @@ export class SnapshotStore {
   /** historyPerTopic, lowered while the memory cap does not allow that much for every topic. */
   private perTopicLimit: number;
   readonly counts: Record<IngestResult, number> = { applied: 0, duplicate: 0, gap: 0, new_epoch: 0, older: 0, new_topic: 0, topic_limit: 0 };
+  /** Times a book topic turned incomplete, by why. */
+  readonly bookProblems = Object.fromEntries(BOOK_PROBLEMS.map((problem) => [problem, 0])) as Record<BookProblem, number>;
+  private readonly maxBookLevels: number;
 
-  constructor(private readonly limits: StoreLimits) {
+  constructor(
+    private readonly limits: StoreLimits,
+    private readonly events: StoreEvents = {},
+  ) {
     this.perTopicLimit = limits.historyPerTopic;
+    this.maxBookLevels = limits.maxBookLevels ?? DEFAULT_MAX_BOOK_LEVELS;
   }
 
   /** Messages of history each topic currently keeps at most. */
@@ -125,9 +161,10 @@ export class SnapshotStore {
     if (state === undefined) {
       if (this.topics.size >= this.limits.maxTopics) return this.count('topic_limit');
       const topicFrame = Buffer.from(message.frames[0]);
-      const fresh = new TopicState(message.topic, topicFrame, new RecordRing(this.limits.historyPerTopic), header);
+      const fresh = new TopicState(message.topic, topicFrame, new RecordRing(this.limits.historyPerTopic), header, this.heldBook(message));
       this.add(fresh);
       this.append(fresh, message);
+      this.applyBook(fresh, message, 'first');
       return this.count('new_topic');
     }
     const relation = sequence(state, header);
@@ -136,32 +173,72 @@ export class SnapshotStore {
     if (result !== 'applied') this.clearHistory(state);
     state.advance(header);
     this.append(state, message);
+    this.applyBook(state, message, relation === 'new_epoch' ? 'first' : relation);
     return this.count(result);
   }
 
-  /** Puts a record back as a topic's state without history, e.g. reloaded from disk. */
-  restore(topic: string, message: StoredMessage): void {
+  /**
+   * Puts a record back as a topic's state without history, e.g. reloaded from disk. A book topic's
+   * record rebuilds its book: a snapshot record (what a save writes) gives it whole, an update
+   * (a file saved before books were kept whole) leaves it incomplete.
+   */
+  restore(message: DecodedMessage): void {
+    const { topic, header: { epoch, seq, ts }, frames } = message;
     if (this.topics.has(topic) || this.topics.size >= this.limits.maxTopics) return;
-    this.add(new TopicState(topic, message.frames[0], new RecordRing(this.limits.historyPerTopic), message, message));
+    const restored: StoredMessage = { epoch, seq, ts, frames };
+    const state = new TopicState(topic, frames[0], new RecordRing(this.limits.historyPerTopic), restored, this.heldBook(message), restored);
+    this.add(state);
+    this.applyBook(state, message, 'first');
   }
 
+  /** A topic's state as one message; undefined when the topic is not held, or is a book held incomplete. */
   get(topic: string): StoredMessage | undefined {
-    return this.topics.get(topic)?.latest();
+    const state = this.topics.get(topic);
+    return state?.servable ? state.latest() : undefined;
   }
 
-  /** The newest message of every topic starting with `prefix`, sorted by topic. */
+  /** The state of every servable topic starting with `prefix`, sorted by topic. */
   snapshot(prefix: string): StoredMessage[] {
-    return this.topicsWithPrefix(prefix).map((topic) => this.get(topic)!);
+    const messages: StoredMessage[] = [];
+    for (const topic of this.topicsWithPrefix(prefix)) {
+      const message = this.get(topic);
+      if (message !== undefined) messages.push(message);
+    }
+    return messages;
   }
 
-  /** The topics starting with `prefix`, sorted: a SNAPSHOT's records, to be read with get() (topics are never removed). */
+  /**
+   * The topics starting with `prefix`, sorted: a SNAPSHOT's records, to be read with get() (topics
+   * are never removed, but a book topic can turn incomplete meanwhile: get() then has no record).
+   */
   topicsWithPrefix(prefix: string): string[] {
     return this.names.withPrefix(prefix);
   }
 
-  /** Counts topics starting with `prefix` without building the reply, to refuse TOO_LARGE cheaply. */
+  /**
+   * Counts topics starting with `prefix` without building the reply, to refuse TOO_LARGE cheaply:
+   * incomplete books included, so an upper bound of the records a SNAPSHOT carries.
+   */
   countPrefix(prefix: string): number {
     return this.names.countWithPrefix(prefix);
+  }
+
+  /** Whether any book topic starting with `prefix` is held: their records cost an encoding when first asked for. */
+  holdsBooksWithPrefix(prefix: string): boolean {
+    if (prefix.startsWith(BOOK_PREFIX)) return this.names.countWithPrefix(prefix) > 0;
+    return BOOK_PREFIX.startsWith(prefix) && this.names.countWithPrefix(BOOK_PREFIX) > 0;
+  }
+
+  /** Whether `topic` is a book topic held incomplete (left out of SNAPSHOT), and why. */
+  incompleteBook(topic: string): BookProblem | undefined {
+    return this.topics.get(topic)?.book?.incompleteBecause;
+  }
+
+  /** Book topics held incomplete now; counted at scrape time, nothing on the ingest path. */
+  countIncompleteBooks(): number {
+    let count = 0;
+    for (const state of this.topics.values()) if (!state.servable) count++;
+    return count;
   }
 
   replay(topic: string, epoch: number, fromSeq: number): ReplayAnswer {
@@ -182,16 +259,28 @@ export class SnapshotStore {
     return { kind: 'ok', messages };
   }
 
-  /** Every topic's newest message, for persistence. */
+  /** Every servable topic's state, for persistence: a book topic as its whole book, an incomplete one not at all. */
   latestMessages(): IterableIterator<StoredMessage> {
     return (function* (topics) {
-      for (const state of topics.values()) yield state.latest();
+      for (const state of topics.values()) if (state.servable) yield state.latest();
     })(this.topics);
   }
 
   /** Every topic's newest header ts, without copying its message. */
   *newestTimestamps(): IterableIterator<[topic: string, ts: number]> {
     for (const state of this.topics.values()) yield [state.topic, state.ts];
+  }
+
+  private heldBook(message: DecodedMessage): HeldBook | undefined {
+    return message.kind === 'book' ? new HeldBook(message.topic, this.maxBookLevels) : undefined;
+  }
+
+  private applyBook(state: TopicState, message: DecodedMessage, continuity: BookContinuity): void {
+    if (state.book === undefined || message.kind !== 'book') return;
+    const problem = state.book.apply(message.record, continuity);
+    if (problem === undefined) return;
+    this.bookProblems[problem]++;
+    this.events.onIncompleteBook?.(state.topic, problem);
   }
 
   private add(state: TopicState): void {

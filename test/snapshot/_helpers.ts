@@ -3,7 +3,8 @@ import type { ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { SnapshotStore, type StoreLimits, type StoredMessage } from '../../src/snapshot/store.js';
 import {
-  HEADER_BYTES, decodeMessage, encodeMessage, encodeStatusRecord, encodeTickRecord, parseTopic, type DecodedMessage,
+  HEADER_BYTES, decodeMessage, encodeBookRecord, encodeMessage, encodeStatusRecord, encodeTickRecord, parseTopic, type BookRecord, type DecodedBook,
+  type DecodedMessage,
 } from '../../src/wire/index.js';
 
 /** Runs a fast-check property as one AVA assertion; a counterexample fails the test with fast-check's report. */
@@ -45,6 +46,12 @@ export function message(topic: string, epoch: number, seq: number, options: Mess
   }
   const frames = encodeMessage(topic, { flags: 0, epoch, seq, ts: options.ts ?? 1_764_070_000_000_000 + epoch * 1_000_000 + seq }, payload);
   return decodeMessage(frames);
+}
+
+/** A live message (flags 0) of a `book.` topic carrying `record`, its header ts derived from epoch and seq as message()'s. */
+export function bookMessage(topic: string, epoch: number, seq: number, record: BookRecord): DecodedBook {
+  const frames = encodeMessage(topic, { flags: 0, epoch, seq, ts: 1_764_070_000_000_000 + epoch * 1_000_000 + seq }, encodeBookRecord(record));
+  return decodeMessage(frames) as DecodedBook;
 }
 
 /** The bytes the store accounts for one message (mirrors its own accounting: topic + header + payload). */

@@ -11,14 +11,15 @@ interface Sent {
 }
 
 /** A SlicedReplies of `recordsPerSlice`, recording what it sends and how many records each event-loop turn read. */
-function harness(recordsPerSlice: number, waitingLimit = 100) {
+function harness(recordsPerSlice: number, waitingLimit = 100, bytesPerSlice = Infinity) {
   const sent: Sent[] = [];
   const failures: string[] = [];
   const readsPerTurn: number[] = [0];
-  const replies = new SlicedReplies<Request>({ recordsPerSlice, waitingLimit }, {
+  const replies = new SlicedReplies<Request>({ recordsPerSlice, waitingLimit, bytesPerSlice }, {
     answer: (request): Answer => (request.kind === 'ping' ? [Buffer.from('PONG')] : { topics: request.topics }),
-    record: (topic): Frames => {
+    record: (topic): Frames | undefined => {
       if (topic === BROKEN) throw new Error(`no record of ${topic}`);
+      if (topic === UNSERVABLE) return undefined;
       readsPerTurn[readsPerTurn.length - 1]!++;
       return [Buffer.from(topic), Buffer.alloc(24), Buffer.from(`{"of":"${topic}"}`)];
     },
@@ -33,6 +34,9 @@ function harness(recordsPerSlice: number, waitingLimit = 100) {
 
 /** A topic whose record cannot be read: a bug in the hooks, as the slices meet it. */
 const BROKEN = 'tick.X.BROKEN';
+
+/** A topic whose state cannot be served when its turn comes (a book turned incomplete after the reply was answered). */
+const UNSERVABLE = 'book.X.INCOMPLETE';
 
 const topics = (n: number): string[] => Array.from({ length: n }, (_, i) => `tick.SIM.T${i}`);
 const PING: Request = { kind: 'ping' };
@@ -113,4 +117,27 @@ test('a record that cannot be read drops that reply only, counted and reported; 
   t.deepEqual(h.failures, [`no record of ${BROKEN}`]);
   t.is(h.replies.dropped, 1);
   t.is(h.replies.backlog, 0);
+});
+
+test('a topic without a record when its turn comes is left out, and the count says how many records the reply carries', async (t) => {
+  const h = harness(2);
+  h.submit('a', { kind: 'big', topics: [...topics(2), UNSERVABLE, ...topics(5).slice(2)] });
+  while (h.sent.length === 0) await h.turn();
+  const [reply] = h.sent;
+  t.deepEqual(reply!.frames.slice(0, 2), ['OK', '5']);
+  t.is(reply!.frames.length, 2 + 3 * 5);
+  t.deepEqual(reply!.frames.filter((_, i) => i >= 2 && (i - 2) % 3 === 0), topics(5));
+  t.deepEqual(h.failures, []);
+});
+
+test('a slice ends early once its records hold bytesPerSlice of payload: large records (books) are built fewer per turn', async (t) => {
+  const h = harness(100, 100, 40);
+  h.submit('a', { kind: 'big', topics: topics(10) });
+  while (h.sent.length === 0) await h.turn();
+  // Each record's payload is 20-21 bytes: a slice takes 2 records, the second crossing the budget.
+  t.true(h.readsPerTurn.every((reads) => reads <= 2), `reads per turn ${JSON.stringify(h.readsPerTurn)}`);
+  t.deepEqual(h.sent[0]!.frames.slice(0, 2), ['OK', '10']);
+  h.submit('b', { kind: 'big', topics: topics(10) });
+  h.replies.finish();
+  t.deepEqual(h.sent.map((s) => `${s.peer} ${s.frames.slice(0, 2).join(' ')}`), ['a OK 10', 'b OK 10'], 'finish() builds whole, whatever the budget');
 });

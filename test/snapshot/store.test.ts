@@ -231,7 +231,7 @@ test('maxTopics: a message of a further topic is refused and counted, held topic
   t.is(store.get(AAPL), undefined);
   t.is(store.replay(AAPL, 1, 1).kind, 'gone');
   t.deepEqual(store.snapshot('').map((m) => m.seq), [2, 1]);
-  store.restore(AAPL, stored(message(AAPL, 1, 1)));
+  store.restore(message(AAPL, 1, 1));
   t.is(store.get(AAPL), undefined, 'restore() respects maxTopics too');
 });
 
@@ -265,7 +265,7 @@ for (const [prefix, expected] of snapshotCases) {
 test('restore(): reloaded records are served as state, without history, until live messages continue them', (t) => {
   const store = storeWith({}, message(ETH, 1, 1));
   const reloaded = message(BTC, 5, 40);
-  store.restore(BTC, stored(reloaded));
+  store.restore(reloaded);
   t.is(store.topicCount, 2);
   t.deepEqual(store.get(BTC)?.frames, reloaded.frames);
   t.deepEqual(store.snapshot('tick.SIM.').map((m) => m.frames), [reloaded.frames, store.get(ETH)!.frames]);
@@ -281,7 +281,7 @@ test('restore(): reloaded records are served as state, without history, until li
 test('restore() of a topic already held keeps the held state', (t) => {
   const live = message(BTC, 2, 7);
   const store = storeWith({}, live);
-  store.restore(BTC, stored(message(BTC, 1, 99)));
+  store.restore(message(BTC, 1, 99));
   t.deepEqual(store.get(BTC)?.frames, live.frames);
 });
 
@@ -404,7 +404,7 @@ test('property: ingest, state, snapshot and REPLAY follow a model of per-topic h
       for (const step of steps) {
         const m = model.messageFor(step);
         if (step.kind === 'restore') {
-          store.restore(m.topic, stored(m));
+          store.restore(m);
           model.restore(m);
         } else {
           assert.equal(store.ingest(m), model.ingest(m), `ingest ${m.topic} ${m.header.epoch}/${m.header.seq}`);
