@@ -13,7 +13,7 @@ import { TickPublisher } from './publisher.js';
 import { ReplayFeed } from './replay/index.js';
 import type { FeedsSettings } from './settings.js';
 import { DEFAULT_INSTRUMENTS, SimulatedFeed } from './simulated/index.js';
-import { AdapterSupervisor, type AdapterState } from './supervisor.js';
+import { AdapterSupervisor, type AdapterState, type Deliver } from './supervisor.js';
 import { VenueStatus, type VenueStatusView } from './venue-status.js';
 
 /** What the feed role reads of the configuration: its own keys, the proxy frontend and the socket linger. */
@@ -44,7 +44,7 @@ export async function startFeedRole(config: FeedRoleConfig, log: Logger, { secur
   );
   await publisher.connect();
   const status = new VenueStatus({ staleAfterMs: feeds.staleAfterMs, repeatMs: feeds.statusRepeatMs }, (record) => publisher.publishStatus(record));
-  const deliver = (record: Parameters<TickPublisher['offer']>[0], source: string) => publisher.offer(record, source);
+  const deliver: Deliver = (kind, record, source) => publisher.offer(kind, record, source);
   const supervisorOptions = { backoff: { minDelayMs: feeds.restart.minDelayMs, maxDelayMs: feeds.restart.maxDelayMs, jitter: 0.5 }, stallMs: feeds.restart.stallMs };
   const supervisors = adapters.map((adapter) => new AdapterSupervisor(adapter, supervisorOptions, deliver, status, log.child({ adapter: adapter.name })));
   status.start();

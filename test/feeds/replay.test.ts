@@ -1,4 +1,5 @@
 import test from 'ava';
+import { tickSink } from '../helpers/sinks.js';
 import { ReplayFeed } from '../../src/feeds/replay/index.js';
 import { encodeTickRecord } from '../../src/wire/index.js';
 import { fileWith, recording, tick } from './_recordings.js';
@@ -49,11 +50,11 @@ test.serial('at speed 2 a 10 s recording replays in 5 s, within 10%', async (t) 
   const probe = new AdapterProbe(new ReplayFeed({ file, speed: 2, loop: false }));
   const at: number[] = [];
   const feed = probe.adapter;
-  await feed.start((record) => {
+  await feed.start(tickSink((record) => {
     at.push(performance.now());
     probe.records.push(record);
     probe.conditions.check();
-  }, probe.monitor);
+  }), probe.monitor);
   await probe.until(() => probe.records.length === 101, '101 records', 15_000);
   const elapsed = at.at(-1)! - at[0]!;
   t.log(`10 s of recording at speed 2 took ${elapsed.toFixed(0)} ms`);
@@ -84,6 +85,6 @@ test('at speed 0 the recording goes out as fast as possible, and looping starts 
 
 test('a missing file fails the start with an error naming it', async (t) => {
   const feed = new ReplayFeed({ file: '/nonexistent/day.ndjson', speed: 1, loop: false });
-  await t.throwsAsync(feed.start(() => {}), { message: /replay file \/nonexistent\/day\.ndjson cannot be read/ });
+  await t.throwsAsync(feed.start(tickSink()), { message: /replay file \/nonexistent\/day\.ndjson cannot be read/ });
   t.throws(() => new ReplayFeed({ file: 'x', speed: -1, loop: false }), { message: /speed -1 must be a number >= 0/ });
 });

@@ -89,7 +89,7 @@ export class ReplayFeed implements FeedAdapter {
         }
         if (signal.aborted) return;
         this.emitted++;
-        monitor.guard(() => sink(entry.record));
+        monitor.guard(() => sink.tick(entry.record));
       }
     } while (this.options.loop && !signal.aborted);
   }

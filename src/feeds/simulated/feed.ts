@@ -87,7 +87,7 @@ export class SimulatedFeed implements FeedAdapter {
     while (sent < burst) {
       const exchTs = nowMicros();
       if (exchTs > deadline) break;
-      sink(this.market.next(exchTs));
+      sink.tick(this.market.next(exchTs));
       sent++;
       this.emittedCount++;
       this.accounted++;
