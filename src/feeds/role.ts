@@ -69,10 +69,10 @@ export async function startFeedRole(config: FeedRoleConfig, log: Logger, { secur
 function configuredAdapters(feeds: FeedsSettings, log: Logger, security: FabricSecurity): FeedAdapter[] {
   const adapters: FeedAdapter[] = [];
   if (feeds.simulated.enabled) {
-    const { rate, instruments } = feeds.simulated;
+    const { rate, instruments, bookDepth, trades } = feeds.simulated;
     const seed = feeds.simulated.seed ?? randomInt(0, 0x1_0000_0000);
-    adapters.push(new SimulatedFeed({ instruments: instruments.length > 0 ? instruments : DEFAULT_INSTRUMENTS, rate, seed }));
-    log.info({ adapter: 'simulated', rate, seed, instruments: instruments.length || DEFAULT_INSTRUMENTS.length }, 'feed starting');
+    adapters.push(new SimulatedFeed({ instruments: instruments.length > 0 ? instruments : DEFAULT_INSTRUMENTS, rate, seed, bookDepth, trades }));
+    log.info({ adapter: 'simulated', rate, seed, bookDepth, trades, instruments: instruments.length || DEFAULT_INSTRUMENTS.length }, 'feed starting');
   }
   const exchange = (url: string, venue: string, symbols: readonly string[]): ExchangeOptions => ({
     url, venue, symbols,
