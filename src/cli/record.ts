@@ -11,14 +11,14 @@ import { onShutdownSignal } from './shutdown.js';
 export interface RecordOptions {
   readonly prefix: string;
   readonly file: string;
-  /** Stop after this many ticks; until a signal when undefined. */
+  /** Stop after this many messages; until a signal when undefined. */
   readonly count?: number | undefined;
 }
 
 /**
- * `tickfan record PREFIX FILE`: every live tick whose topic starts with PREFIX, as NDJSON lines
- * {topic, epoch, seq, ts, record} that the replay feed (feeds.replay.file) reads back.
- * Status, book and trade messages are not ticks and are not recorded.
+ * `tickfan record PREFIX FILE`: every live tick, book and trade message whose topic starts with
+ * PREFIX, as NDJSON lines {topic, epoch, seq, ts, record} that the replay feed (feeds.replay.file)
+ * reads back. Status messages are not recorded: a replay publishes its own venue status.
  */
 export async function record(config: TickfanConfig, options: RecordOptions): Promise<void> {
   const log = createLogger(config.log.level);
@@ -36,10 +36,10 @@ export async function record(config: TickfanConfig, options: RecordOptions): Pro
   log.info({ endpoints: config.connect.backend, prefix: options.prefix, file: options.file }, 'recording');
   let written = 0;
   for await (const message of stream) {
-    if (message.kind !== 'tick') continue;
-    const { topic, header, record: tick } = message;
+    if (message.kind === 'status') continue;
+    const { topic, header, record } = message;
     // Bounded memory: wait for the disk when the write buffer is full (the SUB socket's HWM then applies).
-    if (!out.write(recordedLine({ topic, epoch: header.epoch, seq: header.seq, ts: header.ts, record: tick }))) await once(out, 'drain');
+    if (!out.write(recordedLine({ topic, epoch: header.epoch, seq: header.seq, ts: header.ts, record }))) await once(out, 'drain');
     if (options.count !== undefined && ++written >= options.count) break;
   }
   stream.close();

@@ -1,7 +1,41 @@
-import type { TickRecord } from '../wire/index.js';
+import type { BookRecord, InstrumentClass, TickRecord, TradeRecord } from '../wire/index.js';
 
-/** Where an adapter hands its records; the publisher behind it validates, sequences and sends. */
-export type RecordSink = (record: TickRecord) => void;
+/** The record of each class an adapter publishes (PROTOCOL.md sections 2 and 8). */
+export interface InstrumentRecords {
+  readonly tick: TickRecord;
+  readonly book: BookRecord;
+  readonly trade: TradeRecord;
+}
+
+/**
+ * Where an adapter hands its records, one method per class; each goes to its own topic
+ * (`tick.`, `book.`, `trade.<venue>.<symbol>`) with that topic's own seq. The publisher behind
+ * it validates, sequences and sends; a record it refuses is counted there, never thrown back.
+ */
+export interface RecordSink {
+  tick(record: TickRecord): void;
+  /**
+   * A snapshot (the whole book, replacing it) or an update (the changed levels). A book topic
+   * starts with a snapshot, and a snapshot may be sent at any time, e.g. after a resync with
+   * the exchange. Returns false when the record did not go out (invalid, or the send queue was
+   * full): subscribers then lack a change, so the publisher refuses this book's updates until
+   * the adapter sends a fresh snapshot.
+   */
+  book(record: BookRecord): boolean;
+  trade(record: TradeRecord): void;
+}
+
+/** Delivers one record of any class; true when it went out. */
+export type ClassDelivery = <K extends InstrumentClass>(kind: K, record: InstrumentRecords[K]) => boolean;
+
+/** A RecordSink whose three methods all go through `deliver`. */
+export function sinkOf(deliver: ClassDelivery): RecordSink {
+  return {
+    tick: (record) => void deliver('tick', record),
+    book: (record) => deliver('book', record),
+    trade: (record) => void deliver('trade', record),
+  };
+}
 
 /**
  * What an adapter tells its supervisor besides records. Plain calls, cheap enough for the
@@ -26,7 +60,7 @@ export interface AdapterMonitor {
 }
 
 /**
- * A source of tick records. Adapters know their upstream (a simulator, an exchange, a file)
+ * A source of tick, book and trade records. Adapters know their upstream (a simulator, an exchange, a file)
  * and nothing of ZeroMQ, epochs or seq: the shared publisher owns those.
  */
 export interface FeedAdapter {

@@ -8,17 +8,17 @@ const VENUE_STATES = ['up', 'stale', 'down'] as const;
 /** The feed role's metrics: the publisher's counters, each adapter's supervised state, each venue's freshness. */
 export function registerFeedMetrics(registry: Registry, feed: FeedRole): void {
   const { publisher } = feed;
-  counterOf(registry, 'tickfan_feed_ticks_published_total', 'Ticks the feed published (validated, sequenced, sent).', () => publisher.published);
-  countersBy(registry, 'tickfan_feed_ticks_rejected_total', 'Records the feed refused at ingest, by reason.', ['reason'], function* () {
+  counterOf(registry, 'tickfan_feed_ticks_published_total', 'Messages the feed published (ticks, books, trades and status; validated, sequenced, sent).', () => publisher.published);
+  countersBy(registry, 'tickfan_feed_ticks_rejected_total', 'Records (ticks, books, trades) the feed refused at ingest, by reason.', ['reason'], function* () {
     for (const [reason, count] of withZeros(REJECT_REASONS, publisher.rejected)) yield [{ reason }, count];
   });
-  counterOf(registry, 'tickfan_feed_ticks_dropped_total', 'Ticks dropped because the publisher\'s send queue was full (feeds.queueLimit).', () => publisher.dropped);
+  counterOf(registry, 'tickfan_feed_ticks_dropped_total', 'Records dropped because the publisher\'s send queue was full (feeds.queueLimit).', () => publisher.dropped);
 
   const perAdapter = (read: (state: ReturnType<FeedRole['adapters']>[number]) => number) => function* () {
     for (const state of feed.adapters()) yield [{ feed: state.name }, read(state)] as const;
   };
   gaugesBy(registry, 'tickfan_feed_adapter_up', 'Whether each feed adapter runs and is connected upstream (1) or not (0).', ['feed'], perAdapter((s) => (s.up ? 1 : 0)));
-  countersBy(registry, 'tickfan_feed_adapter_ticks_total', 'Records each feed adapter handed to the publisher.', ['feed'], perAdapter((s) => s.ticks));
+  countersBy(registry, 'tickfan_feed_adapter_ticks_total', 'Records (ticks, books, trades) of each feed adapter that the publisher sent.', ['feed'], perAdapter((s) => s.ticks));
   countersBy(registry, 'tickfan_feed_adapter_restarts_total', 'Restarts of each feed adapter by its supervisor (after a crash or a stall).', ['feed'], perAdapter((s) => s.restarts));
   countersBy(registry, 'tickfan_feed_adapter_reconnects_total', 'Upstream reconnects of each exchange adapter.', ['feed'], perAdapter((s) => s.reconnects));
   countersBy(registry, 'tickfan_feed_adapter_upstream_gaps_total', 'Gaps in an exchange\'s own sequence seen by each adapter.', ['feed'], perAdapter((s) => s.upstreamGaps));

@@ -5,9 +5,11 @@ import type { CurveClientKeys } from '../curve/index.js';
 import type { Logger } from '../log/index.js';
 import { ThrottledWarning } from '../log/index.js';
 import {
-  SendQueue, WireError, encodeStatusRecord, encodeTickRecord, nowMicros, parseTopic, statusTopic, tickTopic, validateStatusRecord,
-  validateTickRecord, writeHeader, HEADER_BYTES, type ParsedTopic, type RejectReason, type StatusRecord, type TickRecord,
+  SendQueue, WireError, bookTopic, encodeBookRecord, encodeStatusRecord, encodeTickRecord, encodeTradeRecord, nowMicros, parseTopic,
+  statusTopic, tickTopic, tradeTopic, validateBookRecord, validateStatusRecord, validateTickRecord, validateTradeRecord, writeHeader,
+  HEADER_BYTES, type InstrumentClass, type BookRecord, type ParsedTopic, type RejectReason, type StatusRecord, type TickRecord,
 } from '../wire/index.js';
+import { sinkOf, type InstrumentRecords, type RecordSink } from './adapter.js';
 
 export interface PublisherOptions {
   /** The proxy frontends (XSUB) to connect to, one per line: every message goes to each. */
@@ -29,7 +31,25 @@ interface TopicState {
   /** The source that published the topic first; PROTOCOL.md: one owning source per topic. */
   readonly owner: string;
   seq: number;
+  /**
+   * Books only: a record of this book did not go out (refused or dropped), so subscribers miss a
+   * change; its updates are refused until a snapshot replaces the book.
+   */
+  awaitingSnapshot: boolean;
 }
+
+/** How each instrument class names its topic, checks its record and writes it. */
+interface ClassCodec<R> {
+  readonly topic: (venue: string, symbol: string) => string;
+  readonly validate: (topic: ParsedTopic, record: R) => unknown;
+  readonly encode: (record: R) => Buffer;
+}
+
+const CODECS: { readonly [K in InstrumentClass]: ClassCodec<InstrumentRecords[K]> } = {
+  tick: { topic: tickTopic, validate: validateTickRecord, encode: encodeTickRecord },
+  book: { topic: bookTopic, validate: validateBookRecord, encode: encodeBookRecord },
+  trade: { topic: tradeTopic, validate: validateTradeRecord, encode: encodeTradeRecord },
+};
 
 /** Why a record did not go out: a wire rule it broke, a topic another source owns, or a full queue. */
 export type PublishRefusal = RejectReason | 'owner' | 'dropped';
@@ -80,27 +100,45 @@ export class TickPublisher {
     this.log.info({ endpoints: this.options.endpoints, epoch: this.epoch, subscribed: waited }, 'publisher connected');
   }
 
-  /** Validates, sequences and queues one record; false when it was rejected or dropped. */
+  /** Validates, sequences and queues one tick; false when it was rejected or dropped. */
   publish(record: TickRecord): boolean {
-    return this.offer(record, '') === undefined;
+    return this.offer('tick', record, '') === undefined;
+  }
+
+  /** A sink publishing every class for `source`, for running an adapter straight against this publisher. */
+  sink(source = ''): RecordSink {
+    return sinkOf((kind, record) => this.offer(kind, record, source) === undefined);
   }
 
   /**
-   * Publishes one record for `source` (an adapter's name); undefined when it went out, else why
-   * not. A topic belongs to the first source that published it; another source is refused.
+   * Publishes one record of class `kind` for `source` (an adapter's name) on its own topic and
+   * seq; undefined when it went out, else why not. A topic belongs to the first source that
+   * published it; another source is refused. A book snapshot is taken at any time (same epoch,
+   * next seq) and replaces the book; an update is taken only after a snapshot went out (below).
    */
-  offer(record: TickRecord, source: string): PublishRefusal | undefined {
+  offer<K extends InstrumentClass>(kind: K, record: InstrumentRecords[K], source: string): PublishRefusal | undefined {
+    const codec: ClassCodec<InstrumentRecords[K]> = CODECS[kind];
+    const topic = codec.topic(String(record.venue), String(record.symbol));
+    const known = this.topics.get(topic);
     let state: TopicState;
     try {
-      state = this.topicState(record, source);
+      state = known ?? this.newTopicState(topic, source);
+      codec.validate(state.parsed, record);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
-      this.countRejected(err.reason);
-      this.warnings.warn(err.reason, { venue: record.venue, symbol: record.symbol }, `record rejected: ${err.message}`);
-      return err.reason;
+      if (kind === 'book' && known?.owner === source) known.awaitingSnapshot = true;
+      return this.reject(topic, err);
     }
     if (state.owner !== source) return this.refuseForeign(state, source);
-    return this.send(state, encodeTickRecord(record));
+    if (kind === 'book') {
+      const problem = bookContinuityProblem(state, record as BookRecord);
+      if (problem !== undefined) return this.reject(topic, new WireError('record', problem));
+    }
+    // Created only for a valid record, so garbage from an ingest edge leaves no topics behind.
+    if (known === undefined) this.topics.set(topic, state);
+    const refusal = this.send(state, codec.encode(record));
+    if (kind === 'book') state.awaitingSnapshot = refusal !== undefined;
+    return refusal;
   }
 
   /** Publishes a venue's feed status on `status.<venue>`, with that topic's own seq. */
@@ -110,7 +148,7 @@ export class TickPublisher {
     if (!state) {
       const parsed = parseTopic(topic);
       validateStatusRecord(parsed, status);
-      state = { parsed, topicFrame: Buffer.from(topic), owner: '', seq: 0 };
+      state = { parsed, topicFrame: Buffer.from(topic), owner: '', seq: 0, awaitingSnapshot: false };
       this.topics.set(topic, state);
     }
     return this.send(state, encodeStatusRecord(status)) === undefined;
@@ -137,6 +175,12 @@ export class TickPublisher {
     return 'owner';
   }
 
+  private reject(topic: string, err: WireError): RejectReason {
+    this.countRejected(err.reason);
+    this.warnings.warn(err.reason, { topic }, `record rejected: ${err.message}`);
+    return err.reason;
+  }
+
   private countRejected(reason: RejectReason | 'owner'): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
   }
@@ -146,15 +190,9 @@ export class TickPublisher {
     this.socket.close();
   }
 
-  /** Validates the record against its topic; creates the topic's state only for a valid record. */
-  private topicState(record: TickRecord, source: string): TopicState {
-    const topic = tickTopic(String(record.venue), String(record.symbol));
-    const known = this.topics.get(topic);
-    validateTickRecord(known?.parsed ?? parseTopic(topic), record);
-    if (known) return known;
-    const state = { parsed: parseTopic(topic), topicFrame: Buffer.from(topic), owner: source, seq: 0 };
-    this.topics.set(topic, state);
-    return state;
+  /** A topic's state before its first record; parseTopic throws a WireError for a bad venue or symbol. */
+  private newTopicState(topic: string, source: string): TopicState {
+    return { parsed: parseTopic(topic), topicFrame: Buffer.from(topic), owner: source, seq: 0, awaitingSnapshot: true };
   }
 
   private async watchSubscriptions(): Promise<void> {
@@ -164,4 +202,17 @@ export class TickPublisher {
       // The socket was closed before anyone subscribed; nothing to wait for.
     }
   }
+}
+
+/**
+ * PROTOCOL.md section 8: a book topic's first record of an epoch is a snapshot, and every later
+ * update applies to the book subscribers hold. After a lost record they no longer hold it, so an
+ * update waits for the source's next snapshot rather than going out on top of a hole.
+ */
+function bookContinuityProblem(state: TopicState, record: BookRecord): string | undefined {
+  if (record.action === 'snapshot' || !state.awaitingSnapshot) return undefined;
+  const topic = state.topicFrame.toString();
+  return state.seq === 0
+    ? `${topic}: an update before the book's first snapshot (the first record of a book topic is a snapshot)`
+    : `${topic}: an update after a lost record of this book; its updates wait for a fresh snapshot`;
 }

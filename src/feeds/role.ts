@@ -13,7 +13,7 @@ import { TickPublisher } from './publisher.js';
 import { ReplayFeed } from './replay/index.js';
 import type { FeedsSettings } from './settings.js';
 import { DEFAULT_INSTRUMENTS, SimulatedFeed } from './simulated/index.js';
-import { AdapterSupervisor, type AdapterState } from './supervisor.js';
+import { AdapterSupervisor, type AdapterState, type Deliver } from './supervisor.js';
 import { VenueStatus, type VenueStatusView } from './venue-status.js';
 
 /** What the feed role reads of the configuration: its own keys, the proxy frontend and the socket linger. */
@@ -44,7 +44,7 @@ export async function startFeedRole(config: FeedRoleConfig, log: Logger, { secur
   );
   await publisher.connect();
   const status = new VenueStatus({ staleAfterMs: feeds.staleAfterMs, repeatMs: feeds.statusRepeatMs }, (record) => publisher.publishStatus(record));
-  const deliver = (record: Parameters<TickPublisher['offer']>[0], source: string) => publisher.offer(record, source);
+  const deliver: Deliver = (kind, record, source) => publisher.offer(kind, record, source);
   const supervisorOptions = { backoff: { minDelayMs: feeds.restart.minDelayMs, maxDelayMs: feeds.restart.maxDelayMs, jitter: 0.5 }, stallMs: feeds.restart.stallMs };
   const supervisors = adapters.map((adapter) => new AdapterSupervisor(adapter, supervisorOptions, deliver, status, log.child({ adapter: adapter.name })));
   status.start();
@@ -69,10 +69,10 @@ export async function startFeedRole(config: FeedRoleConfig, log: Logger, { secur
 function configuredAdapters(feeds: FeedsSettings, log: Logger, security: FabricSecurity): FeedAdapter[] {
   const adapters: FeedAdapter[] = [];
   if (feeds.simulated.enabled) {
-    const { rate, instruments } = feeds.simulated;
+    const { rate, instruments, bookDepth, trades } = feeds.simulated;
     const seed = feeds.simulated.seed ?? randomInt(0, 0x1_0000_0000);
-    adapters.push(new SimulatedFeed({ instruments: instruments.length > 0 ? instruments : DEFAULT_INSTRUMENTS, rate, seed }));
-    log.info({ adapter: 'simulated', rate, seed, instruments: instruments.length || DEFAULT_INSTRUMENTS.length }, 'feed starting');
+    adapters.push(new SimulatedFeed({ instruments: instruments.length > 0 ? instruments : DEFAULT_INSTRUMENTS, rate, seed, bookDepth, trades }));
+    log.info({ adapter: 'simulated', rate, seed, bookDepth, trades, instruments: instruments.length || DEFAULT_INSTRUMENTS.length }, 'feed starting');
   }
   const exchange = (url: string, venue: string, symbols: readonly string[]): ExchangeOptions => ({
     url, venue, symbols,

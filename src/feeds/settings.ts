@@ -11,7 +11,10 @@ export interface FeedsSettings {
   readonly statusRepeatMs: number;
   readonly restart: { readonly minDelayMs: number; readonly maxDelayMs: number; readonly stallMs: number };
   readonly reconnect: { readonly minDelayMs: number; readonly maxDelayMs: number; readonly maxMessageBytes: number };
-  readonly simulated: { readonly enabled: boolean; readonly rate: number; readonly seed: number | null; readonly instruments: readonly Instrument[] };
+  readonly simulated: {
+    readonly enabled: boolean; readonly rate: number; readonly seed: number | null; readonly instruments: readonly Instrument[];
+    readonly bookDepth: number; readonly trades: boolean;
+  };
   readonly coinbase: { readonly enabled: boolean; readonly url: string; readonly venue: string; readonly productIds: readonly string[] };
   readonly binance: { readonly enabled: boolean; readonly url: string; readonly venue: string; readonly symbols: readonly string[]; readonly plannedReconnectMs: number };
   readonly replay: { readonly file: string; readonly speed: number; readonly loop: boolean };
@@ -74,7 +77,7 @@ export const feedsSchema: convict.Schema<{ feeds: FeedsSettings }> = {
     },
     simulated: {
       enabled: { doc: 'Run the simulated feed.', format: BOOLEAN, default: true },
-      rate: { doc: 'Total ticks per second over all simulated instruments.', format: integerIn(1, 1_000_000), default: 2000 },
+      rate: { doc: 'Total ticks per second over all simulated instruments (each with its book record and, when it trades, a trade).', format: integerIn(1, 1_000_000), default: 2000 },
       seed: {
         doc: 'Seed of the random walk; the same seed gives the same ticks. null: a new seed each run.',
         format: integerIn(0, 0xffff_ffff, { nullable: true }), nullable: true, default: null,
@@ -84,6 +87,11 @@ export const feedsSchema: convict.Schema<{ feeds: FeedsSettings }> = {
         format: checkedFormat('JSON array of instruments', instrumentsProblem, jsonFromString),
         default: [],
       },
+      bookDepth: {
+        doc: 'Price levels per side of each simulated order book on book.<venue>.<symbol> (its best levels are the tick\'s bid and ask); 0 publishes no books.',
+        format: integerIn(0, 1000), default: 50,
+      },
+      trades: { doc: 'Publish each simulated trade on trade.<venue>.<symbol>.', format: BOOLEAN, default: true },
     },
     coinbase: {
       enabled: { doc: 'Run the Coinbase Exchange adapter (channels ticker and heartbeat). Off by default: it needs the internet.', format: BOOLEAN, default: false },

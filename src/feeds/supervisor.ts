@@ -1,8 +1,8 @@
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import type { Logger } from '../log/index.js';
 import { ThrottledWarning } from '../log/index.js';
-import type { TickRecord } from '../wire/index.js';
-import type { AdapterMonitor, FeedAdapter, RecordSink } from './adapter.js';
+import type { InstrumentClass } from '../wire/index.js';
+import { sinkOf, type AdapterMonitor, type FeedAdapter, type InstrumentRecords, type RecordSink } from './adapter.js';
 import type { PublishRefusal } from './publisher.js';
 import type { VenueStatus } from './venue-status.js';
 
@@ -19,6 +19,7 @@ export interface AdapterState {
   /** Running and connected upstream. */
   readonly up: boolean;
   readonly restarts: number;
+  /** Records of every class (ticks, books, trades) that went out. */
   readonly ticks: number;
   /** Date.now() of the newest tick, to the stall checker's resolution; undefined before the first. */
   readonly lastTickAt: number | undefined;
@@ -27,8 +28,8 @@ export interface AdapterState {
   readonly reconnects: number;
 }
 
-/** Publishes one record for a source; undefined when it went out, else why not (see TickPublisher.offer). */
-export type Deliver = (record: TickRecord, source: string) => PublishRefusal | undefined;
+/** Publishes one record of a class for a source; undefined when it went out, else why not (see TickPublisher.offer). */
+export type Deliver = <K extends InstrumentClass>(kind: K, record: InstrumentRecords[K], source: string) => PublishRefusal | undefined;
 
 const STALL_CHECKS_PER_PERIOD = 4;
 /** How often lastTickAt is brought up to date when stall detection is off. */
@@ -113,11 +114,12 @@ export class AdapterSupervisor {
     await this.adapter.start(this.sinkFor(run), this.monitorFor(run));
   }
 
+  /** Every class counts as the venue's sign of life: a book that keeps changing is not stale. */
   private sinkFor(run: number): RecordSink {
     const { status, deliver, adapter } = this;
-    return (record) => {
-      if (run !== this.run) return;
-      const refusal = deliver(record, adapter.name);
+    return sinkOf((kind, record) => {
+      if (run !== this.run) return false;
+      const refusal = deliver(kind, record, adapter.name);
       if (refusal === undefined) {
         this.ticks++;
         if (!this.seenVenues.has(record.venue)) this.seenVenues.add(record.venue);
@@ -125,7 +127,8 @@ export class AdapterSupervisor {
       } else if (refusal !== 'dropped') {
         this.countRejected(refusal);
       }
-    };
+      return refusal === undefined;
+    });
   }
 
   private monitorFor(run: number): AdapterMonitor {

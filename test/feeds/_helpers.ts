@@ -1,6 +1,6 @@
 import type { AdapterMonitor, FeedAdapter } from '../../src/feeds/adapter.js';
 import type { MockExchange } from './mocks/mock-server.js';
-import type { TickRecord } from '../../src/wire/index.js';
+import type { BookRecord, TickRecord, TradeRecord } from '../../src/wire/index.js';
 import { Conditions } from '../helpers/conditions.js';
 
 export type MonitorEvent =
@@ -16,7 +16,10 @@ export type MonitorEvent =
  * records, its monitor events, and exceptions from its guarded callbacks (as crash events).
  */
 export class AdapterProbe {
+  /** The tick records. */
   readonly records: TickRecord[] = [];
+  readonly books: BookRecord[] = [];
+  readonly trades: TradeRecord[] = [];
   readonly events: MonitorEvent[] = [];
   /** performance.now() of each event, by index. */
   readonly times: number[] = [];
@@ -46,9 +49,18 @@ export class AdapterProbe {
   }
 
   start(): Promise<void> {
-    return this.adapter.start((record) => {
-      this.records.push(record);
+    const keep = <R>(into: R[]) => (record: R) => {
+      into.push(record);
       this.conditions.check();
+    };
+    const book = keep(this.books);
+    return this.adapter.start({
+      tick: keep(this.records),
+      book: (record) => {
+        book(record);
+        return true;
+      },
+      trade: keep(this.trades),
     }, this.monitor);
   }
 

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Publisher, Pull, Push } from 'zeromq';
+import { tickSink } from '../helpers/sinks.js';
 import { IngestAdapter } from '../../src/feeds/ingest/index.js';
 import { encodeHeader } from '../../src/wire/index.js';
 import { ipcDir, withTimeout } from '../helpers/tickfan-process.js';
@@ -99,6 +100,6 @@ test('an ingest whose endpoint is taken fails to start with an error naming the 
   const holder = new Pull({ linger: 0 });
   await holder.bind('tcp://127.0.0.1:*');
   const ingest = new IngestAdapter({ endpoint: holder.lastEndpoint!, subEndpoint: '', maxRecordBytes: 100, receiveHwm: 10 });
-  await t.throwsAsync(ingest.start(() => {}), { message: /cannot bind tcp:\/\/127\.0\.0\.1:\d+ \(setting feeds\.ingest\.endpoint\): .*in use/i });
+  await t.throwsAsync(ingest.start(tickSink()), { message: /cannot bind tcp:\/\/127\.0\.0\.1:\d+ \(setting feeds\.ingest\.endpoint\): .*in use/i });
   holder.close();
 });

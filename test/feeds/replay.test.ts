@@ -1,7 +1,9 @@
 import test from 'ava';
-import { ReplayFeed } from '../../src/feeds/replay/index.js';
-import { encodeTickRecord } from '../../src/wire/index.js';
-import { fileWith, recording, tick } from './_recordings.js';
+import { tickSink } from '../helpers/sinks.js';
+import { parseRecordedLine, recordedLine, ReplayFeed } from '../../src/feeds/replay/index.js';
+import { MarketSimulator } from '../../src/feeds/simulated/index.js';
+import { encodeTickRecord, OrderBook, type BookRecord, type InstrumentClass, type TickRecord, type TradeRecord } from '../../src/wire/index.js';
+import { fileWith, recording, T0, tick } from './_recordings.js';
 import { AdapterProbe } from './_helpers.js';
 
 test('a malformed line is reported with its line number and skipped; the others go out in order', async (t) => {
@@ -49,11 +51,11 @@ test.serial('at speed 2 a 10 s recording replays in 5 s, within 10%', async (t) 
   const probe = new AdapterProbe(new ReplayFeed({ file, speed: 2, loop: false }));
   const at: number[] = [];
   const feed = probe.adapter;
-  await feed.start((record) => {
+  await feed.start(tickSink((record) => {
     at.push(performance.now());
     probe.records.push(record);
     probe.conditions.check();
-  }, probe.monitor);
+  }), probe.monitor);
   await probe.until(() => probe.records.length === 101, '101 records', 15_000);
   const elapsed = at.at(-1)! - at[0]!;
   t.log(`10 s of recording at speed 2 took ${elapsed.toFixed(0)} ms`);
@@ -84,6 +86,46 @@ test('at speed 0 the recording goes out as fast as possible, and looping starts 
 
 test('a missing file fails the start with an error naming it', async (t) => {
   const feed = new ReplayFeed({ file: '/nonexistent/day.ndjson', speed: 1, loop: false });
-  await t.throwsAsync(feed.start(() => {}), { message: /replay file \/nonexistent\/day\.ndjson cannot be read/ });
+  await t.throwsAsync(feed.start(tickSink()), { message: /replay file \/nonexistent\/day\.ndjson cannot be read/ });
   t.throws(() => new ReplayFeed({ file: 'x', speed: -1, loop: false }), { message: /speed -1 must be a number >= 0/ });
+});
+
+test('books and trades round-trip through a recording with the ticks, in order; a book opens at its first snapshot in the file on every pass', async (t) => {
+  const market = new MarketSimulator([{ venue: 'RP', symbol: 'X', tickSize: 0.01, startPrice: 100, lotSize: 1 }], 4, { bookDepth: 20, trades: true });
+  type Replayed = { kind: InstrumentClass; record: TickRecord | BookRecord | TradeRecord };
+  const expected: Replayed[] = [];
+  const lines: string[] = [];
+  const seqs = new Map<string, number>();
+  const line = (kind: InstrumentClass, record: Replayed['record'], ts: number, replayed: boolean): void => {
+    const topic = `${kind}.RP.X`;
+    seqs.set(topic, (seqs.get(topic) ?? 0) + 1);
+    lines.push(recordedLine({ topic, epoch: 7, seq: seqs.get(topic)!, ts, record }));
+    if (replayed) expected.push({ kind, record });
+  };
+  market.step(T0);
+  // The recording starts while the book is live: two updates, then the source's next snapshot.
+  for (let n = 1; n < 300; n++) {
+    if (n === 3) market.resyncBooks();
+    const { tick: l1, book, trade } = market.step(T0 + n);
+    line('book', book!, T0 + n, n >= 3);
+    if (trade) line('trade', trade, T0 + n, true);
+    line('tick', l1, T0 + n, true);
+  }
+  const { file, cleanup } = fileWith('books.ndjson', lines.join(''));
+  t.teardown(cleanup);
+  const probe = new AdapterProbe(new ReplayFeed({ file, speed: 0, loop: true }));
+  const replayed: Replayed[] = [];
+  const keep = (kind: InstrumentClass) => (record: Replayed['record']) => void replayed.push({ kind, record });
+  await probe.adapter.start({ tick: keep('tick'), trade: keep('trade'), book: (record) => (keep('book')(record), true) }, probe.monitor);
+  await probe.until(() => replayed.length >= expected.length * 2, 'two passes');
+  await probe.stop();
+  t.deepEqual(replayed.slice(0, expected.length), expected);
+  t.deepEqual(replayed.slice(expected.length, expected.length * 2), expected, 'the second pass skips the same updates');
+  t.true(probe.rejectReasons().filter((r) => r === 'book_before_snapshot').length >= 4, 'two skipped updates per pass');
+  const book = new OrderBook();
+  t.true(replayed.filter((r) => r.kind === 'book').every((r) => book.apply(r.record as BookRecord)), 'every replayed book record matches its checksum');
+});
+
+test('a recorded status line is refused by name: a replay publishes its own venue status', (t) => {
+  t.throws(() => parseRecordedLine('{"topic":"status.RP","epoch":7,"seq":1,"ts":1,"record":{"venue":"RP","state":"up"}}'), { message: /status topic/ });
 });

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tickSink } from '../helpers/sinks.js';
 import { DEFAULT_INSTRUMENTS, SimulatedFeed } from '../../src/feeds/simulated/index.js';
 import type { TickRecord } from '../../src/wire/index.js';
 
@@ -29,7 +30,7 @@ async function severalTimerTurns(): Promise<void> {
 async function measureRate(t: import('ava').ExecutionContext, rate: number, records: number): Promise<void> {
   const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate, seed: 1 });
   const counter = countingSink(records);
-  await feed.start(counter.sink);
+  await feed.start(tickSink(counter.sink));
   const elapsedMs = await counter.reached;
   await feed.stop();
   const measured = (records / elapsedMs) * 1000;
@@ -53,7 +54,7 @@ test.serial('at 200,000/s the feed keeps the rate', async (t) => {
 test.serial('no record reaches the sink after stop() resolves', async (t) => {
   const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate: 50_000, seed: 1 });
   const counter = countingSink(1_000);
-  await feed.start(counter.sink);
+  await feed.start(tickSink(counter.sink));
   await counter.reached;
   await feed.stop();
   const atStop = counter.received();
@@ -65,9 +66,9 @@ test.serial('no record reaches the sink after stop() resolves', async (t) => {
 test.serial('a sink that stops the feed gets nothing more, not even the rest of the burst', async (t) => {
   const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate: 100_000, seed: 1 });
   let count = 0;
-  await feed.start(() => {
+  await feed.start(tickSink(() => {
     if (++count === 10) void feed.stop();
-  });
+  }));
   await severalTimerTurns();
   t.is(count, 10);
 });
@@ -83,11 +84,11 @@ test.serial('behind a slow sink the feed skips the backlog and keeps the event l
     maxGapMs = Math.max(maxGapMs, now - lastProbe);
     lastProbe = now;
   }, 1);
-  await feed.start((record) => {
+  await feed.start(tickSink((record) => {
     const until = performance.now() + 2;
     while (performance.now() < until);
     counter.sink(record);
-  });
+  }));
   await counter.reached;
   await feed.stop();
   clearInterval(probe);
@@ -102,7 +103,7 @@ test.serial('a short event-loop stall costs no records, a long one skips all but
     while (performance.now() < until);
   };
   const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate: 2_000, seed: 1 });
-  await feed.start(() => {});
+  await feed.start(tickSink());
   await sleep(20);
   block(60);
   await sleep(100);
@@ -116,11 +117,11 @@ test.serial('a short event-loop stall costs no records, a long one skips all but
 
 test.serial('start() twice without stop() is refused, and a stopped feed can start again', async (t) => {
   const feed = new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate: 1_000, seed: 1 });
-  await feed.start(() => {});
-  await t.throwsAsync(feed.start(() => {}), { message: /already started/ });
+  await feed.start(tickSink());
+  await t.throwsAsync(feed.start(tickSink()), { message: /already started/ });
   await feed.stop();
   const counter = countingSink(5);
-  await feed.start(counter.sink);
+  await feed.start(tickSink(counter.sink));
   await counter.reached;
   await feed.stop();
   t.pass();

@@ -6,7 +6,7 @@ import type { AdapterMonitor, FeedAdapter, RecordSink } from '../../src/feeds/ad
 import { TickPublisher } from '../../src/feeds/publisher.js';
 import { refuseSharedVenues } from '../../src/feeds/role.js';
 import { SimulatedFeed } from '../../src/feeds/simulated/index.js';
-import { AdapterSupervisor } from '../../src/feeds/supervisor.js';
+import { AdapterSupervisor, type Deliver } from '../../src/feeds/supervisor.js';
 import { VenueStatus } from '../../src/feeds/venue-status.js';
 import type { StatusRecord, TickRecord } from '../../src/wire/index.js';
 import { Conditions } from '../helpers/conditions.js';
@@ -27,7 +27,7 @@ class ThrowingFeed implements FeedAdapter {
     this.starts.push(performance.now());
     monitor.connected();
     this.timer = setInterval(() => monitor.guard(() => {
-      sink({ venue: 'BAD', symbol: 'X', bid: 1 });
+      sink.tick({ venue: 'BAD', symbol: 'X', bid: 1 });
       throw new Error('parser bug');
     }), 10);
   }
@@ -62,7 +62,7 @@ class Counter {
     this.conditions.check();
   });
 
-  deliver = (record: TickRecord): undefined => {
+  deliver: Deliver = (_kind, record) => {
     this.perVenue.set(record.venue, (this.perVenue.get(record.venue) ?? 0) + 1);
     this.conditions.check();
     return undefined;
@@ -163,7 +163,7 @@ test.serial('a second source publishing a topic another owns is refused, named w
   const log = pino({ level: 'error' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
   const publisher = new TickPublisher({ endpoints: ['inproc://nobody'], sendHwm: 1000, queueLimit: 1000, socket: TEST_SOCKETS, subscriberWaitMs: 0 }, log);
   const status = new VenueStatus({ staleAfterMs: 60_000, repeatMs: 60_000 }, (s) => publisher.publishStatus(s));
-  const deliver = (record: TickRecord, source: string) => publisher.offer(record, source);
+  const deliver: Deliver = (kind, record, source) => publisher.offer(kind, record, source);
   const one = new AdapterSupervisor(simulated('SHARED', 500), { backoff: BACKOFF, stallMs: 0 }, deliver, status, log);
   const twin = simulated('SHARED', 500);
   Object.defineProperty(twin, 'name', { value: 'twin' });

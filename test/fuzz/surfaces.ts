@@ -17,7 +17,7 @@ import { LineSet } from '../../src/client/zmq/index.js';
 import { loadConfig, schema } from '../../src/cli/config.js';
 import { ConfigError, settingKeys } from '../../src/config/index.js';
 import { decodePush, IngestAdapter } from '../../src/feeds/ingest/index.js';
-import { AdapterSupervisor } from '../../src/feeds/supervisor.js';
+import { AdapterSupervisor, type Deliver } from '../../src/feeds/supervisor.js';
 import { VenueStatus } from '../../src/feeds/venue-status.js';
 import { isCsvHeader, parseCsvLine, parseRecordedLine } from '../../src/feeds/replay/format.js';
 import { AuthError, Authenticator } from '../../src/gateway/auth.js';
@@ -488,9 +488,10 @@ const ingestRecords: Surface = {
     const adapter = new IngestAdapter({ endpoint, subEndpoint: '', maxRecordBytes: INGEST_MAX_RECORD_BYTES, receiveHwm: 1000 });
     const delivered: TickRecord[] = [];
     let probeArrived: (() => void) | undefined;
-    const deliver = (record: TickRecord): undefined => {
+    const deliver: Deliver = (_kind, record) => {
       if (record.venue === PROBE_VENUE) probeArrived?.();
-      else delivered.push(record);
+      else delivered.push(record as TickRecord);
+      return undefined;
     };
     const status = new VenueStatus({ staleAfterMs: 60_000, repeatMs: 60_000 }, () => {});
     const supervisor = new AdapterSupervisor(adapter, { backoff: { minDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 }, stallMs: 0 }, deliver, status, createLogger('silent'));

@@ -7,6 +7,7 @@
  */
 import test from 'ava';
 import { SimulatedFeed, type Instrument } from '../../src/feeds/index.js';
+import { tickSink } from '../helpers/sinks.js';
 import type { Session } from '../../src/gateway/session.js';
 import { Fabric, quietFor, seqsByTopic, type TickEvent, type WsClient } from './_helpers.js';
 
@@ -33,12 +34,12 @@ test('a client that stops reading: conflated to one pending event per topic and 
   /** The source's newest seq per topic: the publisher numbers each topic 1, 2, 3, ... */
   const published = new Map<string, number>();
   let publishedTotal = 0;
-  await feed.start((record) => {
+  await feed.start(tickSink((record) => {
     if (!publisher.publish({ ...record, pad: PAD })) return;
     const topic = `tick.SLOW.${record.symbol}`;
     published.set(topic, (published.get(topic) ?? 0) + 1);
     publishedTotal++;
-  });
+  }));
   t.teardown(() => feed.stop());
 
   const fast = await gw.join();
@@ -151,7 +152,7 @@ test('a conflate:false client that stops reading before it has queued maxQueuedE
   // About 8 MB/s: the loopback buffers fill well within one ping interval.
   const feed = new SimulatedFeed({ instruments, rate: 500, seed: 5 });
   const bigPad = 'p'.repeat(16 * 1024);
-  await feed.start((record) => void publisher.publish({ ...record, pad: bigPad }));
+  await feed.start(tickSink((record) => void publisher.publish({ ...record, pad: bigPad })));
   t.teardown(() => feed.stop());
 
   const stuck = await gw.join();

@@ -35,7 +35,7 @@ for (const mode of ['native', 'js'] as ForwardingMode[]) {
     const [all, sim] = await Promise.all([
       collect(everything, TICKS),
       collect(simOnly, 1_000),
-      feed.start((record) => publisher.publish(record)),
+      feed.start(publisher.sink()),
     ]);
 
     const topics = byTopic(all);

@@ -69,7 +69,7 @@ export class BinanceProtocol implements ExchangeProtocol {
     state.updateId = updateId;
     Object.assign(state, { bid, bidSize, ask, askSize });
     if (data.T !== undefined) state.exchTs = field(data, 'T', integer) * 1000;
-    emit(record(this.options.venue, state));
+    emit.tick(record(this.options.venue, state));
   }
 
   private aggTrade(data: Record<string, unknown>, emit: RecordSink, monitor: AdapterMonitor): void {
@@ -86,7 +86,7 @@ export class BinanceProtocol implements ExchangeProtocol {
     state.lastSize = lastSize;
     state.volume.add(quantity);
     state.exchTs = tradeTime * 1000;
-    emit(record(this.options.venue, state));
+    emit.tick(record(this.options.venue, state));
   }
 
   private state(data: Record<string, unknown>): SymbolState {

@@ -66,7 +66,7 @@ export class CoinbaseProtocol implements ExchangeProtocol {
     setDefined(record, 'high', optional('high_24h'));
     setDefined(record, 'low', optional('low_24h'));
     if (message.trade_id !== undefined) product.tradeId = field(message, 'trade_id', integer);
-    emit(record);
+    emit.tick(record);
   }
 
   private heartbeat(message: Record<string, unknown>, monitor: AdapterMonitor): void {

@@ -58,7 +58,12 @@ export class ExchangeFeed implements FeedAdapter {
     if (this.connection) throw new Error(`${this.name} feed is already started`);
     this.sink = sink;
     this.protocol.reset();
-    const emit: RecordSink = (record: TickRecord) => this.sink?.(record);
+    // Bound to this adapter, not to `sink`: after stop() nothing more reaches the old one.
+    const emit: RecordSink = {
+      tick: (record) => this.sink?.tick(record),
+      book: (record) => this.sink?.book(record) ?? false,
+      trade: (record) => this.sink?.trade(record),
+    };
     this.connection = new ExchangeConnection({
       url: this.protocol.url,
       backoff: this.options.backoff,

@@ -115,7 +115,7 @@ export class IngestAdapter implements FeedAdapter {
         if (!sink) return;
         monitor.guard(() => {
           const record = this.decode(headerFrameAllowed && frames.length === 3 ? [frames[0]!, frames[2]!] : frames, monitor);
-          if (record) sink(record);
+          if (record) sink.tick(record);
         });
       }
     } catch (err) {

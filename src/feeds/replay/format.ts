@@ -1,19 +1,19 @@
-import { parseTopic, validateTickRecord, type TickRecord } from '../../wire/index.js';
+import { parseTopic, validateRecord, validateTickRecord, type InstrumentClass, type TickRecord } from '../../wire/index.js';
+import type { InstrumentRecords } from '../adapter.js';
 import { isoToMicros, parseDecimal } from '../exchange/decimal.js';
 
-/** One line of a recording: when it was published (µs since the Unix epoch) and its record. */
-export interface ReplayEntry {
-  readonly ts: number;
-  readonly record: TickRecord;
-}
+/** One line of a recording: when it was published (µs since the Unix epoch), its class and its record. */
+export type ReplayEntry = {
+  readonly [K in InstrumentClass]: { readonly ts: number; readonly kind: K; readonly record: InstrumentRecords[K] };
+}[InstrumentClass];
 
-/** One line of `tickfan record` output: the received message as the subscriber saw it. */
+/** One line of `tickfan record` output: the received message (a tick, book or trade) as the subscriber saw it. */
 export interface RecordedLine {
   readonly topic: string;
   readonly epoch: number;
   readonly seq: number;
   readonly ts: number;
-  readonly record: TickRecord;
+  readonly record: InstrumentRecords[InstrumentClass];
 }
 
 export function recordedLine(line: RecordedLine): string {
@@ -34,8 +34,8 @@ export function parseRecordedLine(line: string): ReplayEntry {
   if (typeof topic !== 'string') throw new Error(`topic is ${JSON.stringify(topic) ?? 'missing'}, expected a string`);
   if (!Number.isSafeInteger(ts) || (ts as number) < 0) throw new Error(`ts is ${JSON.stringify(ts) ?? 'missing'}, expected integer microseconds`);
   const parsed = parseTopic(topic);
-  if (parsed.kind !== 'tick') throw new Error(`${topic} is not a tick topic`);
-  return { ts: ts as number, record: validateTickRecord(parsed, record) };
+  if (parsed.kind === 'status') throw new Error(`${topic} is a status topic: a replay publishes ticks, books and trades, and its own venue status`);
+  return { ts: ts as number, kind: parsed.kind, record: validateRecord(parsed, record) } as ReplayEntry;
 }
 
 export const CSV_COLUMNS = ['ts', 'venue', 'symbol', 'bid', 'bidSize', 'ask', 'askSize', 'last', 'lastSize', 'volume'] as const;
@@ -68,5 +68,5 @@ export function parseCsvLine(line: string): ReplayEntry {
     }
   }
   record.exchTs = ts;
-  return { ts, record: validateTickRecord(parseTopic(`tick.${venue}.${symbol}`), record) };
+  return { ts, kind: 'tick', record: validateTickRecord(parseTopic(`tick.${venue}.${symbol}`), record) };
 }

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { UNMONITORED, type AdapterMonitor, type FeedAdapter, type RecordSink } from '../adapter.js';
+import type { BookRecord } from '../../wire/index.js';
 import { isCsvHeader, parseCsvLine, parseRecordedLine, type ReplayEntry } from './format.js';
 
 export interface ReplayOptions {
@@ -21,8 +22,11 @@ const MIN_WAIT_MS = 1;
 const MAX_LINE_CHARS = 1024 * 1024;
 
 /**
- * Republishes a recorded file at its original pace times `speed`, or as fast as possible,
- * optionally looping. A malformed line is counted and reported with its line number, then skipped.
+ * Republishes a recorded file (ticks, books, trades) at its original pace times `speed`, or as
+ * fast as possible, optionally looping. A malformed line is counted and reported with its line
+ * number, then skipped. Each pass opens a book with its first snapshot in the file: updates
+ * before it (a recording started while the book was live) are skipped and counted, and so a
+ * looping replay never applies the file's updates on top of the end of the previous pass.
  */
 export class ReplayFeed implements FeedAdapter {
   readonly name = 'replay';
@@ -67,6 +71,7 @@ export class ReplayFeed implements FeedAdapter {
       let firstTs: number | undefined;
       let startedAt = 0;
       let sinceYield = 0;
+      const openBooks = new Set<string>();
       for await (const { number, text } of lines(this.options.file, signal)) {
         if (text.trim() === '' || (csv && number === 1 && isCsvHeader(text))) continue;
         let entry: ReplayEntry;
@@ -89,10 +94,32 @@ export class ReplayFeed implements FeedAdapter {
         }
         if (signal.aborted) return;
         this.emitted++;
-        monitor.guard(() => sink(entry.record));
+        if (entry.kind === 'book' && !opensOrContinues(openBooks, entry.record)) {
+          monitor.rejected('book_before_snapshot', `${this.options.file} line ${number}: an update of ${entry.record.venue}.${entry.record.symbol} before its first snapshot in the file`);
+          continue;
+        }
+        monitor.guard(() => publish(sink, entry));
       }
     } while (this.options.loop && !signal.aborted);
   }
+}
+
+function publish(sink: RecordSink, entry: ReplayEntry): void {
+  switch (entry.kind) {
+    case 'tick':
+      return sink.tick(entry.record);
+    case 'book':
+      return void sink.book(entry.record);
+    case 'trade':
+      return sink.trade(entry.record);
+  }
+}
+
+/** Whether a book record may go out in this pass: a snapshot opens its book, an update needs it open. */
+function opensOrContinues(openBooks: Set<string>, record: BookRecord): boolean {
+  const book = `${record.venue}.${record.symbol}`;
+  if (record.action === 'snapshot') openBooks.add(book);
+  return openBooks.has(book);
 }
 
 /**

@@ -1,13 +1,17 @@
 import { UNMONITORED, type AdapterMonitor, type FeedAdapter, type RecordSink } from '../adapter.js';
 import { nowMicros } from '../../wire/index.js';
 import type { Instrument } from './instruments.js';
-import { MarketSimulator } from './market.js';
+import { MarketSimulator, type MarketStep } from './market.js';
 
 export interface SimulatedFeedOptions {
   instruments: readonly Instrument[];
-  /** Records per second over all instruments. */
+  /** Steps per second over all instruments: one tick each, with its book record and trade when those are on. */
   rate: number;
   seed: number;
+  /** Levels per side of each instrument's book on book.<venue>.<symbol>; 0 (the default): ticks only. */
+  bookDepth?: number;
+  /** Publish each step's trade on trade.<venue>.<symbol> (default false). */
+  trades?: boolean;
 }
 
 /** Short enough that even 200,000/s goes out in bursts of about a thousand records. */
@@ -23,7 +27,11 @@ const MAX_BURST_MS = 20;
  */
 const MAX_BACKLOG_MS = 100;
 
-/** Emits MarketSimulator records at a steady rate, paced against the clock rather than counted timer turns. */
+/**
+ * Emits MarketSimulator steps at a steady rate, paced against the clock rather than counted timer
+ * turns. A step's records go out book first, then trade, then tick: a subscriber that takes the
+ * tick finds the book and the last trade already at that tick's state.
+ */
 export class SimulatedFeed implements FeedAdapter {
   readonly name = 'simulated';
   readonly venues: readonly string[];
@@ -45,18 +53,18 @@ export class SimulatedFeed implements FeedAdapter {
       throw new RangeError(`rate ${options.rate} is not a positive number of records per second`);
     }
     this.rate = options.rate;
-    this.market = new MarketSimulator(options.instruments, options.seed);
+    this.market = new MarketSimulator(options.instruments, options.seed, { bookDepth: options.bookDepth, trades: options.trades });
     this.venues = [...new Set(options.instruments.map((instrument) => instrument.venue))];
     this.burstCap = Math.max(1, Math.ceil((options.rate * MAX_BURST_MS) / 1000));
     this.backlogCap = Math.max(1, Math.ceil((options.rate * MAX_BACKLOG_MS) / 1000));
   }
 
-  /** Records handed to the sink since construction, over all start/stop cycles. */
+  /** Steps (ticks) handed to the sink since construction, over all start/stop cycles. */
   get emitted(): number {
     return this.emittedCount;
   }
 
-  /** Records that fell due but were skipped because the feed could not keep up, since construction. */
+  /** Steps that fell due but were skipped because the feed could not keep up, since construction. */
   get behind(): number {
     return this.behindCount;
   }
@@ -64,6 +72,8 @@ export class SimulatedFeed implements FeedAdapter {
   async start(sink: RecordSink, monitor: AdapterMonitor = UNMONITORED): Promise<void> {
     if (this.sink !== undefined) throw new Error('simulated feed is already started');
     this.sink = sink;
+    // A run may have stopped between a step's records: every book starts this run afresh.
+    this.market.resyncBooks();
     this.startedAtMicros = nowMicros();
     this.accounted = 0;
     this.timer = setInterval(() => monitor.guard(() => this.turn()), TIMER_MS);
@@ -87,17 +97,31 @@ export class SimulatedFeed implements FeedAdapter {
     while (sent < burst) {
       const exchTs = nowMicros();
       if (exchTs > deadline) break;
-      sink(this.market.next(exchTs));
+      const stillRunning = this.emit(sink, this.market.step(exchTs));
       sent++;
       this.emittedCount++;
       this.accounted++;
-      // The sink may stop the feed; nothing may reach it afterwards, not even from this burst.
-      if (this.sink !== sink) return;
+      if (!stillRunning) return;
     }
     const skipped = due - sent - this.backlogCap;
     if (skipped > 0) {
       this.behindCount += skipped;
       this.accounted += skipped;
     }
+  }
+
+  /**
+   * Hands one step's records to the sink; false when the sink stopped the feed meanwhile, after
+   * which nothing may reach it, not even the rest of the step or of the burst.
+   */
+  private emit(sink: RecordSink, step: MarketStep): boolean {
+    if (step.book !== undefined && !sink.book(step.book)) this.market.resyncBook(step.book);
+    if (this.sink !== sink) return false;
+    if (step.trade !== undefined) {
+      sink.trade(step.trade);
+      if (this.sink !== sink) return false;
+    }
+    sink.tick(step.tick);
+    return this.sink === sink;
   }
 }

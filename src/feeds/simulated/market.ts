@@ -3,7 +3,8 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { skipN } from 'pure-rand/utils/skipN';
-import { isSegment, tickTopic, topicProblem, type TickRecord } from '../../wire/index.js';
+import { bookTopic, isSegment, tickTopic, topicProblem, type BookRecord, type TickRecord, type TradeRecord } from '../../wire/index.js';
+import { SimulatedBook } from './book.js';
 import { decimalStep, stepsToDecimal, type DecimalStep } from './decimal.js';
 import type { Instrument } from './instruments.js';
 
@@ -20,6 +21,27 @@ const TRADE_PERCENT = 30;
 /** Quote sizes up to about this notional (in the instrument's quote currency), so BTC and DOGE books look alike. */
 const MAX_QUOTE_NOTIONAL = 100_000;
 const MAX_TRADE_SHARE_OF_QUOTE = 5;
+/**
+ * Books draw from a generator of their own, seeded from the same seed: the ticks of a seed are
+ * the same with books on or off, at any depth.
+ */
+const BOOK_SEED_SALT = 0x5bd1_e995;
+
+export interface MarketOptions {
+  /** Levels per side of each instrument's book; 0 (the default) simulates no books. */
+  readonly bookDepth?: number;
+  /** Whether a step that trades also yields its trade record (default false). */
+  readonly trades?: boolean;
+}
+
+/** What one step of one instrument yields: its L1 tick, and its book record and trade when simulated. */
+export interface MarketStep {
+  readonly tick: TickRecord;
+  /** The book after the step; its best levels are the tick's bid/bidSize and ask/askSize. */
+  readonly book: BookRecord | undefined;
+  /** The step's trade, against the tick's quote: at the ask for a buyer, at the bid for a seller. */
+  readonly trade: TradeRecord | undefined;
+}
 
 class InstrumentState {
   readonly venue: string;
@@ -32,6 +54,8 @@ class InstrumentState {
   /** Unrounded, so that many small steps can move the quotes by a tick. */
   fairTicks: number;
   traded = false;
+  /** Trades so far, which numbers each trade's tradeId. */
+  tradeCount = 0;
   lastTicks = 0;
   lastLots = 0;
   volumeLots = 0;
@@ -39,7 +63,9 @@ class InstrumentState {
   highTicks = 0;
   lowTicks = 0;
 
-  constructor(instrument: Instrument) {
+  readonly book: SimulatedBook | undefined;
+
+  constructor(instrument: Instrument, bookDepth: number) {
     const { venue, symbol, tickSize, lotSize, startPrice } = instrument;
     const name = tickTopic(venue, symbol);
     const problem = topicProblem(name);
@@ -55,30 +81,53 @@ class InstrumentState {
     this.fairTicks = this.anchorTicks;
     this.maxQuoteLots = Math.max(1, Math.round(MAX_QUOTE_NOTIONAL / (startPrice * lotSize)));
     this.maxTradeLots = Math.max(1, Math.round(this.maxQuoteLots / MAX_TRADE_SHARE_OF_QUOTE));
+    this.book = bookDepth > 0
+      ? new SimulatedBook({ venue, symbol, tick: this.tick, lot: this.lot, depth: bookDepth, maxLots: this.maxQuoteLots })
+      : undefined;
   }
 }
 
 /**
- * A deterministic L1 market: each step advances one instrument and returns its full record.
- * Prices and sizes are held as integer ticks and lots, so published decimals are exact.
+ * A deterministic market: each step advances one instrument and returns its full L1 record and,
+ * when asked for, its order book's record and its trade. Prices and sizes are held as integer
+ * ticks and lots, so published decimals are exact.
  */
 export class MarketSimulator {
   private readonly states: readonly InstrumentState[];
+  private readonly byBookTopic: ReadonlyMap<string, InstrumentState>;
   private readonly rng: RandomGenerator;
+  private readonly bookRng: RandomGenerator;
+  private readonly trades: boolean;
 
   /** `seed` is taken as a 32-bit integer, as pure-rand does. */
-  constructor(instruments: readonly Instrument[], seed: number) {
+  constructor(instruments: readonly Instrument[], seed: number, options: MarketOptions = {}) {
+    const { bookDepth = 0, trades = false } = options;
+    if (!(Number.isInteger(bookDepth) && bookDepth >= 0)) throw new RangeError(`book depth ${bookDepth} is not a whole number of levels >= 0`);
     if (instruments.length === 0) throw new RangeError('the simulator needs at least one instrument');
-    const states = instruments.map((instrument) => new InstrumentState(instrument));
+    const states = instruments.map((instrument) => new InstrumentState(instrument, bookDepth));
     const names = new Set(states.map((s) => tickTopic(s.venue, s.symbol)));
     if (names.size !== states.length) throw new RangeError('instruments must have unique (venue, symbol) pairs');
     this.states = states;
+    this.byBookTopic = new Map(states.map((s) => [bookTopic(s.venue, s.symbol), s]));
+    this.trades = trades;
     this.rng = xoroshiro128plus(seed);
     skipN(this.rng, WARM_UP_DRAWS);
+    this.bookRng = xoroshiro128plus(seed ^ BOOK_SEED_SALT);
+    skipN(this.bookRng, WARM_UP_DRAWS);
   }
 
-  /** Advances a uniformly chosen instrument by one step; `exchTs` is stamped on the record as given. */
-  next(exchTs: number): TickRecord {
+  /** The next record of every book is a snapshot: a new run of the feed opens each book afresh. */
+  resyncBooks(): void {
+    for (const s of this.states) s.book?.resync();
+  }
+
+  /** The next record of `record`'s book is a snapshot: that record did not reach subscribers. */
+  resyncBook(record: BookRecord): void {
+    this.byBookTopic.get(bookTopic(record.venue, record.symbol))?.book?.resync();
+  }
+
+  /** Advances a uniformly chosen instrument by one step; `exchTs` is stamped on its records as given. */
+  step(exchTs: number): MarketStep {
     const rng = this.rng;
     const s = this.states[uniformInt(rng, 0, this.states.length - 1)]!;
 
@@ -90,10 +139,18 @@ export class MarketSimulator {
     const bidLots = uniformInt(rng, 1, s.maxQuoteLots);
     const askLots = uniformInt(rng, 1, s.maxQuoteLots);
 
+    let trade: TradeRecord | undefined;
     if (uniformInt(rng, 0, 99) < TRADE_PERCENT) {
       const buyerAggressed = uniformInt(rng, 0, 1) === 1;
       const priceTicks = buyerAggressed ? askTicks : bidTicks;
       const lots = uniformInt(rng, 1, Math.min(s.maxTradeLots, buyerAggressed ? askLots : bidLots));
+      s.tradeCount++;
+      if (this.trades) {
+        trade = {
+          venue: s.venue, symbol: s.symbol, price: stepsToDecimal(priceTicks, s.tick), size: stepsToDecimal(lots, s.lot),
+          side: buyerAggressed ? 'buy' : 'sell', tradeId: String(s.tradeCount), exchTs,
+        };
+      }
       if (!s.traded) {
         s.traded = true;
         s.openTicks = s.highTicks = s.lowTicks = priceTicks;
@@ -105,25 +162,30 @@ export class MarketSimulator {
       if (priceTicks < s.lowTicks) s.lowTicks = priceTicks;
     }
 
-    const { tick, lot } = s;
-    // Object literals in protocol field order, so JSON.stringify needs no reordering.
-    if (!s.traded) {
-      return {
-        venue: s.venue, symbol: s.symbol,
-        bid: stepsToDecimal(bidTicks, tick), bidSize: stepsToDecimal(bidLots, lot),
-        ask: stepsToDecimal(askTicks, tick), askSize: stepsToDecimal(askLots, lot),
-        volume: 0, exchTs,
-      };
-    }
+    const book = s.book?.follow({ bidTicks, bidLots, askTicks, askLots }, this.bookRng, exchTs);
+    return { tick: tickRecord(s, bidTicks, bidLots, askTicks, askLots, exchTs), book, trade };
+  }
+}
+
+/** The instrument's full L1 record after a step; object literals in protocol field order, so JSON.stringify needs no reordering. */
+function tickRecord(s: InstrumentState, bidTicks: number, bidLots: number, askTicks: number, askLots: number, exchTs: number): TickRecord {
+  const { tick, lot } = s;
+  if (!s.traded) {
     return {
       venue: s.venue, symbol: s.symbol,
       bid: stepsToDecimal(bidTicks, tick), bidSize: stepsToDecimal(bidLots, lot),
       ask: stepsToDecimal(askTicks, tick), askSize: stepsToDecimal(askLots, lot),
-      last: stepsToDecimal(s.lastTicks, tick), lastSize: stepsToDecimal(s.lastLots, lot),
-      volume: stepsToDecimal(s.volumeLots, lot), exchTs,
-      open: stepsToDecimal(s.openTicks, tick), high: stepsToDecimal(s.highTicks, tick), low: stepsToDecimal(s.lowTicks, tick),
+      volume: 0, exchTs,
     };
   }
+  return {
+    venue: s.venue, symbol: s.symbol,
+    bid: stepsToDecimal(bidTicks, tick), bidSize: stepsToDecimal(bidLots, lot),
+    ask: stepsToDecimal(askTicks, tick), askSize: stepsToDecimal(askLots, lot),
+    last: stepsToDecimal(s.lastTicks, tick), lastSize: stepsToDecimal(s.lastLots, lot),
+    volume: stepsToDecimal(s.volumeLots, lot), exchTs,
+    open: stepsToDecimal(s.openTicks, tick), high: stepsToDecimal(s.highTicks, tick), low: stepsToDecimal(s.lowTicks, tick),
+  };
 }
 
 /** Mostly one or two ticks, now and then a gapped book of up to 12. `percentile` is 0..99. */
