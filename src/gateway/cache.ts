@@ -103,6 +103,7 @@ export class EventCache {
     const relation = sequence(held, update);
     if (relation === 'duplicate' || relation === 'older') return undefined;
     const version = ++this.applied;
+    const appears = held === undefined;
     if (held === undefined) {
       const history = new RecordRing(this.historyPerTopic);
       const book = isBookTopic(topic) ? new HeldBook(history, this.historyPerTopic) : undefined;
@@ -120,11 +121,13 @@ export class EventCache {
       held.merges = undefined;
     }
     held.history.append(update.payload, ts);
-    if (held.book !== undefined) {
-      const broke = held.book.apply(bookRecordOf(update), relation, version);
-      if (broke !== undefined) this.bookBreaks.set(broke, this.bookBreaks.get(broke)! + 1);
-    }
-    return deferredOutbound(() => tickEventText(update), topic, ts, bookPosition(held));
+    if (held.book === undefined) return deferredOutbound(() => tickEventText(update), topic, ts);
+    const record = bookRecordOf(update);
+    const broke = held.book.apply(record, relation, version);
+    if (broke !== undefined) this.bookBreaks.set(broke, this.bookBreaks.get(broke)! + 1);
+    // A book topic that appears is every follower's first event of it, which section 8 wants a snapshot event.
+    const prefix = appears && record.action === 'snapshot' ? SNAPSHOT_PREFIX : TICK_PREFIX;
+    return deferredOutbound(() => eventText(prefix, update), topic, ts, bookPosition(held));
   }
 
   /**
