@@ -92,7 +92,9 @@ export function addCounters(into: SessionCounters, from: Readonly<SessionCounter
  * tick of each of its topics that changed since its last frame from the cache
  * (ConflationSource), so a slow client costs O(its topics) per frame, not O(ticks). What is
  * offered otherwise while it conflates (snapshots of a new subscription, a resume's events)
- * is kept newest per topic, bounded by its topic count.
+ * is kept newest per topic, bounded by its topic count. A book topic is never cut to its newest
+ * event (an update is not the book): the frame brings the client's book from where it stands to
+ * the newest seq with one merged update from the cache (ConflationSource.bookSince).
  */
 export class Session {
   conflate = true;
