@@ -1,3 +1,5 @@
+import type { Position } from '../wire/index.js';
+
 /** An event ready to send: its JSON text, built once and shared by every client that gets it. */
 export interface OutboundEvent {
   /** Unique per event, so equal pending queues of different clients can be recognised cheaply. */
@@ -7,6 +9,12 @@ export interface OutboundEvent {
   readonly topic?: string;
   /** The header ts (microseconds since the epoch) of a snapshot or tick event. */
   readonly ts?: number;
+  /**
+   * On a book topic's snapshot or tick event: the position the client's book is at once it has
+   * applied it. A book is never conflated to its newest event (an update is not the book); a
+   * conflating client's merge starts after the last position it was sent (Session).
+   */
+  readonly book?: Position;
 }
 
 /** A ready-made snapshot or tick event with the position it carries. */
@@ -18,8 +26,8 @@ export interface PositionedEvent {
 
 let serials = 0;
 
-export function outbound(text: string, topic?: string, ts?: number): OutboundEvent {
-  return { serial: ++serials, text, topic, ts };
+export function outbound(text: string, topic?: string, ts?: number, book?: Position): OutboundEvent {
+  return { serial: ++serials, text, topic, ts, book };
 }
 
 /**
@@ -27,7 +35,7 @@ export function outbound(text: string, topic?: string, ts?: number): OutboundEve
  * all. The builder is dropped once used: it may hold received frames, which keep much more
  * native memory alive than the text.
  */
-export function deferredOutbound(build: () => string, topic: string, ts: number): OutboundEvent {
+export function deferredOutbound(build: () => string, topic: string, ts: number, book?: Position): OutboundEvent {
   let text: string | undefined;
   let builder: (() => string) | undefined = build;
   return {
@@ -41,6 +49,7 @@ export function deferredOutbound(build: () => string, topic: string, ts: number)
     },
     topic,
     ts,
+    book,
   };
 }
 

@@ -11,6 +11,7 @@ import {
 } from '../wire/index.js';
 import { Admission, addressOf, REFUSAL_TEXT, SERVICE_UNAVAILABLE, type Refusal, type UpgradeRefusal } from './admission.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
+import type { BookBreak } from './books.js';
 import { EventCache, tickEventText, type TopicEvent } from './cache.js';
 import { coversVenue, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
 import { pageHandler } from './page.js';
@@ -39,6 +40,8 @@ export interface GatewayOptions extends FlusherOptions, Pick<GatewaySettings,
 }
 
 const STATUS_PREFIX = 'status.';
+/** The position of a client that holds nothing of a topic (epochs are non-zero): whatever comes is newer. */
+const NO_POSITION: Position = { epoch: 0, seq: 0 };
 /** Distinct control texts remembered for sharing (sharedControl). */
 const CONTROL_EVENTS_KEPT = 1024;
 /** Errors within one second after which a client is taken to be abusive and closed (CloseCode.POLICY). */
@@ -110,6 +113,8 @@ export class Gateway {
   readonly replayer: Replayer | undefined;
   private readonly flusher: Flusher<Client>;
   private readonly controlEvents = new Map<string, OutboundEvent>();
+  /** Per book topic whose book is unknown now: the clients waiting for its snapshot, each held (awaitBook). */
+  private readonly bookWaits = new Map<string, Map<Client, { readonly hold: ReplayHold; readonly since: Position }>>();
   /** Upgrades whose token is being verified (they count against maxConnections). */
   private verifying = 0;
   private readonly http: Server;
@@ -207,6 +212,11 @@ export class Gateway {
   /** How the upstream subscribers kept the gateway's state whole (gaps, repairs, restarts), for metrics. */
   get upstreamRepairs(): Map<UpstreamRepair, number> {
     return this.upstream.repairs;
+  }
+
+  /** Book records that left the gateway's book of their topic unknown, by reason, for metrics. */
+  get bookBreaks(): ReadonlyMap<BookBreak, number> {
+    return this.cache.bookBreakCounts;
   }
 
   /** Times a changed JWKS file (gateway.auth.jwksFile) was invalid and ignored, for metrics. */
@@ -353,7 +363,11 @@ export class Gateway {
     }, () => {
       this.counters.slowConsumerCloses++;
       client.closedWith ??= CloseCode.SLOW_CONSUMER;
-    }, { clock: () => this.cache.clock, changedSince: (since) => this.changedTopics(client, since) });
+    }, {
+      clock: () => this.cache.clock,
+      changedSince: (since) => this.changedTopics(client, since),
+      bookSince: (topic, from) => this.cache.bookSince(topic, from),
+    });
     const now = Date.now();
     const client: Client = {
       session, socket, address: addressOf(req), patterns: new Map(), subscribeOps: { windowStart: now, count: 0 }, errors: { windowStart: now, count: 0 }, alive: true,
@@ -514,8 +528,9 @@ export class Gateway {
         if (since !== undefined) {
           this.resume(client, topic, since);
         } else if (request.snapshot) {
-          const snapshot = this.cache.snapshot(topic)!;
-          session.offer(topic, snapshot.epoch, snapshot.seq, snapshot.event);
+          const snapshot = this.cache.snapshot(topic);
+          if (snapshot === undefined) this.awaitBook(client, topic, NO_POSITION);
+          else session.offer(topic, snapshot.epoch, snapshot.seq, snapshot.event);
         }
       }
     }
@@ -542,8 +557,9 @@ export class Gateway {
       this.countResume('current');
     } else {
       this.countResume('snapshot');
-      const { epoch, seq, event } = answer.kind === 'snapshot' ? answer.event : this.cache.snapshot(topic)!;
-      session.offer(topic, epoch, seq, event);
+      const snapshot = answer.kind === 'snapshot' ? answer.event : this.cache.snapshot(topic);
+      if (snapshot === undefined) return this.awaitBook(client, topic, since);
+      session.offer(topic, snapshot.epoch, snapshot.seq, snapshot.event);
     }
   }
 
@@ -582,10 +598,36 @@ export class Gateway {
       else if (after.kind === 'snapshot') break;
     }
     const snapshot = this.cache.snapshot(topic);
-    const events = bridged !== undefined ? [...replayed, ...bridged] : snapshot === undefined ? [] : [snapshot];
     this.countResume(bridged !== undefined ? 'replay' : 'snapshot');
+    if (bridged === undefined && snapshot === undefined && this.cache.has(topic)) return this.awaitBook(client, topic, since, hold);
+    const events = bridged !== undefined ? [...replayed, ...bridged] : snapshot === undefined ? [] : [snapshot];
     client.session.endReplay(hold, since, events);
     this.flusher.markDirty(client);
+  }
+
+  /**
+   * Holds `client`'s events of a book topic whose book the gateway does not know now (a record
+   * broke it) until the next snapshot record makes it known: then the whole book goes first, as a
+   * snapshot event (releaseBookWaits). Waiting, not an error event: the client is subscribed (a
+   * pattern may match many topics), and a book topic's first event must be a snapshot.
+   */
+  private awaitBook(client: Client, topic: string, since: Position, hold = client.session.holdForReplay(topic, since.epoch, since.seq)): void {
+    let waits = this.bookWaits.get(topic);
+    if (waits === undefined) this.bookWaits.set(topic, (waits = new Map()));
+    waits.set(client, { hold, since });
+  }
+
+  /** The clients waiting for `topic`'s book get its snapshot, once the book is known again. */
+  private releaseBookWaits(topic: string): void {
+    const waits = this.bookWaits.get(topic);
+    const snapshot = waits && this.cache.snapshot(topic);
+    if (snapshot === undefined) return;
+    this.bookWaits.delete(topic);
+    for (const [client, { hold, since }] of waits!) {
+      if (!this.clients.has(client) || !client.session.holds(hold)) continue;
+      client.session.endReplay(hold, since, [snapshot]);
+      this.flusher.markDirty(client);
+    }
   }
 
   private countResume(outcome: ResumeOutcome): void {
@@ -628,6 +670,8 @@ export class Gateway {
     this.counters.ticksReceived++;
     const event = this.cache.apply(update);
     if (event === undefined) return;
+    // Before the live offers: a released client's snapshot is at this record's seq, so the record itself is not offered to it again.
+    if (this.bookWaits.size > 0) this.releaseBookWaits(update.topic);
     let queued = false;
     for (const client of this.index.matching(update.topic)) {
       if (!client.session.offerLive(update.topic, update.epoch, update.seq, event)) continue;
@@ -683,6 +727,7 @@ export class Gateway {
     const wanted = (topic: string): boolean => held.some((p) => topic.startsWith(p));
     this.cache.retain(wanted);
     this.statuses.retain(wanted);
+    for (const topic of this.bookWaits.keys()) if (!wanted(topic)) this.bookWaits.delete(topic);
   }
 
   private refuse(client: Client, err: RequestError): void {
@@ -767,6 +812,7 @@ export class Gateway {
       this.index.remove(client, pattern);
       for (const prefix of upstreamPrefixes(pattern)) this.unwant(prefix);
     }
+    for (const [topic, waits] of this.bookWaits) if (waits.delete(client) && waits.size === 0) this.bookWaits.delete(topic);
     this.counters.closedByCode.set(code, (this.counters.closedByCode.get(code) ?? 0) + 1);
     addCounters(this.retired, client.session.counters);
     this.log.debug({ session: client.session.id, code }, 'client disconnected');

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import { BucketHistogram, counterOf, countersBy, gaugeOf, gaugesBy, registerLineMetrics, withZeros } from '../metrics/index.js';
 import { RESUME_OUTCOMES, UPGRADE_REFUSALS, type Gateway } from './gateway.js';
+import { BOOK_BREAKS } from './books.js';
 import { REPLAY_RESULTS } from './replay.js';
 import { UPSTREAM_REPAIRS } from './upstream.js';
 import { CloseCode, ERROR_CODES, REJECT_REASONS } from '../wire/index.js';
@@ -41,6 +42,9 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
   });
   countersBy(registry, 'tickfan_gateway_messages_rejected_total', 'Messages from the fabric (live stream, snapshot and replay replies) that failed to decode, by reason: dropped, never sent to a client.', ['reason'], function* () {
     for (const [reason, count] of withZeros<string>(REJECT_REASONS, gateway.upstreamRejects)) yield [{ reason }, count];
+  });
+  countersBy(registry, 'tickfan_gateway_books_broken_total', 'Book records after which the gateway\'s book of the topic was not the source\'s, by reason: checksum (the book after the record did not match its checksum), gap (an update not following the held seq, a gap upstream did not repair), no_snapshot (a topic\'s or an epoch\'s first record was an update), too_deep (a side past the gateway\'s bound). The topic serves no snapshot or merged update until its next snapshot record; subscribers wait for that.', ['reason'], function* () {
+    for (const [reason, count] of withZeros(BOOK_BREAKS, gateway.bookBreaks)) yield [{ reason }, count];
   });
   countersBy(registry, 'tickfan_gateway_resumes_total', 'Topics of `since` resumes, by how they were answered: current (missed nothing), history (the gateway\'s own), replay (the snapshot service\'s REPLAY), snapshot (a fresh snapshot: the ticks were not to be had, or the epoch changed).', ['outcome'], function* () {
     for (const [outcome, count] of withZeros(RESUME_OUTCOMES, gateway.counters.resumes)) yield [{ outcome }, count];

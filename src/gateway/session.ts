@@ -36,12 +36,26 @@ export const CONFLATION_HOLD_MS = 1000;
 export interface ConflationSource {
   /** The cache's clock now (EventCache.clock). */
   clock(): number;
-  /** Each topic the client follows (once) whose newest tick came after `since`, that tick's event and position. */
+  /**
+   * Each topic the client follows (once) whose newest tick came after `since`, that tick's event
+   * and position; for a book topic, what its book lacks of the records after `since` (EventCache.changedSince).
+   */
   changedSince(since: number): Iterable<TopicEvent>;
+  /** What a book at `from` lacks of the topic now (EventCache.bookSince); undefined when nothing. */
+  bookSince(topic: string, from: Position): TopicEvent | undefined;
 }
 
 /** A source that holds nothing: a session on its own (tests) conflates only what is offered to it. */
-const NO_SOURCE: ConflationSource = { clock: () => 0, changedSince: () => [] };
+const NO_SOURCE: ConflationSource = { clock: () => 0, changedSince: () => [], bookSince: () => undefined };
+
+/**
+ * Where a conflating client's book of a topic stands when that is not what the cache's clock
+ * says (it was offered a snapshot or records after its last frame): at (epoch, seq), once it has
+ * `first`, a snapshot event still to send, when there is one.
+ */
+interface BookFrom extends Position {
+  readonly first?: OutboundEvent;
+}
 
 export interface SessionCounters {
   eventsSent: number;
@@ -78,7 +92,9 @@ export function addCounters(into: SessionCounters, from: Readonly<SessionCounter
  * tick of each of its topics that changed since its last frame from the cache
  * (ConflationSource), so a slow client costs O(its topics) per frame, not O(ticks). What is
  * offered otherwise while it conflates (snapshots of a new subscription, a resume's events)
- * is kept newest per topic, bounded by its topic count.
+ * is kept newest per topic, bounded by its topic count. A book topic is never cut to its newest
+ * event (an update is not the book): the frame brings the client's book from where it stands to
+ * the newest seq with one merged update from the cache (ConflationSource.bookSince).
  */
 export class Session {
   conflate = true;
@@ -94,8 +110,14 @@ export class Session {
   private queue: OutboundEvent[] = [];
   /** A hash of the serials in `queue`, so equal queues of different clients are found cheaply. */
   private fingerprint = 0;
-  /** Once the client has fallen behind with conflation on: the newest event offered per topic since its last frame. */
+  /** Once the client has fallen behind with conflation on: the newest event offered per topic since its last frame (no book topic: see books). */
   private conflated: Map<string, OutboundEvent> | undefined;
+  /**
+   * While conflating, the book topics offered something since the last frame: where the client's
+   * book stands, so its next frame brings it to the newest seq (EventCache.bookSince). A book
+   * topic without an entry was sent everything up to `conflatingSince`.
+   */
+  private books: Map<string, BookFrom> | undefined;
   /** While conflating: the cache's clock at the last frame (or at falling behind); what changed after it is pending. */
   private conflatingSince = 0;
   /** Live ticks not offered while conflating, less those that went out as a topic's newest: replaced ones. */
@@ -127,7 +149,7 @@ export class Session {
     if (this.closing) return false;
     if (this.resumedPoints !== undefined && this.resumedPoints.size > 0 && !this.pastResumePoint(topic, epoch, seq)) return false;
     if (this.conflated) {
-      this.keepNewest(this.conflated, topic, event);
+      this.keepPending(this.conflated, topic, event);
     } else {
       this.enqueue(event);
       // A client that conflated before is a slow reader: behind again, it conflates at once
@@ -187,6 +209,7 @@ export class Session {
   forget(topic: string): void {
     this.resumedPoints?.delete(topic);
     this.conflated?.delete(topic);
+    this.books?.delete(topic);
     (this.forgotten ??= new Map()).set(topic, this.queue.length);
   }
 
@@ -197,7 +220,7 @@ export class Session {
 
   /** Events queued or kept for the next frame (a conflating client's ticks wait in the cache instead, see hasNews). */
   get pending(): number {
-    return this.queue.length + (this.conflated?.size ?? 0);
+    return this.queue.length + (this.conflated?.size ?? 0) + (this.books?.size ?? 0);
   }
 
   /** Whether a flush may have something to send: events pending, or, conflating, whatever the cache holds newer. */
@@ -220,9 +243,11 @@ export class Session {
     const wasConflating = this.conflated !== undefined;
     if (this.conflated) {
       const clock = this.source.clock();
+      const books = this.takeBooks();
       this.takeChanged(this.conflated);
-      events = events.concat([...this.conflated.values()]);
+      events = events.concat([...this.conflated.values()], books);
       this.conflated = undefined;
+      this.books = undefined;
       this.conflatingSince = clock;
     }
     if (events.length > 0) {
@@ -274,12 +299,29 @@ export class Session {
   private takeChanged(pending: Map<string, OutboundEvent>): void {
     let taken = 0;
     for (const { topic, epoch, seq, event } of this.source.changedSince(this.conflatingSince)) {
+      // Already brought to the newest seq by takeBooks, from where the client's book stands.
+      if (this.books?.has(topic)) continue;
       if (this.resumedPoints !== undefined && this.resumedPoints.size > 0 && !this.pastResumePoint(topic, epoch, seq)) continue;
       this.keepNewest(pending, topic, event);
       taken++;
     }
     this.counters.conflated += Math.max(0, this.withheld - taken);
     this.withheld = 0;
+  }
+
+  /**
+   * The events of the book topics offered something since the last frame, in topic order: its
+   * snapshot first where the client has none yet, then what its book lacks of the newest.
+   */
+  private takeBooks(): OutboundEvent[] {
+    const events: OutboundEvent[] = [];
+    if (this.books === undefined) return events;
+    for (const [topic, from] of this.books) {
+      if (from.first !== undefined) events.push(from.first);
+      const change = this.source.bookSince(topic, from);
+      if (change !== undefined) events.push(change.event);
+    }
+    return events;
   }
 
   private fallBehind(): void {
@@ -294,7 +336,7 @@ export class Session {
       const { topic } = event;
       if (topic === undefined) control.push(event);
       // A tick queued before its topic was forgotten (unsubscribed) must not follow the `unsubscribed` event.
-      else if (i >= (this.forgotten?.get(topic) ?? 0)) this.keepNewest(this.conflated!, topic, event);
+      else if (i >= (this.forgotten?.get(topic) ?? 0)) this.keepPending(this.conflated!, topic, event);
     });
     this.queue = control;
   }
@@ -325,6 +367,28 @@ export class Session {
   private enqueue(event: OutboundEvent): void {
     this.queue.push(event);
     this.fingerprint = (Math.imul(this.fingerprint, 31) + event.serial) | 0;
+  }
+
+  /** Keeps an event for the next conflated frame: the newest per topic, or for a book topic where the client's book stands. */
+  private keepPending(pending: Map<string, OutboundEvent>, topic: string, event: OutboundEvent): void {
+    if (event.book === undefined) this.keepNewest(pending, topic, event);
+    else this.keepBook(topic, event.book, event);
+  }
+
+  /**
+   * A book event is never replaced by a newer one (an update is not the book): the first event
+   * of a run fixes where the client's book stands (a snapshot: at its seq, once sent; a record:
+   * just before it), and the next frame merges everything after that from the cache.
+   */
+  private keepBook(topic: string, position: Position, event: OutboundEvent): void {
+    const books = (this.books ??= new Map());
+    if (event.text.startsWith(SNAPSHOT_PREFIX)) {
+      books.set(topic, { first: event, epoch: position.epoch, seq: position.seq });
+    } else if (!books.has(topic)) {
+      books.set(topic, { epoch: position.epoch, seq: position.seq - 1 });
+    } else {
+      this.counters.conflated++;
+    }
   }
 
   /**

@@ -211,6 +211,13 @@ export interface StatusPublisher {
   publish(state: string, payload?: unknown): Promise<number>;
 }
 
+export interface RecordPublisher {
+  readonly epoch: number;
+  readonly topic: string;
+  /** Sends `record` as the topic's next message; resolves with its seq. */
+  publish(record: unknown): Promise<number>;
+}
+
 /** A snapshot service's view of a topic: epoch and seq, or undefined. */
 export type Position = { epoch: number; seq: number } | undefined;
 
@@ -310,19 +317,27 @@ export class Fabric {
    * publishes them; `payload` overrides the record to send malformed ones.
    */
   async statusPublisher(venue: string): Promise<StatusPublisher> {
+    const source = await this.recordPublisher(`status.${venue}`);
+    return {
+      epoch: source.epoch,
+      topic: source.topic,
+      publish: (state: string, payload?: unknown) => source.publish(payload ?? { venue, state, reason: `test says ${state}` }),
+    };
+  }
+
+  /** The owning source of one topic on the proxy frontend (its own epoch), publishing whatever record it is given as JSON. */
+  async recordPublisher(topic: string): Promise<RecordPublisher> {
     const socket = new XPublisher({ linger: 0 });
     this.statusSockets.push(socket);
     socket.connect(this.config.connect.frontend[0]!);
     // The snapshot service's subscription arriving through the proxy: from now on nothing sent is lost.
-    await withTimeout(socket.receive(), 5000, 'a subscription to reach the status publisher');
+    await withTimeout(socket.receive(), 5000, `a subscription to reach the publisher of ${topic}`);
     const epoch = 1 + Math.floor(Math.random() * 0xffff_fffe);
     let seq = 0;
-    const topic = `status.${venue}`;
     return {
       epoch,
       topic,
-      async publish(state: string, payload?: unknown): Promise<number> {
-        const record = payload ?? { venue, state, reason: `test says ${state}` };
+      async publish(record: unknown): Promise<number> {
         await socket.send([...encodeMessage(topic, { flags: 0, epoch, seq: ++seq, ts: nowMicros() }, Buffer.from(JSON.stringify(record)))]);
         return seq;
       },

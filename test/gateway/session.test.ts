@@ -5,39 +5,7 @@ import { EventCache } from '../../src/gateway/cache.js';
 import { outbound } from '../../src/gateway/frames.js';
 import { Session } from '../../src/gateway/session.js';
 import { CloseCode } from '../../src/wire/websocket.js';
-
-/** A stand-in for a ws socket: records frames; the test sets bufferedAmount to play a full or drained socket. */
-class FakeSocket {
-  bufferedAmount = 0;
-  readonly frames: string[] = [];
-  closed: { code: number; reason: string } | undefined;
-  /** Bytes each sent frame adds to bufferedAmount (0: the peer reads at once). */
-  growPerFrame = 0;
-
-  send(data: Buffer, options: { binary: boolean }): void {
-    if (this.closed) throw new Error('send after close');
-    if (options.binary) throw new Error('frames must be text frames');
-    this.frames.push(data.toString('utf8'));
-    this.bufferedAmount += this.growPerFrame;
-  }
-
-  close(code: number, reason: string): void {
-    this.closed ??= { code, reason };
-  }
-
-  /** Every event sent, frames flattened, parsed. */
-  events(): Event[] {
-    return this.frames.flatMap((frame) => JSON.parse(frame) as Event[]);
-  }
-}
-
-interface Event {
-  type: string;
-  topic?: string;
-  epoch?: number;
-  seq?: number;
-  n?: number;
-}
+import { FakeSocket, type SentEvent } from './_fake-socket.js';
 
 const HIGH_WATER = 1000;
 
@@ -325,6 +293,7 @@ function cachedSession(topics: readonly string[], limits: { maxQueuedEvents: num
         if (changed !== undefined) yield changed;
       }
     },
+    bookSince: (topic, from) => cache.bookSince(topic, from),
   });
   /** Applies a tick to the cache and offers it live; returns whether the session queued it. */
   const live = (topic: string, epoch: number, seq: number): boolean => {
@@ -373,7 +342,7 @@ test('a client still behind after a conflated frame conflates on: the next frame
   t.is(socket.frames.length, 1, 'nothing sent while behind');
   socket.bufferedAmount = 0;
   s.flush();
-  t.deepEqual(JSON.parse(socket.frames[1]!).map((e: Event) => `${e.topic}:${e.seq}`), ['tick.V.B:50']);
+  t.deepEqual(JSON.parse(socket.frames[1]!).map((e: SentEvent) => `${e.topic}:${e.seq}`), ['tick.V.B:50']);
   socket.bufferedAmount = 0;
   socket.growPerFrame = 0;
   s.flush();
@@ -440,14 +409,14 @@ test('while conflating, a topic held for a REPLAY is not taken from the cache un
   socket.bufferedAmount = 0;
   socket.growPerFrame = HIGH_WATER + 1;
   s.flush();
-  t.deepEqual(JSON.parse(socket.frames[1]!).map((e: Event) => `${e.topic}:${e.seq}`), ['tick.V.B:2'], 'A held back');
+  t.deepEqual(JSON.parse(socket.frames[1]!).map((e: SentEvent) => `${e.topic}:${e.seq}`), ['tick.V.B:2'], 'A held back');
   const replayed = [2, 3].map((seq) => ({ epoch: 1, seq, event: outbound(tick('tick.V.A', 1, seq), 'tick.V.A') }));
   s.endReplay(hold, { epoch: 1, seq: 1 }, replayed);
   for (let seq = 10; seq <= 12; seq++) live('tick.V.A', 1, seq);
   socket.bufferedAmount = 0;
   socket.growPerFrame = 0;
   s.flush();
-  t.deepEqual(JSON.parse(socket.frames[2]!).map((e: Event) => `${e.topic}:${e.seq}`), ['tick.V.A:12']);
+  t.deepEqual(JSON.parse(socket.frames[2]!).map((e: SentEvent) => `${e.topic}:${e.seq}`), ['tick.V.A:12']);
 });
 
 test('property: fed live through the cache, whatever the socket does, per topic no duplicate or older seq is sent, and a drained client ends with the newest of every topic', (t) => {
