@@ -4,7 +4,7 @@
  * sockets, so each outcome is exact.
  */
 import test from 'ava';
-import { SnapshotError, SnapshotUnavailable, TickSubscriber, type Update } from '../../src/client/zmq/index.js';
+import { SnapshotError, SnapshotUnavailable, TickSubscriber, type TickSubscriberOptions, type Update } from '../../src/client/zmq/index.js';
 import type { LiveSource, SnapshotSource } from '../../src/client/zmq/subscriber.js';
 import { MAX_CLOCK_AHEAD_US, nowMicros, type DecodedMessage, type RejectReason, type SnapshotErrorCode } from '../../src/wire/index.js';
 import { message } from '../snapshot/_helpers.js';
@@ -21,33 +21,27 @@ const m = (epoch: number, seq: number, ts = BASE + epoch * 1_000_000 + seq): Dec
 class ScriptedLive implements LiveSource {
   readonly rejected = new Map<RejectReason, number>();
   private readonly queued: DecodedMessage[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
+  private handle: ((message: DecodedMessage) => void) | undefined;
+  private ended: (() => void) | undefined;
 
   push(...messages: DecodedMessage[]): void {
-    this.queued.push(...messages);
-    this.wake?.();
+    if (this.handle === undefined) this.queued.push(...messages);
+    else for (const message of messages) this.handle(message);
   }
 
   close(): void {
-    this.ended = true;
-    this.wake?.();
+    this.ended?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<DecodedMessage> {
-    for (;;) {
-      const next = this.queued.shift();
-      if (next !== undefined) {
-        yield next;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
+  forEach(handle: (message: DecodedMessage) => void): Promise<void> {
+    this.handle = handle;
+    for (const message of this.queued.splice(0)) handle(message);
+    return new Promise((resolve) => (this.ended = resolve));
   }
 }
 
-type Answer = DecodedMessage[] | SnapshotErrorCode | 'no answer';
+/** A reply, an error code, no service answering, or a reply the test gives when it chooses. */
+type Answer = DecodedMessage[] | SnapshotErrorCode | 'no answer' | Promise<DecodedMessage[]>;
 
 /** The snapshot service: answers taken in turn per command, the requests it saw recorded. */
 class ScriptedSnapshots implements SnapshotSource {
@@ -83,17 +77,18 @@ class ScriptedSnapshots implements SnapshotSource {
 }
 
 function answer(given: Answer): Promise<DecodedMessage[]> {
+  if (given instanceof Promise) return given;
   if (Array.isArray(given)) return Promise.resolve(given);
   if (given === 'no answer') return Promise.reject(new SnapshotUnavailable('no snapshot service answered'));
   return Promise.reject(new SnapshotError(given, 'scripted'));
 }
 
 /** A subscriber on scripted sources, whose updates are collected as they are applied. */
-async function subscriber(initial: Answer = []) {
+async function subscriber(initial: Answer = [], options: Partial<TickSubscriberOptions> = {}) {
   const live = new ScriptedLive();
   const snapshots = new ScriptedSnapshots();
   snapshots.snapshotAnswers.push(initial);
-  const sub = new TickSubscriber({ endpoint: 'unused', prefix: 'tick.X.', snapshotEndpoints: ['unused'], subscribeSettleMs: 1, verifyDelayMs: 60_000 }, { live, snapshots });
+  const sub = new TickSubscriber({ endpoint: 'unused', prefix: 'tick.X.', snapshotEndpoints: ['unused'], subscribeSettleMs: 1, verifyDelayMs: 60_000, ...options }, { live, snapshots });
   const updates: Update[] = [];
   let waiting: { count: number; resolve: () => void } | undefined;
   void (async () => {
@@ -117,6 +112,42 @@ test('a gap is filled from REPLAY, in order, and counted as repaired', async (t)
   t.deepEqual(s.seen(), ['snapshot 1/1', 'replay 1/2', 'replay 1/3', 'live 1/4']);
   t.like(s.sub.counters, { gapsDetected: 1, gapsRepaired: 1, resnapshots: 0 });
   t.deepEqual(s.snapshots.requests, ['SNAPSHOT tick.X.', `REPLAY ${A} 1 2`]);
+});
+
+test('live messages that come while a gap is repaired wait and follow it in order; past receiveHwm they are dropped, counted, and repaired as the next gap', async (t) => {
+  const s = await subscriber([m(1, 1)], { receiveHwm: 2 });
+  t.teardown(() => s.sub.close());
+  let answerReplay!: (messages: DecodedMessage[]) => void;
+  s.snapshots.replayAnswers.push(new Promise((resolve) => (answerReplay = resolve)), [m(1, 7)]);
+  s.live.push(m(1, 4), m(1, 5), m(1, 6), m(1, 7));
+  await s.snapshots.requested(2);
+  t.deepEqual(s.seen(), ['snapshot 1/1'], 'nothing is taken past the gap while its repair is in flight');
+  t.is(s.sub.counters.heldOverruns, 1, 'two held (5, 6), the third (7) dropped');
+  answerReplay([m(1, 2), m(1, 3)]);
+  await s.applied(6);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'replay 1/2', 'replay 1/3', 'live 1/4', 'live 1/5', 'live 1/6']);
+  s.live.push(m(1, 8));
+  await s.applied(8);
+  t.deepEqual(s.seen().slice(6), ['replay 1/7', 'live 1/8']);
+  t.like(s.sub.counters, { gapsDetected: 2, gapsRepaired: 2, heldOverruns: 1 });
+  t.deepEqual(s.snapshots.requests.slice(1), [`REPLAY ${A} 1 2`, `REPLAY ${A} 1 7`]);
+});
+
+test('forEach hands over each update as it is applied; a handler that throws is detached, its forEach rejects, and the other readers go on', async (t) => {
+  const s = await subscriber([m(1, 1)]);
+  t.teardown(() => s.sub.close());
+  const handed: number[] = [];
+  const following = s.sub.forEach((update) => handed.push(update.seq));
+  const failing = s.sub.forEach((update) => {
+    if (update.seq === 3) throw new Error('reader bug');
+  });
+  s.live.push(m(1, 2), m(1, 3), m(1, 4));
+  t.deepEqual(handed, [2, 3, 4], 'synchronously, as each live message is taken');
+  await t.throwsAsync(failing, { message: 'reader bug' });
+  await s.applied(4);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'live 1/2', 'live 1/3', 'live 1/4']);
+  await s.sub.close();
+  await t.notThrowsAsync(following, 'resolves at close');
 });
 
 test('GONE: the topic is taken afresh from a snapshot, the newer of it and the live message', async (t) => {
