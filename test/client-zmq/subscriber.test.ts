@@ -6,7 +6,14 @@
 import test from 'ava';
 import { SnapshotError, SnapshotUnavailable, TickSubscriber, type TickSubscriberOptions, type Update } from '../../src/client/zmq/index.js';
 import type { LiveSource, SnapshotSource } from '../../src/client/zmq/subscriber.js';
-import { MAX_CLOCK_AHEAD_US, nowMicros, type DecodedMessage, type RejectReason, type SnapshotErrorCode } from '../../src/wire/index.js';
+import fc from 'fast-check';
+import type { BookResync, BookView } from '../../src/client/books.js';
+import {
+  decodeMessage, encodeBookRecord, encodeMessage, MAX_CLOCK_AHEAD_US, nowMicros,
+  type BookLevel, type BookRecord, type DecodedMessage, type RejectReason, type SnapshotErrorCode,
+} from '../../src/wire/index.js';
+import { BookModel, bookRunArb } from '../wire/_books.js';
+import { holdsAsync } from '../wire/_helpers.js';
 import { message } from '../snapshot/_helpers.js';
 
 const A = 'tick.X.A';
@@ -287,4 +294,91 @@ test('a check that finds the state behind asks REPLAY for the seqs in between, s
   await reached;
   t.deepEqual(updates, ['snapshot 1', 'live 2', 'replay 3', 'replay 4', 'snapshot 5', 'snapshot 9']);
   t.deepEqual(snapshots.requests.filter((r) => r.startsWith('REPLAY')), [`REPLAY ${A} 1 3`, `REPLAY ${A} 1 6`]);
+});
+
+const BOOK = 'book.X.A';
+/** A message of BOOK carrying `record` (its venue and symbol made the topic's), of run 1 unless told. */
+function bookMessage(seq: number, record: BookRecord, epoch = 1): DecodedMessage {
+  const payload = encodeBookRecord({ ...record, venue: 'X', symbol: 'A' });
+  return decodeMessage(encodeMessage(BOOK, { flags: 0, epoch, seq, ts: BASE + epoch * 1_000_000 + seq }, payload));
+}
+
+/** A valid record of `action` with these levels, carrying the checksum of `model` after it. */
+function bookRecord(model: BookModel, action: 'snapshot' | 'update', bids: BookLevel[], asks: BookLevel[] = []): BookRecord {
+  const record: BookRecord = { venue: 'X', symbol: 'A', action, bids, asks, checksum: 0 };
+  model.apply(record);
+  return { ...record, checksum: model.checksum() };
+}
+
+function levels(book: BookView | undefined): { bids: BookLevel[]; asks: BookLevel[] } | undefined {
+  return book === undefined ? undefined : { bids: book.bids(), asks: book.asks() };
+}
+
+test('property: a book taken from the snapshot and then live records is the source\'s, with no resync', async (t) => {
+  await holdsAsync(t, fc.asyncProperty(bookRunArb, async (records) => {
+    const s = await subscriber([bookMessage(1, records[0]!)], { prefix: 'book.X.' });
+    try {
+      s.live.push(...records.slice(1).map((record, i) => bookMessage(i + 2, record)));
+      await s.applied(records.length);
+      const model = new BookModel();
+      for (const record of records) model.apply(record);
+      const book = s.sub.book(BOOK);
+      return JSON.stringify(levels(book)) === JSON.stringify(model.sorted()) && book!.checksum() === model.checksum()
+        && book!.seq === records.length && s.sub.counters.bookResyncs === 0;
+    } finally {
+      await s.sub.close();
+    }
+  }), { numRuns: 30 });
+});
+
+test('a record after which the checksum does not match drops the book (counted, told) and takes its topic afresh from a snapshot; later records wait for it', async (t) => {
+  const source = new BookModel();
+  const resyncs: BookResync[] = [];
+  const s = await subscriber([bookMessage(1, bookRecord(source, 'snapshot', [[10, 1], [9, 1]], [[11, 1]]))], { prefix: 'book.X.', onBookResync: (resync) => resyncs.push(resync) });
+  t.teardown(() => s.sub.close());
+  let answerSnapshot!: (messages: DecodedMessage[]) => void;
+  s.snapshots.snapshotAnswers.push(new Promise((resolve) => (answerSnapshot = resolve)));
+  s.live.push(bookMessage(2, bookRecord(source, 'update', [[10, 2]])));
+  t.deepEqual(levels(s.sub.book(BOOK)), source.sorted());
+  const before = s.sub.book(BOOK)!;
+  s.live.push(bookMessage(3, { ...bookRecord(source, 'update', [[8, 1]]), checksum: 1 }));
+  t.is(s.sub.book(BOOK), undefined, 'dropped at once: never a wrong book');
+  t.false(before.held);
+  t.is(s.sub.counters.bookResyncs, 1);
+  t.like(resyncs[0], { topic: BOOK, epoch: 1, seq: 3, reason: 'checksum' });
+  t.regex(resyncs[0]!.message, /book\.X\.A epoch 1 seq 3: the book's checksum after this update is \d+, the record says 1/);
+  const next = bookRecord(source, 'update', [], [[12, 3]]);
+  s.live.push(bookMessage(4, next));
+  await s.snapshots.requested(2);
+  t.deepEqual(s.snapshots.requests, ['SNAPSHOT book.X.', `SNAPSHOT ${BOOK}`]);
+  // The source's book at seq 3, as the snapshot service keeps it.
+  answerSnapshot([bookMessage(3, bookRecord(new BookModel(), 'snapshot', [[10, 2], [9, 1], [8, 1]], [[11, 1]]))]);
+  await s.applied(4);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'live 1/2', 'live 1/3', 'live 1/4'], 'the snapshot at the held seq rebuilt the book alone: the readers have seq 3');
+  t.deepEqual(levels(s.sub.book(BOOK)), source.sorted(), 'rebuilt from the snapshot, then the held update applied');
+  t.is(s.sub.book(BOOK)!.checksum(), next.checksum);
+  t.is(s.sub.counters.bookResyncs, 1);
+});
+
+test('an update of a book topic the snapshot did not hold is no book: the topic is taken from a snapshot; one that still has none is not asked again at once', async (t) => {
+  const source = new BookModel();
+  const s = await subscriber([], { prefix: 'book.X.' });
+  t.teardown(() => s.sub.close());
+  const fresh = bookRecord(source, 'snapshot', [[5, 1]]);
+  s.snapshots.snapshotAnswers.push([bookMessage(6, fresh)]);
+  s.live.push(bookMessage(5, bookRecord(new BookModel(), 'update', [[4, 1]])));
+  await s.applied(2);
+  t.deepEqual(s.seen(), ['live 1/5', 'snapshot 1/6']);
+  t.is(s.sub.counters.bookResyncs, 1);
+  t.deepEqual(levels(s.sub.book(BOOK)), source.sorted());
+
+  // A snapshot that cannot rebuild the book (the service has only an update): it stays dropped.
+  s.live.push(bookMessage(7, { ...bookRecord(source, 'update', [[4, 2]]), checksum: 0 }));
+  s.snapshots.snapshotAnswers.push([bookMessage(7, bookRecord(new BookModel(), 'update', [[4, 2]]))]);
+  await s.snapshots.requested(3);
+  s.live.push(bookMessage(8, bookRecord(source, 'update', [[3, 1]])));
+  await s.applied(4);
+  t.is(s.sub.book(BOOK), undefined);
+  t.is(s.snapshots.requests.length, 3, 'the next record, within BOOK_RENEW_INTERVAL_MS, asks nothing');
+  t.is(s.sub.counters.bookResyncs, 2);
 });

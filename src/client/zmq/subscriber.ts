@@ -1,7 +1,8 @@
 import type { CurveClientKeys } from '../../curve/index.js';
 import {
-  isNewer, nowMicros, sequence, SnapshotErrorCode, type DecodedMessage, type RejectReason, type StatusRecord, type TickRecord, type WireError,
+  advances, isNewer, nowMicros, sequence, SnapshotErrorCode, type DecodedBook, type DecodedMessage, type RejectReason, type StatusRecord, type TickRecord, type WireError,
 } from '../../wire/index.js';
+import { BookShelf, type BookResync, type BookView } from '../books.js';
 import { BoundedQueue } from '../queue.js';
 import { SnapshotClient, SnapshotError, SnapshotUnavailable } from './snapshot-client.js';
 import { LineSet, type LineStatus } from './lines.js';
@@ -38,6 +39,8 @@ export interface TickSubscriberOptions {
    * until a gap or a late message (a sign of falling behind) brings it back to one period.
    */
   readonly verifyDelayMs?: number;
+  /** Told about each book dropped (counted, `bookResyncs`), whose topic is then taken afresh from a snapshot. */
+  readonly onBookResync?: (resync: BookResync) => void;
   /** Told about each live message that fails to decode; it is counted (`rejected`) and skipped. */
   readonly onReject?: (err: WireError, frames: readonly Buffer[]) => void;
   /** With CurveZMQ on the fabric (PROTOCOL.md section 7): the server's public key and this client's key pair. */
@@ -123,6 +126,11 @@ export interface SubscriberCounters {
    * repair in flight (or a reader that was behind): each is a gap, repaired like any other.
    */
   heldOverruns: number;
+  /**
+   * Books dropped (book.ts BookShelf): a record after which the book's checksum did not match, or
+   * an update with no book; each topic is then taken afresh from a snapshot.
+   */
+  bookResyncs: number;
 }
 
 /**
@@ -145,6 +153,12 @@ const MAX_QUIET_PERIODS = 64;
 const LATE_US = 50_000;
 /** Held messages taken per turn of the event loop once the work they waited for is done. */
 const RELEASE_SLICE = 1000;
+/**
+ * A dropped book whose snapshot did not rebuild it (the service had none, or not yet) is asked for
+ * again on its topic's next record, but at most this often: a SNAPSHOT per record would load the
+ * service for nothing while it cannot give one.
+ */
+const BOOK_RENEW_INTERVAL_MS = 1000;
 
 /** A reader of applied updates: an async iterator's queue, or a forEach handler. */
 interface Consumer {
@@ -169,11 +183,16 @@ interface Consumer {
 export class TickSubscriber implements AsyncIterable<Update> {
   readonly counters: SubscriberCounters = {
     applied: 0, duplicates: 0, gapsDetected: 0, gapsRepaired: 0, resnapshots: 0, resets: 0,
-    stale: 0, gapsSkipped: 0, verifications: 0, verifyRepairs: 0, heldOverruns: 0,
+    stale: 0, gapsSkipped: 0, verifications: 0, verifyRepairs: 0, heldOverruns: 0, bookResyncs: 0,
   };
   /** Resolves once the initial snapshot is applied; rejects if no snapshot could be had. */
   readonly ready: Promise<void>;
   private readonly state = new Map<string, TopicEntry>();
+  private readonly books = new BookShelf();
+  /** Dropped books' topics to take afresh from a snapshot once nothing else is awaited. */
+  private readonly booksToRenew = new Set<string>();
+  /** A dropped book's topic, once asked for, is not asked for again before this time (performance.now()). */
+  private readonly bookRenewedAt = new Map<string, number>();
   private readonly stream: LiveSource;
   private readonly snapshots: SnapshotSource;
   private readonly consumers = new Set<Consumer>();
@@ -253,6 +272,15 @@ export class TickSubscriber implements AsyncIterable<Update> {
 
   get(topic: string): TopicEntry | undefined {
     return this.state.get(topic);
+  }
+
+  /**
+   * The order book of a `book.` topic (PROTOCOL.md section 8), built from its snapshot record and
+   * every later record, each checked against its checksum; undefined when none is held, and while
+   * a book that stopped matching waits for a fresh snapshot. The view follows the topic.
+   */
+  book(topic: string): BookView | undefined {
+    return this.books.book(topic);
   }
 
   entries(): IterableIterator<[string, TopicEntry]> {
@@ -360,6 +388,8 @@ export class TickSubscriber implements AsyncIterable<Update> {
   private release(): void {
     this.busy = false;
     if (this.stopped) return;
+    // Before the held messages: those of a dropped book wait for its fresh snapshot.
+    if (this.booksToRenew.size > 0) return this.hold(() => this.renewBooks());
     for (let budget = RELEASE_SLICE; !this.busy && this.heldHead < this.held.length; budget--) {
       if (budget === 0) {
         this.busy = true;
@@ -448,10 +478,11 @@ export class TickSubscriber implements AsyncIterable<Update> {
     }
   }
 
-  /** Takes a live message; a reader that is behind holds the next ones until it catches up. */
+  /** Takes a live message; a reader that is behind, or a book it dropped, holds the next ones until that is done. */
   private takeLive(message: DecodedMessage): void {
     const readerBehind = this.take(message, 'live');
-    if (readerBehind !== undefined) this.hold(() => readerBehind);
+    if (this.booksToRenew.size > 0) this.hold(() => Promise.resolve(readerBehind).then(() => this.renewBooks()));
+    else if (readerBehind !== undefined) this.hold(() => readerBehind);
   }
 
   /**
@@ -580,11 +611,65 @@ export class TickSubscriber implements AsyncIterable<Update> {
     }
   }
 
+  /**
+   * Takes each dropped book's topic afresh from a snapshot of it: a newer record is taken as any
+   * (it rebuilds the book when it is a snapshot); one at the held seq rebuilds the book alone, the
+   * readers having that seq already; an older one (the service lags this client) is asked again
+   * after a short wait, a bounded number of times. A book still not rebuilt stays dropped, its
+   * next records apply to nothing, and its topic is asked for again (BOOK_RENEW_INTERVAL_MS).
+   */
+  private async renewBooks(): Promise<void> {
+    const topics = [...this.booksToRenew];
+    this.booksToRenew.clear();
+    for (const topic of topics) {
+      this.bookRenewedAt.set(topic, performance.now());
+      try {
+        await this.renewBook(topic);
+      } catch (err) {
+        if (this.closed) return;
+        // No snapshot now: the topic's next record asks again.
+        if (!(err instanceof SnapshotError || err instanceof SnapshotUnavailable)) throw err;
+      }
+    }
+  }
+
+  private async renewBook(topic: string): Promise<void> {
+    for (let attempt = 0; attempt <= CATCH_UP_DELAYS_MS.length && !this.closed; attempt++) {
+      if (attempt > 0) await delay(CATCH_UP_DELAYS_MS[attempt - 1]!);
+      const fresh = (await this.snapshotOnceAvailable(topic)).find((m) => m.topic === topic);
+      if (fresh === undefined) return;
+      const held = this.state.get(topic);
+      const sequencing = sequence(held, fresh.header);
+      if (advances(sequencing)) return void (await this.take(fresh, 'snapshot'));
+      if (sequencing === 'duplicate' && fresh.header.seq === held!.seq) {
+        // Checked as any record: a snapshot that does not match leaves the book dropped.
+        if (fresh.kind === 'book') this.books.apply(topic, fresh.header, fresh.record);
+        return;
+      }
+    }
+  }
+
+  /** A book topic's record, applied to its book; one the book cannot take drops it, and its topic is to be taken afresh. */
+  private applyToBook(message: DecodedBook): void {
+    const { topic, header } = message;
+    const wasDropped = this.books.renewing.has(topic);
+    const step = this.books.apply(topic, header, message.record);
+    if (step.ok) return;
+    if (!wasDropped) {
+      this.counters.bookResyncs++;
+      this.options.onBookResync?.({ topic, epoch: header.epoch, seq: header.seq, reason: step.reason, message: step.message });
+    } else if (performance.now() - (this.bookRenewedAt.get(topic) ?? -Infinity) < BOOK_RENEW_INTERVAL_MS) {
+      return;
+    }
+    this.booksToRenew.add(topic);
+  }
+
   /** Applies a message and hands the update to every reader; a promise when one of them is behind. */
   private take(message: DecodedMessage, source: Update['source']): Promise<void> | undefined {
     const { topic, header: { epoch, seq, ts }, record, frames: [, , payload] } = message;
     this.state.set(topic, new HeldEntry(epoch, seq, ts, payload));
     this.counters.applied++;
+    if (message.kind === 'book') this.applyToBook(message);
     if (this.consumers.size === 0) return undefined;
     const update: Update = { topic, source, payload, epoch, seq, ts, record };
     let behind: Promise<void>[] | undefined;
