@@ -508,6 +508,9 @@ export class TickfanClient extends Emitter<ClientEvents> {
     this.emit('welcome', event);
     this.signalReady();
     this.requests.connected(planResubscriptions(this.table.subscriptions, this.table.held));
+    // Books dropped before this connection: the resubscriptions bring their snapshots only where
+    // the subscription asks for snapshots, so a renewal follows (it renews nothing if they came).
+    if (this.books.renewing.size > 0) this.requests.renew();
   }
 
   private apply(event: RecordEvent): void {
