@@ -17,7 +17,9 @@ Usage:
                                                        run roles (default: all, in this process)
   tickfan tail PREFIX [--snapshot] [--count N] [--json] [--config FILE]
                                                        print decoded ticks whose topic starts with PREFIX;
-                                                       --snapshot: the current state first, then changes
+                                                       --snapshot: the current state first, then changes;
+                                                       a book. PREFIX prints the top 5 levels of each book
+                                                       as it changes (books start from the snapshot service)
   tickfan record PREFIX FILE [--count N] [--config FILE]
                                                        write ticks whose topic starts with PREFIX to FILE as
                                                        NDJSON, for replay (feeds.replay.file); see docs/feeds.md

@@ -177,7 +177,7 @@ export class Upstream {
 
   private async pump(prefix: string, subscriber: TickSubscriber): Promise<void> {
     try {
-      for await (const update of subscriber) this.onUpdate(update);
+      await subscriber.forEach(this.onUpdate);
     } catch (err) {
       this.log.error({ prefix, err: (err as Error).message }, 'upstream subscriber failed');
     }
@@ -187,9 +187,10 @@ export class Upstream {
 /**
  * The subscriber counters an operator watches: gaps seen and how each was closed (REPLAY, a
  * fresh snapshot, or skipped when no service answered: the last two are seq jumps clients
- * see), state found behind by a check, and source restarts.
+ * see), state found behind by a check, source restarts, and live messages dropped because a
+ * subscriber already held its receiveHwm of them behind a repair (each then a gap).
  */
-export const UPSTREAM_REPAIRS = ['gapsDetected', 'gapsRepaired', 'resnapshots', 'gapsSkipped', 'verifyRepairs', 'resets'] as const;
+export const UPSTREAM_REPAIRS = ['gapsDetected', 'gapsRepaired', 'resnapshots', 'gapsSkipped', 'verifyRepairs', 'resets', 'heldOverruns'] as const;
 export type UpstreamRepair = (typeof UPSTREAM_REPAIRS)[number];
 
 function repairCounts(subscriber: TickSubscriber): Map<UpstreamRepair, number> {

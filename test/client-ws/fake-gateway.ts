@@ -1,4 +1,5 @@
 import { WebSocketServer, type WebSocket } from 'ws';
+import { connect, type TickfanClient } from '../../src/client/ws/index.js';
 
 /**
  * A scripted stand-in for the gateway, speaking PROTOCOL.md section 5 as the test dictates:
@@ -114,4 +115,36 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 export function record(type: 'snapshot' | 'tick', topic: string, epoch: number, seq: number, ts = seq * 1000): Record<string, unknown> {
   const [, venue, ...symbol] = topic.split('.');
   return { type, topic, epoch, seq, ts, data: { venue, symbol: symbol.join('.'), last: seq, exchTs: ts } };
+}
+
+/** Reconnect delays short enough for tests. */
+export const FAST = { minReconnectDelayMs: 10, maxReconnectDelayMs: 100 };
+
+/** A FakeGateway closed with the test. */
+export async function fake(t: { teardown(fn: () => unknown): void }, options: Parameters<typeof FakeGateway.start>[0] = {}): Promise<FakeGateway> {
+  const server = await FakeGateway.start(options);
+  t.teardown(() => server.close());
+  return server;
+}
+
+/** A client of `server`, with short reconnect delays, closed with the test. */
+export async function open(t: { teardown(fn: () => unknown): void }, server: FakeGateway, options: Parameters<typeof connect>[1] = {}): Promise<TickfanClient> {
+  const client = await connect(server.url, { ...FAST, ...options });
+  t.teardown(() => client.close());
+  return client;
+}
+
+/** Answers the next subscribe of `conn` (returning it) with `subscribed` and the given events. */
+export async function answerSubscribe(conn: FakeConnection, ...events: unknown[]): Promise<Request> {
+  const { request } = await conn.nextOf('subscribe');
+  conn.send({ type: 'subscribed', id: request.id, topics: request.topics }, ...events);
+  return request;
+}
+
+/** A ping answered by the server after everything sent before: all of it has been processed when it resolves. */
+export async function sync(client: TickfanClient, conn: FakeConnection): Promise<void> {
+  const pinging = client.ping();
+  const { request } = await conn.nextOf('ping');
+  conn.send({ type: 'pong', id: request.id });
+  await pinging;
 }

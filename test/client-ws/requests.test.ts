@@ -14,6 +14,8 @@ class Harness {
   /** Retry delays asked for: one per retry scheduled. */
   delays = 0;
   readonly table: RequestTable;
+  /** What hooks.renewal() names when a renewal is sent. */
+  renewing: string[] = [];
   private waiter: (() => void) | undefined;
 
   constructor(options: Partial<RequestTableOptions> = {}) {
@@ -28,6 +30,12 @@ class Harness {
       unsubscribed: (patterns) => this.calls.push(`unsubscribed ${patterns.join(',')}`),
       resubscriptionFailed: (patterns, err) => this.calls.push(`failed ${patterns.join(',')} ${err.code}`),
       resubscriptionRetried: (err) => this.calls.push(`retried ${err.code}`),
+      renewal: () => this.renewing,
+      renewalPlan: (patterns) => {
+        this.calls.push(`renewal plan ${patterns.join(',')}`);
+        return patterns.map((pattern) => ({ topics: [pattern], snapshot: true, conflate: true }));
+      },
+      renewalFailed: (err) => this.calls.push(`renewal failed ${err.code}`),
     });
   }
 
@@ -67,6 +75,40 @@ test('subscribes and unsubscribes go one at a time, in call order, each after th
   h.answer(h.sent[1]!);
   t.deepEqual(await b, ['tick.V.*']);
   t.deepEqual(h.calls, ['subscribed tick.V.*', 'unsubscribed tick.V.*']);
+});
+
+test('a renewal unsubscribes the patterns named when it is sent, then subscribes them as planned once that is answered; one waiting covers later asks', async (t) => {
+  const h = new Harness();
+  const first = h.table.subscribe(['book.V.*'], OPTIONS);
+  h.table.renew();
+  h.table.renew();
+  h.renewing = ['book.V.*', 'book.V.A'];
+  h.answer(h.sent[0]!);
+  await first;
+  t.like(h.sent[1], { op: 'unsubscribe', topics: ['book.V.*', 'book.V.A'] });
+  h.answer(h.sent[1]!);
+  t.like(h.sent[2], { op: 'subscribe', topics: ['book.V.*'], snapshot: true });
+  h.answer(h.sent[2]!);
+  h.answer(await h.frame(3));
+  t.like(h.sent[3], { op: 'subscribe', topics: ['book.V.A'] });
+  t.is(h.sent.length, 4, 'the second renew() joined the first');
+  t.deepEqual(h.calls, ['subscribed book.V.*', 'renewal plan book.V.*,book.V.A'], 'a renewal changes no subscription of the caller');
+
+  h.renewing = [];
+  h.table.renew();
+  t.is(h.sent.length, 4, 'nothing to renew by the time it would go: nothing sent');
+});
+
+test('a renewal refused for good is reported and changes nothing; one in flight when the connection drops is not sent again', async (t) => {
+  const h = new Harness();
+  h.renewing = ['book.V.*'];
+  h.table.renew();
+  h.refuse(h.sent[0]!, 'BAD_REQUEST');
+  t.deepEqual(h.calls, ['renewal failed BAD_REQUEST']);
+  h.table.renew();
+  h.table.disconnected();
+  h.table.connected([]);
+  t.is(h.sent.length, 2, 'the new connection\'s resubscriptions take everything afresh');
 });
 
 test('queries go at once, independent of the mutation order, and resolve with their answer', async (t) => {

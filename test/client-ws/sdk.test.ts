@@ -9,42 +9,13 @@ import {
   type StateChange,
   type Update,
 } from '../../src/client/ws/index.js';
-import { FakeGateway, record, type FakeConnection, type Request } from './fake-gateway.js';
+import { answerSubscribe, fake, FAST, open, record, sync, type Request } from './fake-gateway.js';
 import { freePort, nextState } from './helpers.js';
 
 /**
  * The client's own rules, against a scripted server (FakeGateway) so that exact sequences can
  * be played: duplicates, older seqs, epochs, disconnects at chosen moments, refusals.
  */
-
-const FAST = { minReconnectDelayMs: 10, maxReconnectDelayMs: 100 };
-
-async function fake(t: { teardown(fn: () => unknown): void }, options: Parameters<typeof FakeGateway.start>[0] = {}): Promise<FakeGateway> {
-  const server = await FakeGateway.start(options);
-  t.teardown(() => server.close());
-  return server;
-}
-
-async function open(t: { teardown(fn: () => unknown): void }, server: FakeGateway, options: Parameters<typeof connect>[1] = {}): Promise<TickfanClient> {
-  const client = await connect(server.url, { ...FAST, ...options });
-  t.teardown(() => client.close());
-  return client;
-}
-
-/** Answers the next subscribe of `conn` (returning it) with `subscribed` and the given events. */
-async function answerSubscribe(conn: FakeConnection, ...events: unknown[]): Promise<Request> {
-  const { request } = await conn.nextOf('subscribe');
-  conn.send({ type: 'subscribed', id: request.id, topics: request.topics }, ...events);
-  return request;
-}
-
-/** A ping answered by the server after everything sent before: all of it has been processed when it resolves. */
-async function sync(client: TickfanClient, conn: FakeConnection): Promise<void> {
-  const pinging = client.ping();
-  const { request } = await conn.nextOf('ping');
-  conn.send({ type: 'pong', id: request.id });
-  await pinging;
-}
 
 test('each seq is applied at most once and never after a newer one; a new epoch replaces the state, an older run does not', async (t) => {
   const server = await fake(t);

@@ -4,9 +4,16 @@
  * sockets, so each outcome is exact.
  */
 import test from 'ava';
-import { SnapshotError, SnapshotUnavailable, TickSubscriber, type Update } from '../../src/client/zmq/index.js';
+import { SnapshotError, SnapshotUnavailable, TickSubscriber, type TickSubscriberOptions, type Update } from '../../src/client/zmq/index.js';
 import type { LiveSource, SnapshotSource } from '../../src/client/zmq/subscriber.js';
-import { MAX_CLOCK_AHEAD_US, nowMicros, type DecodedMessage, type RejectReason, type SnapshotErrorCode } from '../../src/wire/index.js';
+import fc from 'fast-check';
+import type { BookResync, BookView } from '../../src/client/books.js';
+import {
+  decodeMessage, encodeBookRecord, encodeMessage, MAX_CLOCK_AHEAD_US, nowMicros,
+  type BookLevel, type BookRecord, type DecodedMessage, type RejectReason, type SnapshotErrorCode,
+} from '../../src/wire/index.js';
+import { BookModel, bookRunArb } from '../wire/_books.js';
+import { holdsAsync } from '../wire/_helpers.js';
 import { message } from '../snapshot/_helpers.js';
 
 const A = 'tick.X.A';
@@ -21,33 +28,27 @@ const m = (epoch: number, seq: number, ts = BASE + epoch * 1_000_000 + seq): Dec
 class ScriptedLive implements LiveSource {
   readonly rejected = new Map<RejectReason, number>();
   private readonly queued: DecodedMessage[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
+  private handle: ((message: DecodedMessage) => void) | undefined;
+  private ended: (() => void) | undefined;
 
   push(...messages: DecodedMessage[]): void {
-    this.queued.push(...messages);
-    this.wake?.();
+    if (this.handle === undefined) this.queued.push(...messages);
+    else for (const message of messages) this.handle(message);
   }
 
   close(): void {
-    this.ended = true;
-    this.wake?.();
+    this.ended?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<DecodedMessage> {
-    for (;;) {
-      const next = this.queued.shift();
-      if (next !== undefined) {
-        yield next;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
+  forEach(handle: (message: DecodedMessage) => void): Promise<void> {
+    this.handle = handle;
+    for (const message of this.queued.splice(0)) handle(message);
+    return new Promise((resolve) => (this.ended = resolve));
   }
 }
 
-type Answer = DecodedMessage[] | SnapshotErrorCode | 'no answer';
+/** A reply, an error code, no service answering, or a reply the test gives when it chooses. */
+type Answer = DecodedMessage[] | SnapshotErrorCode | 'no answer' | Promise<DecodedMessage[]>;
 
 /** The snapshot service: answers taken in turn per command, the requests it saw recorded. */
 class ScriptedSnapshots implements SnapshotSource {
@@ -83,17 +84,18 @@ class ScriptedSnapshots implements SnapshotSource {
 }
 
 function answer(given: Answer): Promise<DecodedMessage[]> {
+  if (given instanceof Promise) return given;
   if (Array.isArray(given)) return Promise.resolve(given);
   if (given === 'no answer') return Promise.reject(new SnapshotUnavailable('no snapshot service answered'));
   return Promise.reject(new SnapshotError(given, 'scripted'));
 }
 
 /** A subscriber on scripted sources, whose updates are collected as they are applied. */
-async function subscriber(initial: Answer = []) {
+async function subscriber(initial: Answer = [], options: Partial<TickSubscriberOptions> = {}) {
   const live = new ScriptedLive();
   const snapshots = new ScriptedSnapshots();
   snapshots.snapshotAnswers.push(initial);
-  const sub = new TickSubscriber({ endpoint: 'unused', prefix: 'tick.X.', snapshotEndpoints: ['unused'], subscribeSettleMs: 1, verifyDelayMs: 60_000 }, { live, snapshots });
+  const sub = new TickSubscriber({ endpoint: 'unused', prefix: 'tick.X.', snapshotEndpoints: ['unused'], subscribeSettleMs: 1, verifyDelayMs: 60_000, ...options }, { live, snapshots });
   const updates: Update[] = [];
   let waiting: { count: number; resolve: () => void } | undefined;
   void (async () => {
@@ -117,6 +119,42 @@ test('a gap is filled from REPLAY, in order, and counted as repaired', async (t)
   t.deepEqual(s.seen(), ['snapshot 1/1', 'replay 1/2', 'replay 1/3', 'live 1/4']);
   t.like(s.sub.counters, { gapsDetected: 1, gapsRepaired: 1, resnapshots: 0 });
   t.deepEqual(s.snapshots.requests, ['SNAPSHOT tick.X.', `REPLAY ${A} 1 2`]);
+});
+
+test('live messages that come while a gap is repaired wait and follow it in order; past receiveHwm they are dropped, counted, and repaired as the next gap', async (t) => {
+  const s = await subscriber([m(1, 1)], { receiveHwm: 2 });
+  t.teardown(() => s.sub.close());
+  let answerReplay!: (messages: DecodedMessage[]) => void;
+  s.snapshots.replayAnswers.push(new Promise((resolve) => (answerReplay = resolve)), [m(1, 7)]);
+  s.live.push(m(1, 4), m(1, 5), m(1, 6), m(1, 7));
+  await s.snapshots.requested(2);
+  t.deepEqual(s.seen(), ['snapshot 1/1'], 'nothing is taken past the gap while its repair is in flight');
+  t.is(s.sub.counters.heldOverruns, 1, 'two held (5, 6), the third (7) dropped');
+  answerReplay([m(1, 2), m(1, 3)]);
+  await s.applied(6);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'replay 1/2', 'replay 1/3', 'live 1/4', 'live 1/5', 'live 1/6']);
+  s.live.push(m(1, 8));
+  await s.applied(8);
+  t.deepEqual(s.seen().slice(6), ['replay 1/7', 'live 1/8']);
+  t.like(s.sub.counters, { gapsDetected: 2, gapsRepaired: 2, heldOverruns: 1 });
+  t.deepEqual(s.snapshots.requests.slice(1), [`REPLAY ${A} 1 2`, `REPLAY ${A} 1 7`]);
+});
+
+test('forEach hands over each update as it is applied; a handler that throws is detached, its forEach rejects, and the other readers go on', async (t) => {
+  const s = await subscriber([m(1, 1)]);
+  t.teardown(() => s.sub.close());
+  const handed: number[] = [];
+  const following = s.sub.forEach((update) => handed.push(update.seq));
+  const failing = s.sub.forEach((update) => {
+    if (update.seq === 3) throw new Error('reader bug');
+  });
+  s.live.push(m(1, 2), m(1, 3), m(1, 4));
+  t.deepEqual(handed, [2, 3, 4], 'synchronously, as each live message is taken');
+  await t.throwsAsync(failing, { message: 'reader bug' });
+  await s.applied(4);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'live 1/2', 'live 1/3', 'live 1/4']);
+  await s.sub.close();
+  await t.notThrowsAsync(following, 'resolves at close');
 });
 
 test('GONE: the topic is taken afresh from a snapshot, the newer of it and the live message', async (t) => {
@@ -256,4 +294,91 @@ test('a check that finds the state behind asks REPLAY for the seqs in between, s
   await reached;
   t.deepEqual(updates, ['snapshot 1', 'live 2', 'replay 3', 'replay 4', 'snapshot 5', 'snapshot 9']);
   t.deepEqual(snapshots.requests.filter((r) => r.startsWith('REPLAY')), [`REPLAY ${A} 1 3`, `REPLAY ${A} 1 6`]);
+});
+
+const BOOK = 'book.X.A';
+/** A message of BOOK carrying `record` (its venue and symbol made the topic's), of run 1 unless told. */
+function bookMessage(seq: number, record: BookRecord, epoch = 1): DecodedMessage {
+  const payload = encodeBookRecord({ ...record, venue: 'X', symbol: 'A' });
+  return decodeMessage(encodeMessage(BOOK, { flags: 0, epoch, seq, ts: BASE + epoch * 1_000_000 + seq }, payload));
+}
+
+/** A valid record of `action` with these levels, carrying the checksum of `model` after it. */
+function bookRecord(model: BookModel, action: 'snapshot' | 'update', bids: BookLevel[], asks: BookLevel[] = []): BookRecord {
+  const record: BookRecord = { venue: 'X', symbol: 'A', action, bids, asks, checksum: 0 };
+  model.apply(record);
+  return { ...record, checksum: model.checksum() };
+}
+
+function levels(book: BookView | undefined): { bids: BookLevel[]; asks: BookLevel[] } | undefined {
+  return book === undefined ? undefined : { bids: book.bids(), asks: book.asks() };
+}
+
+test('property: a book taken from the snapshot and then live records is the source\'s, with no resync', async (t) => {
+  await holdsAsync(t, fc.asyncProperty(bookRunArb, async (records) => {
+    const s = await subscriber([bookMessage(1, records[0]!)], { prefix: 'book.X.' });
+    try {
+      s.live.push(...records.slice(1).map((record, i) => bookMessage(i + 2, record)));
+      await s.applied(records.length);
+      const model = new BookModel();
+      for (const record of records) model.apply(record);
+      const book = s.sub.book(BOOK);
+      return JSON.stringify(levels(book)) === JSON.stringify(model.sorted()) && book!.checksum() === model.checksum()
+        && book!.seq === records.length && s.sub.counters.bookResyncs === 0;
+    } finally {
+      await s.sub.close();
+    }
+  }), { numRuns: 30 });
+});
+
+test('a record after which the checksum does not match drops the book (counted, told) and takes its topic afresh from a snapshot; later records wait for it', async (t) => {
+  const source = new BookModel();
+  const resyncs: BookResync[] = [];
+  const s = await subscriber([bookMessage(1, bookRecord(source, 'snapshot', [[10, 1], [9, 1]], [[11, 1]]))], { prefix: 'book.X.', onBookResync: (resync) => resyncs.push(resync) });
+  t.teardown(() => s.sub.close());
+  let answerSnapshot!: (messages: DecodedMessage[]) => void;
+  s.snapshots.snapshotAnswers.push(new Promise((resolve) => (answerSnapshot = resolve)));
+  s.live.push(bookMessage(2, bookRecord(source, 'update', [[10, 2]])));
+  t.deepEqual(levels(s.sub.book(BOOK)), source.sorted());
+  const before = s.sub.book(BOOK)!;
+  s.live.push(bookMessage(3, { ...bookRecord(source, 'update', [[8, 1]]), checksum: 1 }));
+  t.is(s.sub.book(BOOK), undefined, 'dropped at once: never a wrong book');
+  t.false(before.held);
+  t.is(s.sub.counters.bookResyncs, 1);
+  t.like(resyncs[0], { topic: BOOK, epoch: 1, seq: 3, reason: 'checksum' });
+  t.regex(resyncs[0]!.message, /book\.X\.A epoch 1 seq 3: the book's checksum after this update is \d+, the record says 1/);
+  const next = bookRecord(source, 'update', [], [[12, 3]]);
+  s.live.push(bookMessage(4, next));
+  await s.snapshots.requested(2);
+  t.deepEqual(s.snapshots.requests, ['SNAPSHOT book.X.', `SNAPSHOT ${BOOK}`]);
+  // The source's book at seq 3, as the snapshot service keeps it.
+  answerSnapshot([bookMessage(3, bookRecord(new BookModel(), 'snapshot', [[10, 2], [9, 1], [8, 1]], [[11, 1]]))]);
+  await s.applied(4);
+  t.deepEqual(s.seen(), ['snapshot 1/1', 'live 1/2', 'live 1/3', 'live 1/4'], 'the snapshot at the held seq rebuilt the book alone: the readers have seq 3');
+  t.deepEqual(levels(s.sub.book(BOOK)), source.sorted(), 'rebuilt from the snapshot, then the held update applied');
+  t.is(s.sub.book(BOOK)!.checksum(), next.checksum);
+  t.is(s.sub.counters.bookResyncs, 1);
+});
+
+test('an update of a book topic the snapshot did not hold is no book: the topic is taken from a snapshot; one that still has none is not asked again at once', async (t) => {
+  const source = new BookModel();
+  const s = await subscriber([], { prefix: 'book.X.' });
+  t.teardown(() => s.sub.close());
+  const fresh = bookRecord(source, 'snapshot', [[5, 1]]);
+  s.snapshots.snapshotAnswers.push([bookMessage(6, fresh)]);
+  s.live.push(bookMessage(5, bookRecord(new BookModel(), 'update', [[4, 1]])));
+  await s.applied(2);
+  t.deepEqual(s.seen(), ['live 1/5', 'snapshot 1/6']);
+  t.is(s.sub.counters.bookResyncs, 1);
+  t.deepEqual(levels(s.sub.book(BOOK)), source.sorted());
+
+  // A snapshot that cannot rebuild the book (the service has only an update): it stays dropped.
+  s.live.push(bookMessage(7, { ...bookRecord(source, 'update', [[4, 2]]), checksum: 0 }));
+  s.snapshots.snapshotAnswers.push([bookMessage(7, bookRecord(new BookModel(), 'update', [[4, 2]]))]);
+  await s.snapshots.requested(3);
+  s.live.push(bookMessage(8, bookRecord(source, 'update', [[3, 1]])));
+  await s.applied(4);
+  t.is(s.sub.book(BOOK), undefined);
+  t.is(s.snapshots.requests.length, 3, 'the next record, within BOOK_RENEW_INTERVAL_MS, asks nothing');
+  t.is(s.sub.counters.bookResyncs, 2);
 });

@@ -42,6 +42,11 @@ export class TopicBook {
     }
   }
 
+  /** Drops the state of one topic, so that its next snapshot or tick is taken as its first. */
+  forget(topic: string): void {
+    this.states.delete(topic);
+  }
+
   /** Whether an acknowledged subscription matches `topic`. */
   subscribed(topic: string): boolean {
     let matched = this.matchCache.get(topic);

@@ -11,12 +11,15 @@ import {
   type StatusEvent,
   type WelcomeEvent,
 } from '../../wire/websocket.js';
+import { validateBookRecord, type BookRecord } from '../../wire/book-record.js';
+import { parseTopic } from '../../wire/topic.js';
 import { BoundedQueue } from '../queue.js';
+import { BookShelf, type BookStep, type BookView } from '../books.js';
 import { TopicBook } from './book.js';
 import { Emitter } from './emitter.js';
 import { TickfanError } from './errors.js';
 import { RequestTable } from './requests.js';
-import { planResubscriptions } from './resubscribe.js';
+import { planRenewal, planResubscriptions } from './resubscribe.js';
 import type { ClientCounters, ClientEvents, ConnectionState, ConnectOptions, StateChange, SubscribeOptions, TopicState, Update } from './types.js';
 import { globalWebSocket, loadWs, OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 
@@ -38,6 +41,8 @@ const DEFAULTS = {
 const CLOSE_WAIT_MS = 1_000;
 /** The shortest wait before a request refused for now goes again: the server's rate window is a second. */
 const MIN_RETRY_DELAY_MS = 1_000;
+/** Topics of order books (PROTOCOL.md section 8), which the client keeps as books. */
+const BOOK_PREFIX = 'book.';
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -72,7 +77,7 @@ interface Reader {
 export class TickfanClient extends Emitter<ClientEvents> {
   readonly url: string;
   readonly counters: ClientCounters = {
-    applied: 0, duplicates: 0, stale: 0, unsolicited: 0, skipped: 0, resets: 0, reconnects: 0, resumedTopics: 0,
+    applied: 0, duplicates: 0, stale: 0, unsolicited: 0, skipped: 0, resets: 0, reconnects: 0, resumedTopics: 0, bookResyncs: 0, bookRecordsDropped: 0,
   };
   /** Resolves once the first connection is live; rejects if the client closes before. */
   readonly ready: Promise<void>;
@@ -89,7 +94,8 @@ export class TickfanClient extends Emitter<ClientEvents> {
   private everLive = false;
   private reconnectTimer: Timer | undefined;
   private closeTimer: Timer | undefined;
-  private readonly book = new TopicBook(this.counters);
+  private readonly table = new TopicBook(this.counters);
+  private readonly books = new BookShelf();
   private readonly requests: RequestTable;
   private readonly readers = new Set<Reader>();
   private closing = false;
@@ -119,13 +125,16 @@ export class TickfanClient extends Emitter<ClientEvents> {
     }, {
       live: () => this.conn?.live === true,
       send: (frame) => this.send(frame),
-      subscribed: (patterns, subscribeOptions) => this.book.subscribe(patterns, subscribeOptions),
-      unsubscribed: (patterns) => this.book.unsubscribe(patterns),
+      subscribed: (patterns, subscribeOptions) => this.table.subscribe(patterns, subscribeOptions),
+      unsubscribed: (patterns) => this.dropSubscriptions(patterns),
       resubscriptionFailed: (patterns, err) => {
-        this.book.unsubscribe(patterns);
+        this.dropSubscriptions(patterns);
         this.emit('error', err);
       },
       resubscriptionRetried: (err) => this.emit('error', err),
+      renewal: () => this.renewalPatterns(),
+      renewalPlan: (patterns) => planRenewal(this.table.subscriptions, patterns, this.table.held),
+      renewalFailed: (err) => this.emit('error', err),
     });
     this.ctor = options.WebSocket ?? globalWebSocket();
     this.ready = new Promise((resolve, reject) => {
@@ -147,27 +156,37 @@ export class TickfanClient extends Emitter<ClientEvents> {
 
   /** The subscribed patterns (acknowledged by the server). */
   subscriptions(): string[] {
-    return [...this.book.subscriptions.keys()];
+    return [...this.table.subscriptions.keys()];
   }
 
   /** The current state of `topic`, if a subscription holds it. */
   get(topic: string): TopicState | undefined {
-    return this.book.held.get(topic);
+    return this.table.held.get(topic);
   }
 
   /** Every held topic and its state. */
   entries(): IterableIterator<[string, TopicState]> {
-    return this.book.held.entries();
+    return this.table.held.entries();
   }
 
   /** Held topics. */
   get size(): number {
-    return this.book.held.size;
+    return this.table.held.size;
+  }
+
+  /**
+   * The order book of a `book.` topic (PROTOCOL.md section 8), built from its snapshot and every
+   * later record, each checked against its checksum; undefined when the client holds none, and
+   * while a book that stopped matching waits for a fresh snapshot (never a wrong book). The view
+   * follows the topic: it changes as records are applied, until the client drops it.
+   */
+  book(topic: string): BookView | undefined {
+    return this.books.book(topic);
   }
 
   /** The last status event of a venue, if any came. */
   status(venue: string): StatusEvent | undefined {
-    return this.book.status(venue);
+    return this.table.status(venue);
   }
 
   /**
@@ -462,7 +481,7 @@ export class TickfanClient extends Emitter<ClientEvents> {
       case 'refreshed':
         return this.requests.onQueryAnswer(event);
       case 'status':
-        this.book.setStatus(event);
+        this.table.setStatus(event);
         return this.emit('status', event);
       default:
         // Event types of later protocol versions are ignored.
@@ -488,14 +507,72 @@ export class TickfanClient extends Emitter<ClientEvents> {
     this.attempt = 0;
     this.emit('welcome', event);
     this.signalReady();
-    this.requests.connected(planResubscriptions(this.book.subscriptions, this.book.held));
+    this.requests.connected(planResubscriptions(this.table.subscriptions, this.table.held));
+    // Books dropped before this connection: the resubscriptions bring their snapshots only where
+    // the subscription asks for snapshots, so a renewal follows (it renews nothing if they came).
+    if (this.books.renewing.size > 0) this.requests.renew();
   }
 
   private apply(event: RecordEvent): void {
-    const update = this.book.apply(event);
+    if (event.topic.startsWith(BOOK_PREFIX) && this.table.subscribed(event.topic)) return this.applyBookRecord(event);
+    const update = this.table.apply(event);
+    if (update !== undefined) this.deliver(update);
+  }
+
+  /**
+   * A record of a book topic: applied to the topic's state and to its book, checked against its
+   * checksum. One that cannot be applied drops the book, and the topic is taken afresh from a new
+   * snapshot (renewBook).
+   */
+  private applyBookRecord(event: RecordEvent): void {
+    const { topic } = event;
+    // Only a snapshot rebuilds a dropped book: whatever else comes first cannot be applied.
+    if (this.books.renewing.has(topic) && (event.data as { action?: unknown }).action !== 'snapshot') {
+      this.counters.bookRecordsDropped++;
+      return;
+    }
+    let record: BookRecord;
+    try {
+      record = validateBookRecord(parseTopic(topic), event.data);
+    } catch (err) {
+      return this.renewBook(this.books.drop(topic, event, 'invalid', (err as Error).message), event);
+    }
+    const update = this.table.apply(event);
     if (update === undefined) return;
+    const step = this.books.apply(topic, event, record);
+    if (!step.ok) return this.renewBook(step, event);
+    this.deliver(update);
+    this.emit('book', { topic, book: step.book, record, update });
+  }
+
+  /**
+   * Takes a dropped book's topic afresh: its state goes too (so the topic is not resumed with
+   * `since` and its next snapshot is taken as its first), and the patterns that match it are
+   * subscribed again, for a snapshot (RequestTable.renew). A repeated subscribe would not do: the
+   * server sends nothing for a topic the client already follows.
+   */
+  private renewBook(dropped: BookStep & { ok: false }, event: RecordEvent): void {
+    const { topic, epoch, seq } = event;
+    this.table.forget(topic);
+    this.counters.bookResyncs++;
+    this.emit('bookResync', { topic, epoch, seq, reason: dropped.reason, message: dropped.message });
+    this.requests.renew();
+  }
+
+  /** The acknowledged patterns that match a dropped book: all of them, so that the server too lets go of its topic. */
+  private renewalPatterns(): string[] {
+    const renewing = [...this.books.renewing];
+    return [...this.table.subscriptions.keys()].filter((pattern) => renewing.some((topic) => patternMatches(pattern, topic)));
+  }
+
+  private dropSubscriptions(patterns: readonly string[]): void {
+    this.table.unsubscribe(patterns);
+    this.books.retain((topic) => this.table.subscribed(topic));
+  }
+
+  private deliver(update: Update): void {
     this.emit('update', update);
-    this.emit(event.type, update);
+    this.emit(update.kind, update);
     for (const { queue, patterns } of this.readers) {
       if (patterns === undefined || patterns.some((pattern) => patternMatches(pattern, update.topic))) queue.push(update);
     }

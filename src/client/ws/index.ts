@@ -11,6 +11,7 @@
  */
 export { connect, TickfanClient } from './client.js';
 export type {
+  BookChange,
   ClientCounters,
   ClientEvents,
   ConnectOptions,
@@ -20,6 +21,8 @@ export type {
   TopicState,
   Update,
 } from './types.js';
+export type { BookView, BookResync, BookDropReason } from '../books.js';
+export type { BookLevel, BookRecord } from '../../wire/book-record.js';
 export { TickfanError, type ClientErrorCode, type ServerErrorCode, type TickfanErrorCode } from './errors.js';
 export { backoffDelay, baseDelay, type BackoffOptions } from '../../util/backoff.js';
 export type { Listener } from './emitter.js';

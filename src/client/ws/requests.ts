@@ -27,6 +27,12 @@ export interface RequestHooks {
   resubscriptionFailed(patterns: readonly string[], err: TickfanError): void;
   /** A resubscription was refused for now; it goes again after a backoff. */
   resubscriptionRetried(err: TickfanError): void;
+  /** The acknowledged patterns a renewal takes afresh now; none when there is nothing to renew. */
+  renewal(): readonly string[];
+  /** What to subscribe once a renewal's patterns are unsubscribed, planned at that moment. */
+  renewalPlan(patterns: readonly string[]): PlannedSubscribe[];
+  /** A renewal's unsubscribe was refused for good (or too many times): its subscriptions stay as they were. */
+  renewalFailed(err: TickfanError): void;
 }
 
 interface Settle<T> {
@@ -42,6 +48,12 @@ type Mutation = (
   | { readonly kind: 'unsubscribe'; readonly patterns: readonly string[]; readonly settle: Settle<string[]> }
   /** Sent again on a new connection; nobody waits for it. */
   | { readonly kind: 'resubscribe'; readonly plan: PlannedSubscribe; readonly settle?: undefined }
+  /**
+   * Takes topics afresh on this connection: unsubscribes the patterns hooks.renewal() names when it
+   * is sent, then subscribes them again as hooks.renewalPlan() says. Nobody waits for it; a new
+   * connection drops it, since its resubscriptions take everything afresh anyway.
+   */
+  | { readonly kind: 'renew'; patterns: readonly string[]; readonly settle?: undefined }
 ) & { id: number; retries: number };
 
 /** The answers of queries, and their types. */
@@ -102,19 +114,29 @@ export class RequestTable {
     });
   }
 
+  /**
+   * Asks for a renewal (see Mutation), unless one is already waiting to be sent: that one names
+   * its patterns when it goes, so it covers whatever is to be renewed by then.
+   */
+  renew(): void {
+    if (this.mutations.some((m) => m.kind === 'renew')) return;
+    this.mutations.push({ kind: 'renew', patterns: [], id: 0, retries: 0 });
+    this.pump();
+  }
+
   /** The connection is live: the resubscriptions go first, then what callers asked for meanwhile, in order. */
   connected(resubscriptions: readonly PlannedSubscribe[]): void {
-    this.mutations.unshift(...resubscriptions.map((plan): Mutation => ({ kind: 'resubscribe', plan, id: 0, retries: 0 })));
+    this.mutations.unshift(...resubscriptionsOf(resubscriptions));
     for (const query of this.queries.values()) if (query.retryTimer === undefined) this.sendQuery(query);
     this.pump();
   }
 
   /** The connection ended: what was in flight goes again on the next one; resubscriptions are planned afresh there. */
   disconnected(): void {
-    if (this.inFlight !== undefined && this.inFlight.kind !== 'resubscribe') this.mutations.unshift(this.inFlight);
+    if (this.inFlight !== undefined && !isPlannedAfresh(this.inFlight)) this.mutations.unshift(this.inFlight);
     this.inFlight = undefined;
     this.clearRetry();
-    this.mutations = this.mutations.filter((m) => m.kind !== 'resubscribe');
+    this.mutations = this.mutations.filter((m) => !isPlannedAfresh(m));
     for (const query of this.queries.values()) {
       clearTimeout(query.retryTimer);
       query.retryTimer = undefined;
@@ -139,6 +161,7 @@ export class RequestTable {
     const mutation = this.inFlight;
     if (mutation === undefined || mutation.id !== event.id) return;
     this.inFlight = undefined;
+    if (mutation.kind === 'renew' && event.type === 'unsubscribed') this.mutations.unshift(...resubscriptionsOf(this.hooks.renewalPlan(mutation.patterns)));
     if (mutation.kind === 'subscribe' && event.type === 'subscribed') this.hooks.subscribed(mutation.patterns, mutation.options);
     else if (mutation.kind === 'unsubscribe' && event.type === 'unsubscribed') this.hooks.unsubscribed(mutation.patterns);
     if (mutation.settle) resolveWith(mutation.settle, Array.isArray(event.topics) ? event.topics : [...mutation.patterns]);
@@ -178,7 +201,8 @@ export class RequestTable {
 
   private refuseMutation(mutation: Mutation, err: TickfanError): void {
     if (this.mayRetry(mutation, err)) {
-      if (mutation.kind === 'resubscribe') this.hooks.resubscriptionRetried(err);
+      // Nobody waits for a resubscription or a renewal: the client reports the refusal.
+      if (mutation.settle === undefined) this.hooks.resubscriptionRetried(err);
       // It keeps its place: what was asked after it still waits behind it.
       this.inFlight = mutation;
       this.retryTimer = setTimeout(() => {
@@ -191,6 +215,7 @@ export class RequestTable {
       return;
     }
     if (mutation.settle) rejectWith(mutation.settle, err);
+    else if (mutation.kind === 'renew') this.hooks.renewalFailed(err);
     else this.hooks.resubscriptionFailed(mutation.plan.topics, err);
     this.pump();
   }
@@ -247,6 +272,7 @@ export class RequestTable {
       const mutation = this.mutations.shift()!;
       // The caller's wait timed out before it was sent (again): it failed, so it is not sent.
       if (mutation.settle?.settled) continue;
+      if (mutation.kind === 'renew' && (mutation.patterns = this.hooks.renewal()).length === 0) continue;
       mutation.id = this.nextId++;
       this.inFlight = mutation;
       this.hooks.send(frameOf(mutation));
@@ -268,7 +294,18 @@ function frameOf(mutation: Mutation): ClientRequest {
       return { op: 'subscribe', id, topics: mutation.patterns, snapshot: mutation.options.snapshot, conflate: mutation.options.conflate };
     case 'resubscribe':
       return { op: 'subscribe', id, ...mutation.plan };
+    case 'renew':
+      return { op: 'unsubscribe', id, topics: mutation.patterns };
   }
+}
+
+function resubscriptionsOf(plans: readonly PlannedSubscribe[]): Mutation[] {
+  return plans.map((plan) => ({ kind: 'resubscribe', plan, id: 0, retries: 0 }));
+}
+
+/** Requests the client plans from its state when they go, made again from scratch on a new connection. */
+function isPlannedAfresh(mutation: Mutation): boolean {
+  return mutation.kind === 'resubscribe' || mutation.kind === 'renew';
 }
 
 function resolveWith<T>(settle: Settle<T>, value: T): void {

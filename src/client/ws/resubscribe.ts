@@ -55,6 +55,25 @@ export function planResubscriptions(
   return plans;
 }
 
+/**
+ * The subscribe requests that take `patterns` again after a renewal unsubscribed them (the
+ * client's books that stopped matching, client.ts): each with its options but always asking for
+ * snapshots, which alone rebuild a book; every held topic they match resumes from `since`, so
+ * only the topics the client let go of (its dropped books) get a snapshot.
+ */
+export function planRenewal(
+  subscriptions: ReadonlyMap<string, Required<SubscribeOptions>>,
+  patterns: readonly string[],
+  held: ReadonlyMap<string, Position>,
+): PlannedSubscribe[] {
+  const renewed = new Map<string, Required<SubscribeOptions>>();
+  for (const pattern of patterns) {
+    const options = subscriptions.get(pattern);
+    if (options !== undefined) renewed.set(pattern, { ...options, snapshot: true });
+  }
+  return planResubscriptions(renewed, held);
+}
+
 function groupByOptions(subscriptions: ReadonlyMap<string, Required<SubscribeOptions>>): { options: Required<SubscribeOptions>; patterns: string[] }[] {
   const groups = new Map<string, { options: Required<SubscribeOptions>; patterns: string[] }>();
   for (const [pattern, options] of subscriptions) {

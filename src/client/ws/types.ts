@@ -1,6 +1,8 @@
 /** The SDK's public option, state and event types (the client itself is in client.ts). */
 import type { TickfanError } from './errors.js';
 import type { HeartbeatEvent, Position, StatusEvent, TickRecord, WelcomeEvent } from '../../wire/websocket.js';
+import type { BookRecord } from '../../wire/book-record.js';
+import type { BookResync, BookView } from '../books.js';
 import type { WebSocketConstructor } from './socket.js';
 
 export interface ConnectOptions {
@@ -135,13 +137,36 @@ export interface ClientCounters {
   reconnects: number;
   /** `since` entries sent on resubscribing. */
   resumedTopics: number;
+  /** Books dropped and taken afresh (see BookResync): a checksum that did not match, an update with no book, an invalid record. */
+  bookResyncs: number;
+  /** Records of a book topic that came while its book waited for a fresh snapshot, which alone can rebuild it: dropped. */
+  bookRecordsDropped: number;
 }
+
+/** A book topic's snapshot or tick applied to its order book (PROTOCOL.md section 8). */
+export interface BookChange {
+  readonly topic: string;
+  /** The book after the record; the same view as client.book(topic), which goes on following the topic. */
+  readonly book: BookView;
+  /** The record applied: the whole book (`snapshot`) or the levels that changed (`update`). */
+  readonly record: BookRecord;
+  /** The topic's state update it came with (also emitted as `update`). */
+  readonly update: Update;
+}
+
 
 export type ClientEvents = {
   /** Every applied snapshot or tick. */
   update: Update;
   snapshot: Update;
   tick: Update;
+  /** Every change of a held order book. */
+  book: BookChange;
+  /**
+   * A book that stopped matching its source, dropped: until a fresh snapshot of its topic
+   * rebuilds it, book(topic) and get(topic) are undefined. The client asks for that snapshot itself.
+   */
+  bookResync: BookResync;
   status: StatusEvent;
   heartbeat: HeartbeatEvent;
   welcome: WelcomeEvent;

@@ -27,7 +27,7 @@ export interface TickStreamOptions {
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 3000;
-const DEFAULT_RECEIVE_HWM = 100_000;
+export const DEFAULT_RECEIVE_HWM = 100_000;
 
 /**
  * The decoded live stream from one proxy backend (one line): an async iterator of valid

@@ -1,10 +1,12 @@
 import type { CurveClientKeys } from '../../curve/index.js';
 import {
-  isNewer, nowMicros, sequence, SnapshotErrorCode, type DecodedMessage, type RejectReason, type StatusRecord, type TickRecord, type WireError,
+  advances, isNewer, nowMicros, sequence, SnapshotErrorCode, type DecodedBook, type DecodedMessage, type RejectReason, type StatusRecord, type TickRecord, type WireError,
 } from '../../wire/index.js';
+import { BookShelf, type BookResync, type BookView } from '../books.js';
 import { BoundedQueue } from '../queue.js';
 import { SnapshotClient, SnapshotError, SnapshotUnavailable } from './snapshot-client.js';
 import { LineSet, type LineStatus } from './lines.js';
+import { DEFAULT_RECEIVE_HWM } from './stream.js';
 import { addCounts } from '../../util/counts.js';
 
 export interface TickSubscriberOptions {
@@ -37,6 +39,8 @@ export interface TickSubscriberOptions {
    * until a gap or a late message (a sign of falling behind) brings it back to one period.
    */
   readonly verifyDelayMs?: number;
+  /** Told about each book dropped (counted, `bookResyncs`), whose topic is then taken afresh from a snapshot. */
+  readonly onBookResync?: (resync: BookResync) => void;
   /** Told about each live message that fails to decode; it is counted (`rejected`) and skipped. */
   readonly onReject?: (err: WireError, frames: readonly Buffer[]) => void;
   /** With CurveZMQ on the fabric (PROTOCOL.md section 7): the server's public key and this client's key pair. */
@@ -44,7 +48,9 @@ export interface TickSubscriberOptions {
 }
 
 /** The live stream as the subscriber uses it: the lines (a LineSet), or a stand-in in tests. */
-export interface LiveSource extends AsyncIterable<DecodedMessage> {
+export interface LiveSource {
+  /** Hands each message over as it arrives; resolves when the source is closed, rejects when it fails. */
+  forEach(handle: (message: DecodedMessage) => void): Promise<void>;
   /** Messages that failed to decode, by reason. */
   readonly rejected: ReadonlyMap<RejectReason, number>;
   /** Each line's state; a stand-in may have none. */
@@ -115,6 +121,16 @@ export interface SubscriberCounters {
   verifications: number;
   /** Topics such a snapshot showed to be behind, taken from it. */
   verifyRepairs: number;
+  /**
+   * Live messages dropped because `receiveHwm` of them were already held behind a snapshot or a
+   * repair in flight (or a reader that was behind): each is a gap, repaired like any other.
+   */
+  heldOverruns: number;
+  /**
+   * Books dropped (book.ts BookShelf): a record after which the book's checksum did not match, or
+   * an update with no book; each topic is then taken afresh from a snapshot.
+   */
+  bookResyncs: number;
 }
 
 /**
@@ -135,7 +151,22 @@ const MAX_QUIET_PERIODS = 64;
  * are further apart only keep the quiet checks from backing off, which costs little.
  */
 const LATE_US = 50_000;
-const VERIFY = Symbol('verify');
+/** Held messages taken per turn of the event loop once the work they waited for is done. */
+const RELEASE_SLICE = 1000;
+/**
+ * A dropped book whose snapshot did not rebuild it (the service had none, or not yet) is asked for
+ * again on its topic's next record, but at most this often: a SNAPSHOT per record would load the
+ * service for nothing while it cannot give one.
+ */
+const BOOK_RENEW_INTERVAL_MS = 1000;
+
+/** A reader of applied updates: an async iterator's queue, or a forEach handler. */
+interface Consumer {
+  /** Takes an update; a promise when the reader is behind and the subscriber should wait for it. */
+  push(update: Update): Promise<void> | undefined;
+  end(): void;
+  fail(err: Error): void;
+}
 
 /**
  * The late-joiner client of PROTOCOL.md section 4 (the ZeroMQ guide's clone pattern):
@@ -143,29 +174,47 @@ const VERIFY = Symbol('verify');
  * and falling back to a fresh snapshot when history is gone. Its state equals the source's:
  * nothing lost, nothing applied twice.
  *
- * Live messages wait in the SUB socket's own queue while a snapshot or a repair is in
- * flight: memory stays bounded by the receive high-water mark, and whatever ZeroMQ drops
- * beyond it shows up as a gap and is repaired, or, when nothing of that topic followed, is
- * found by checking the state against a snapshot (see verifyDelayMs).
+ * Live messages are handled synchronously as they arrive (no promise per message: this is the
+ * gateway's hot path). While a snapshot, a repair or a slow reader is awaited they are held, in
+ * order, at most `receiveHwm` of them: whatever comes beyond that is dropped and counted
+ * (heldOverruns), shows up as a gap and is repaired, or, when nothing of that topic followed,
+ * is found by checking the state against a snapshot (see verifyDelayMs).
  */
 export class TickSubscriber implements AsyncIterable<Update> {
   readonly counters: SubscriberCounters = {
     applied: 0, duplicates: 0, gapsDetected: 0, gapsRepaired: 0, resnapshots: 0, resets: 0,
-    stale: 0, gapsSkipped: 0, verifications: 0, verifyRepairs: 0,
+    stale: 0, gapsSkipped: 0, verifications: 0, verifyRepairs: 0, heldOverruns: 0, bookResyncs: 0,
   };
   /** Resolves once the initial snapshot is applied; rejects if no snapshot could be had. */
   readonly ready: Promise<void>;
   private readonly state = new Map<string, TopicEntry>();
+  private readonly books = new BookShelf();
+  /** Dropped books' topics to take afresh from a snapshot once nothing else is awaited. */
+  private readonly booksToRenew = new Set<string>();
+  /** A dropped book's topic, once asked for, is not asked for again before this time (performance.now()). */
+  private readonly bookRenewedAt = new Map<string, number>();
   private readonly stream: LiveSource;
   private readonly snapshots: SnapshotSource;
-  private readonly consumers = new Set<BoundedQueue<Update>>();
+  private readonly consumers = new Set<Consumer>();
   private readonly running: Promise<void>;
+  /** close() was called. */
   private closed = false;
+  /** Nothing more is taken: closed, failed, or the live stream ended. */
+  private stopped = false;
+  /** Live messages wait in `held` while this is set: a snapshot, a repair or a slow reader is awaited. */
+  private busy = true;
+  private held: (DecodedMessage | undefined)[] = [];
+  private heldHead = 0;
+  private readonly heldLimit: number;
+  /** The work live messages wait for, awaited by close(). */
+  private working: Promise<void> = Promise.resolve();
+  /** What that work failed with: the subscriber ends with it. */
+  private failure: Error | undefined;
+  /** Told of the first live message, which proves the subscription reached the proxy. */
+  private firstArrived: (() => void) | undefined;
   /** Decides every verifyDelayMs, from the initial snapshot on, whether to check against a snapshot. */
   private lossWatch: NodeJS.Timeout | undefined;
   private verifyRequested: 'gap' | 'quiet' | undefined;
-  /** Wakes the loop waiting for the next live message when a check is requested. */
-  private wakeForVerify: (() => void) | undefined;
   private gapSinceVerify = false;
   private liveSinceVerify = 0;
   /**
@@ -185,6 +234,7 @@ export class TickSubscriber implements AsyncIterable<Update> {
   ) {
     this.stream = sources.live;
     this.snapshots = sources.snapshots;
+    this.heldLimit = options.receiveHwm ?? DEFAULT_RECEIVE_HWM;
     let signalReady!: () => void;
     let failReady!: (err: Error) => void;
     this.ready = new Promise((resolve, reject) => {
@@ -224,6 +274,15 @@ export class TickSubscriber implements AsyncIterable<Update> {
     return this.state.get(topic);
   }
 
+  /**
+   * The order book of a `book.` topic (PROTOCOL.md section 8), built from its snapshot record and
+   * every later record, each checked against its checksum; undefined when none is held, and while
+   * a book that stopped matching waits for a fresh snapshot. The view follows the topic.
+   */
+  book(topic: string): BookView | undefined {
+    return this.books.book(topic);
+  }
+
   entries(): IterableIterator<[string, TopicEntry]> {
     return this.state.entries();
   }
@@ -243,8 +302,34 @@ export class TickSubscriber implements AsyncIterable<Update> {
     return queue;
   }
 
+  /**
+   * Applied updates from the moment of the call, each handed to `handle` as it is applied: no
+   * queue and no promise per update, for a reader that never waits (the gateway's cache).
+   * Resolves when the subscriber is closed; rejects when it fails or `handle` throws (which
+   * detaches it).
+   */
+  forEach(handle: (update: Update) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const consumer: Consumer = {
+        push: (update) => {
+          try {
+            handle(update);
+          } catch (err) {
+            this.consumers.delete(consumer);
+            reject(err as Error);
+          }
+          return undefined;
+        },
+        end: resolve,
+        fail: reject,
+      };
+      this.consumers.add(consumer);
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.stopped = true;
     clearInterval(this.lossWatch);
     this.stream.close();
     this.snapshots.close();
@@ -254,34 +339,82 @@ export class TickSubscriber implements AsyncIterable<Update> {
   }
 
   private async run(signalReady: () => void): Promise<void> {
-    const live = this.stream[Symbol.asyncIterator]();
-    let pending = live.next();
-    let first: DecodedMessage | undefined;
-    void pending.then((next) => (first = next.done ? undefined : next.value), () => {});
-    await Promise.race([pending, delay(this.options.subscribeSettleMs ?? 250)]);
+    const firstLive = new Promise<void>((resolve) => (this.firstArrived = resolve));
+    const reading = this.stream.forEach((message) => this.onMessage(message));
+    await Promise.race([firstLive, reading, delay(this.options.subscribeSettleMs ?? 250)]);
     if (this.closed) throw new Error('the subscriber was closed before it had a snapshot');
     // Also when the first message comes only while the snapshot is on its way (a busy process).
-    await this.initialSnapshot(() => first);
+    await this.initialSnapshot(() => this.held[0]);
     signalReady();
     this.lossWatch = setInterval(() => this.checkForLoss(), this.options.verifyDelayMs ?? DEFAULT_VERIFY_DELAY_MS).unref();
-    for (;;) {
-      const reason = this.verifyRequested;
-      if (reason !== undefined) {
-        this.verifyRequested = undefined;
-        await this.verify(reason);
-        if (this.closed) return;
-        continue;
-      }
-      const next = await this.nextOrWake(pending);
-      if (this.closed) return;
-      if (next === VERIFY) continue;
-      if (next.done) return;
-      this.liveSinceVerify++;
-      this.liveSinceLossCheck++;
-      if (this.quietPeriodsNeeded > 1 && nowMicros() - next.value.header.ts > LATE_US) this.quietPeriodsNeeded = 1;
-      await this.onLive(next.value);
-      pending = live.next();
+    this.release();
+    try {
+      await reading;
+    } finally {
+      this.stopped = true;
+      clearInterval(this.lossWatch);
     }
+    // What was in flight when the stream ended (nothing new starts once stopped).
+    await this.working;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** The live stream's handler: a message goes on at once, or is held while something is awaited. */
+  private onMessage(message: DecodedMessage): void {
+    if (this.stopped) return;
+    this.liveSinceLossCheck++;
+    if (!this.busy) return this.onLive(message);
+    if (this.held.length - this.heldHead >= this.heldLimit) {
+      this.counters.heldOverruns++;
+      this.gapSinceVerify = true;
+      return;
+    }
+    this.held.push(message);
+    this.firstArrived?.();
+    this.firstArrived = undefined;
+  }
+
+  /** Holds live messages until `work` is done, then takes them in order; a failure ends the subscriber. */
+  private hold(work: () => Promise<void>): void {
+    this.busy = true;
+    this.working = work().then(() => this.release(), (err: Error) => this.failWith(err));
+  }
+
+  /**
+   * Takes the held messages in order until one needs waiting for again, a slice per turn of the
+   * event loop so a long queue never blocks it; then the check against a snapshot that was
+   * requested meanwhile, if any.
+   */
+  private release(): void {
+    this.busy = false;
+    if (this.stopped) return;
+    // Before the held messages: those of a dropped book wait for its fresh snapshot.
+    if (this.booksToRenew.size > 0) return this.hold(() => this.renewBooks());
+    for (let budget = RELEASE_SLICE; !this.busy && this.heldHead < this.held.length; budget--) {
+      if (budget === 0) {
+        this.busy = true;
+        setImmediate(() => this.release());
+        return;
+      }
+      const message = this.held[this.heldHead]!;
+      this.held[this.heldHead++] = undefined;
+      this.onLive(message);
+    }
+    if (this.busy) return;
+    this.held = [];
+    this.heldHead = 0;
+    const reason = this.verifyRequested;
+    if (reason === undefined) return;
+    this.verifyRequested = undefined;
+    this.hold(() => this.verify(reason));
+  }
+
+  private failWith(err: Error): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.failure = err;
+    // The stream ends, so run() does, with this.
+    this.stream.close();
   }
 
   /**
@@ -320,11 +453,13 @@ export class TickSubscriber implements AsyncIterable<Update> {
     }
   }
 
-  private async onLive(message: DecodedMessage): Promise<void> {
+  private onLive(message: DecodedMessage): void {
+    this.liveSinceVerify++;
+    if (this.quietPeriodsNeeded > 1 && nowMicros() - message.header.ts > LATE_US) this.quietPeriodsNeeded = 1;
     switch (sequence(this.state.get(message.topic), message.header)) {
       case 'first':
       case 'next':
-        return this.take(message, 'live');
+        return this.takeLive(message);
       case 'duplicate':
         this.counters.duplicates++;
         return;
@@ -334,13 +469,20 @@ export class TickSubscriber implements AsyncIterable<Update> {
         return;
       case 'new_epoch':
         this.counters.resets++;
-        return this.take(message, 'live');
+        return this.takeLive(message);
       case 'gap':
         this.counters.gapsDetected++;
         this.gapSinceVerify = true;
         this.quietPeriodsNeeded = 1;
-        return this.repair(message);
+        return this.hold(() => this.repair(message));
     }
+  }
+
+  /** Takes a live message; a reader that is behind, or a book it dropped, holds the next ones until that is done. */
+  private takeLive(message: DecodedMessage): void {
+    const readerBehind = this.take(message, 'live');
+    if (this.booksToRenew.size > 0) this.hold(() => Promise.resolve(readerBehind).then(() => this.renewBooks()));
+    else if (readerBehind !== undefined) this.hold(() => readerBehind);
   }
 
   /**
@@ -392,20 +534,9 @@ export class TickSubscriber implements AsyncIterable<Update> {
     await this.take(newer, newer === message ? 'live' : 'snapshot');
   }
 
-  private skipGap(message: DecodedMessage): Promise<void> {
+  private async skipGap(message: DecodedMessage): Promise<void> {
     this.counters.gapsSkipped++;
-    return this.take(message, 'live');
-  }
-
-  /**
-   * The next live message, or VERIFY when a check is requested first. One promise per call, so
-   * nothing piles up on a long-lived one.
-   */
-  private nextOrWake<T>(pending: Promise<T>): Promise<T | typeof VERIFY> {
-    return new Promise((resolve, reject) => {
-      this.wakeForVerify = () => resolve(VERIFY);
-      pending.then(resolve, reject);
-    });
+    await this.take(message, 'live');
   }
 
   /** Requests a check against a snapshot when gaps came since the last one, or the stream went quiet after traffic. */
@@ -416,7 +547,8 @@ export class TickSubscriber implements AsyncIterable<Update> {
     if (this.gapSinceVerify) this.verifyRequested = 'gap';
     else if ((this.liveSinceVerify > 0 || this.recheck) && this.quietPeriods >= this.quietPeriodsNeeded) this.verifyRequested = 'quiet';
     else return;
-    this.wakeForVerify?.();
+    // Else release() starts it once what is in flight is done.
+    if (!this.busy) this.release();
   }
 
   /**
@@ -479,14 +611,94 @@ export class TickSubscriber implements AsyncIterable<Update> {
     }
   }
 
-  private async take(message: DecodedMessage, source: Update['source']): Promise<void> {
-    const { topic, header, record } = message;
-    const entry: TopicEntry = { epoch: header.epoch, seq: header.seq, ts: header.ts, record };
-    this.state.set(topic, entry);
+  /**
+   * Takes each dropped book's topic afresh from a snapshot of it: a newer record is taken as any
+   * (it rebuilds the book when it is a snapshot); one at the held seq rebuilds the book alone, the
+   * readers having that seq already; an older one (the service lags this client) is asked again
+   * after a short wait, a bounded number of times. A book still not rebuilt stays dropped, its
+   * next records apply to nothing, and its topic is asked for again (BOOK_RENEW_INTERVAL_MS).
+   */
+  private async renewBooks(): Promise<void> {
+    const topics = [...this.booksToRenew];
+    this.booksToRenew.clear();
+    for (const topic of topics) {
+      this.bookRenewedAt.set(topic, performance.now());
+      try {
+        await this.renewBook(topic);
+      } catch (err) {
+        if (this.closed) return;
+        // No snapshot now: the topic's next record asks again.
+        if (!(err instanceof SnapshotError || err instanceof SnapshotUnavailable)) throw err;
+      }
+    }
+  }
+
+  private async renewBook(topic: string): Promise<void> {
+    for (let attempt = 0; attempt <= CATCH_UP_DELAYS_MS.length && !this.closed; attempt++) {
+      if (attempt > 0) await delay(CATCH_UP_DELAYS_MS[attempt - 1]!);
+      const fresh = (await this.snapshotOnceAvailable(topic)).find((m) => m.topic === topic);
+      if (fresh === undefined) return;
+      const held = this.state.get(topic);
+      const sequencing = sequence(held, fresh.header);
+      if (advances(sequencing)) return void (await this.take(fresh, 'snapshot'));
+      if (sequencing === 'duplicate' && fresh.header.seq === held!.seq) {
+        // Checked as any record: a snapshot that does not match leaves the book dropped.
+        if (fresh.kind === 'book') this.books.apply(topic, fresh.header, fresh.record);
+        return;
+      }
+    }
+  }
+
+  /** A book topic's record, applied to its book; one the book cannot take drops it, and its topic is to be taken afresh. */
+  private applyToBook(message: DecodedBook): void {
+    const { topic, header } = message;
+    const wasDropped = this.books.renewing.has(topic);
+    const step = this.books.apply(topic, header, message.record);
+    if (step.ok) return;
+    if (!wasDropped) {
+      this.counters.bookResyncs++;
+      this.options.onBookResync?.({ topic, epoch: header.epoch, seq: header.seq, reason: step.reason, message: step.message });
+    } else if (performance.now() - (this.bookRenewedAt.get(topic) ?? -Infinity) < BOOK_RENEW_INTERVAL_MS) {
+      return;
+    }
+    this.booksToRenew.add(topic);
+  }
+
+  /** Applies a message and hands the update to every reader; a promise when one of them is behind. */
+  private take(message: DecodedMessage, source: Update['source']): Promise<void> | undefined {
+    const { topic, header: { epoch, seq, ts }, record, frames: [, , payload] } = message;
+    this.state.set(topic, new HeldEntry(epoch, seq, ts, payload));
     this.counters.applied++;
-    if (this.consumers.size === 0) return;
-    const update: Update = { topic, source, payload: message.frames[2], ...entry };
-    for (const consumer of this.consumers) await consumer.push(update);
+    if (message.kind === 'book') this.applyToBook(message);
+    if (this.consumers.size === 0) return undefined;
+    const update: Update = { topic, source, payload, epoch, seq, ts, record };
+    let behind: Promise<void>[] | undefined;
+    for (const consumer of this.consumers) {
+      const wait = consumer.push(update);
+      if (wait !== undefined) (behind ??= []).push(wait);
+    }
+    return behind === undefined ? undefined : Promise.all(behind).then(() => {});
+  }
+}
+
+/**
+ * A topic's state as held: its record kept as the payload bytes, parsed again only when asked
+ * for. A parsed record is a dozen small objects that would live until the topic's next message,
+ * long enough for the garbage collector to copy and promote them, on every message; the bytes
+ * were validated when they arrived.
+ */
+class HeldEntry implements TopicEntry {
+  private parsed: TickRecord | StatusRecord | undefined;
+
+  constructor(
+    readonly epoch: number,
+    readonly seq: number,
+    readonly ts: number,
+    private readonly payload: Buffer,
+  ) {}
+
+  get record(): TickRecord | StatusRecord {
+    return (this.parsed ??= JSON.parse(this.payload.toString('utf8')) as TickRecord | StatusRecord);
   }
 }
 
