@@ -37,7 +37,7 @@ export function registerGatewayMetrics(registry: Registry, gateway: Gateway): vo
   });
   registerLineMetrics(registry, 'gateway', gateway.upstreamLines);
   counterOf(registry, 'tickfan_gateway_jwks_reload_failures_total', 'Times a changed gateway.auth.jwksFile could not be used (unreadable or invalid): the keys in use stayed.', () => gateway.jwksReloadFailures);
-  countersBy(registry, 'tickfan_gateway_upstream_repairs_total', 'How the gateway\'s upstream subscribers kept its state whole, by event: gapsDetected, then gapsRepaired (REPLAY), resnapshots and gapsSkipped (seq jumps clients see); verifyRepairs (state a check found behind); resets (a source restarted); heldOverruns (live messages dropped behind a repair in flight, each then a gap).', ['event'], function* () {
+  countersBy(registry, 'tickfan_gateway_upstream_repairs_total', 'How the gateway\'s upstream subscribers kept its state whole, by event: gapsDetected, then gapsRepaired (REPLAY), resnapshots and gapsSkipped (seq jumps clients see); verifyRepairs (state a check found behind); resets (a source restarted); heldOverruns (live messages dropped behind a repair in flight, each then a gap); bookResyncs (books whose checksum failed, taken afresh from a snapshot).', ['event'], function* () {
     for (const [event, count] of withZeros(UPSTREAM_REPAIRS, gateway.upstreamRepairs)) yield [{ event }, count];
   });
   countersBy(registry, 'tickfan_gateway_messages_rejected_total', 'Messages from the fabric (live stream, snapshot and replay replies) that failed to decode, by reason: dropped, never sent to a client.', ['reason'], function* () {

@@ -188,9 +188,10 @@ export class Upstream {
  * The subscriber counters an operator watches: gaps seen and how each was closed (REPLAY, a
  * fresh snapshot, or skipped when no service answered: the last two are seq jumps clients
  * see), state found behind by a check, source restarts, and live messages dropped because a
- * subscriber already held its receiveHwm of them behind a repair (each then a gap).
+ * subscriber already held its receiveHwm of them behind a repair (each then a gap), and books
+ * whose checksum failed and were taken afresh from a snapshot.
  */
-export const UPSTREAM_REPAIRS = ['gapsDetected', 'gapsRepaired', 'resnapshots', 'gapsSkipped', 'verifyRepairs', 'resets', 'heldOverruns'] as const;
+export const UPSTREAM_REPAIRS = ['gapsDetected', 'gapsRepaired', 'resnapshots', 'gapsSkipped', 'verifyRepairs', 'resets', 'heldOverruns', 'bookResyncs'] as const;
 export type UpstreamRepair = (typeof UPSTREAM_REPAIRS)[number];
 
 function repairCounts(subscriber: TickSubscriber): Map<UpstreamRepair, number> {

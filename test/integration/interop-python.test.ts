@@ -28,6 +28,9 @@ interface Result {
   snapshotTopics: number;
   finalTopics: number;
   stoppedBy: string;
+  books: number;
+  bookRecords: number;
+  checksumMismatches: number;
   mismatches: unknown[];
 }
 
@@ -98,7 +101,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * joins once the feed has been publishing for a while, applies live ticks, and is told to
  * finish after the feed has stopped.
  */
-async function lateJoin(t: ExecutionContext, options: { snapshotEnv?: Record<string, string>; scriptArgs?: string[] } = {}): Promise<{ code: number | null; result: Result }> {
+async function lateJoin(t: ExecutionContext, options: { snapshotEnv?: Record<string, string>; scriptArgs?: string[]; prefix?: string } = {}): Promise<{ code: number | null; result: Result }> {
   const problem = pythonZmqProblem();
   if (problem !== undefined) throw new Error(problem);
   const dir = ipcDir();
@@ -122,7 +125,7 @@ async function lateJoin(t: ExecutionContext, options: { snapshotEnv?: Record<str
   const feed = await startRole('feed');
 
   await sleep(1000); // the feed publishes before the script exists: it joins late
-  const script = new LateJoinScript(['--backend', env.TICKFAN_PROXY_BACKEND, '--snapshot', env.TICKFAN_CONNECT_SNAPSHOT, '--prefix', 'tick.', ...(options.scriptArgs ?? [])]);
+  const script = new LateJoinScript(['--backend', env.TICKFAN_PROXY_BACKEND, '--snapshot', env.TICKFAN_CONNECT_SNAPSHOT, '--prefix', options.prefix ?? 'tick.', ...(options.scriptArgs ?? [])]);
   processes.push(script);
   await script.waitFor('joined');
   await sleep(2000); // live ticks go through the seq rules
@@ -158,6 +161,15 @@ test('messages the Python late joiner lost are filled by REPLAY', async (t) => {
   t.true(lost! > 0 && gaps > 0, `lost ${lost}, gaps ${gaps}`);
   t.true(replayed >= gaps, `replayed ${replayed} for ${gaps} gaps`);
   t.is(resnapshots, 0, 'the default history reaches back far enough: no GONE');
+});
+
+test('a Python late joiner keeping books by section 8 itself (zlib\'s crc32) ends with the books of a SNAPSHOT taken after the feed stopped, every record checked, REPLAY filling what it lost', async (t) => {
+  const finished = await lateJoin(t, { prefix: 'book.', scriptArgs: ['--lose-every', '37', '--lose-for', '1'] });
+  assertSameState(t, finished);
+  const { books, bookRecords, checksumMismatches, lost, replayed } = finished.result;
+  t.is(books, INSTRUMENTS, 'a book per instrument');
+  t.is(checksumMismatches, 0, 'every book record, from SNAPSHOT, REPLAY or live, gave the checksum its source published');
+  t.true(bookRecords > INSTRUMENTS && lost! > 0 && replayed > 0, `book records ${bookRecords}, lost ${lost}, replayed ${replayed}`);
 });
 
 test('when the history no longer reaches back (ERR GONE), the Python late joiner re-snapshots the topic', async (t) => {

@@ -43,6 +43,10 @@ interface Result {
   unresumed: number;
   awaySeconds: number;
   seconds: number;
+  conflated: number;
+  conflatedEvents: number;
+  bookRecords: number;
+  checksumMismatches: number;
   violations: string[];
 }
 
@@ -76,7 +80,7 @@ async function runScript(t: ExecutionContext, args: string[]): Promise<{ code: n
  * private ipc endpoints and a free gateway port; once the feed has published every
  * instrument, the Python client runs against the gateway.
  */
-async function resume(t: ExecutionContext, options: { env?: Record<string, string>; scriptArgs?: string[] } = {}) {
+async function resume(t: ExecutionContext, options: { env?: Record<string, string>; scriptArgs?: string[]; pattern?: string } = {}) {
   const problem = pythonWebsocketsProblem();
   if (problem !== undefined) throw new Error(problem);
   const dir = ipcDir();
@@ -96,7 +100,7 @@ async function resume(t: ExecutionContext, options: { env?: Record<string, strin
   await sleep(1000); // every SIM instrument has ticked: each one gets a snapshot on subscribe
 
   const finished = await runScript(t, [
-    '--url', `ws://127.0.0.1:${port as number}/v1/ws`, '--pattern', PATTERN,
+    '--url', `ws://127.0.0.1:${port as number}/v1/ws`, '--pattern', options.pattern ?? PATTERN,
     '--first-seconds', '2', '--away-seconds', '1', '--resumed-seconds', '2', ...(options.scriptArgs ?? []),
   ]);
   const { violations, ...counts } = finished.result;
@@ -120,6 +124,7 @@ async function resume(t: ExecutionContext, options: { env?: Record<string, strin
   t.is(result.resumedTopics, SIM_TOPICS, 'every topic of `since` resumed: its next tick, or a fresh snapshot');
   t.is(result.continued + result.resnapshots, SIM_TOPICS);
   t.true(result.resumedTicks > 0, `ticks after the resume: ${result.resumedTicks}`);
+  t.is(result.checksumMismatches, 0, 'every book record gave the checksum its source published');
   return result;
 }
 
@@ -135,6 +140,18 @@ test('a Python client (websockets) resumes with since: the missed ticks come fro
 test('when neither the gateway history nor the snapshot service\'s REPLAY reaches back, the Python client resumes from a fresh snapshot', async (t) => {
   const result = await resume(t, { env: { TICKFAN_GATEWAY_HISTORY_PER_TOPIC: '2', TICKFAN_SNAPSHOT_HISTORY_PER_TOPIC: '2' }, scriptArgs: ['--companion'] });
   t.true(result.resnapshots > 0, `fresh snapshots instead of history: ${result.resnapshots}`);
+});
+
+test('a Python client keeping books by section 8 itself (zlib\'s crc32), conflate:true and reading slowly, ends every record with the source\'s checksum, also after a reconnect with since', async (t) => {
+  // A small send budget per client, so the slow reader is conflated within the run; the client
+  // keeps its TCP window small (ws_resume.py --read-delay), so the backlog stays in the gateway.
+  const result = await resume(t, {
+    pattern: 'book.SIM.*',
+    env: { TICKFAN_FEEDS_SIMULATED_RATE: '4000', TICKFAN_GATEWAY_BUFFERED_HIGH_WATER_BYTES: '1024', TICKFAN_GATEWAY_MAX_QUEUED_EVENTS: '20' },
+    scriptArgs: ['--companion', '--conflate', '--read-delay', '0.2', '--resumed-seconds', '4'],
+  });
+  t.true(result.bookRecords > SIM_TOPICS, `book records applied and checked: ${result.bookRecords}`);
+  t.true(result.conflatedEvents > 0, `merged updates taken in place of ${result.conflated} records: ${result.conflatedEvents}`);
 });
 
 test('a lone Python client that reconnects resumes without a gap or a duplicate', async (t) => {

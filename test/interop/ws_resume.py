@@ -36,8 +36,10 @@ whose asyncio client `websockets.connect` this uses). Run it with /usr/bin/pytho
 import argparse
 import asyncio
 import json
+import socket
 import sys
 import time
+import urllib.parse
 
 import websockets
 
@@ -221,9 +223,13 @@ class Checker:
         if seq <= h_seq:
             self.violation("duplicates", f"{topic}: seq {seq} after {h_seq} (epoch {epoch})" + (" = since" if first else ""))
             return                                   # keep the newer position held
-        if seq > h_seq + 1 and self.conflate and not first:
-            self.counts["conflated"] += seq - h_seq - 1   # conflate:true: the newest only (a book: the merged update)
+        if seq > h_seq + 1 and self.conflate:
+            # conflate:true: the newest only (a book: the merged update), also of what a resume brings
+            self.counts["conflated"] += seq - h_seq - 1
             self.counts["conflatedEvents"] += 1
+            if first:
+                self.counts["resumedTopics"] += 1
+                self.counts["continued"] += 1
         elif seq > h_seq + 1:
             self.violation("gaps", f"{topic}: seq {seq} after {h_seq} (epoch {epoch}): {seq - h_seq - 1} missing" + (" after since" if first else ""))
             self.counts["missing"] += seq - h_seq - 1
@@ -236,6 +242,21 @@ class Checker:
         self.held[topic] = [epoch, seq]
         if topic.startswith("book."):
             self.check_book(topic, seq, event["data"])
+
+
+def small_window_socket(url):
+    """A TCP connection to the URL's host with a small receive buffer and segment size (set before
+    connecting, so the kernel neither grows the buffer nor lets the sender size its own buffer by
+    loopback's 64 KiB segments): a slow reader's backlog then stays in the sending program, which
+    can see it (and conflate), rather than in megabytes of kernel buffers."""
+    parts = urllib.parse.urlsplit(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+    sock.settimeout(5)
+    sock.connect((parts.hostname, parts.port or 80))
+    sock.settimeout(None)
+    return sock
 
 
 class Connection:
@@ -251,11 +272,12 @@ class Connection:
     async def open(self):
         self.checker.new_connection(self.phase)
         try:
-            # Reading slowly, the library must not buffer for us: one frame queued, a small read
-            # buffer, and TCP's window pushes back on the gateway.
-            slow = {"max_queue": 1, "read_limit": 2**14, "write_limit": 2**14} if self.args.read_delay > 0 else {}
-            self.ws = await websockets.connect(self.args.url, open_timeout=self.args.timeout, max_size=64 * 1024 * 1024,
-                                               close_timeout=self.args.timeout, **slow)
+            # Reading slowly, neither the library nor the kernel may buffer much for us: one frame
+            # queued, a small read buffer, a small TCP receive window that pushes back on the gateway.
+            # Closing, it does not wait long for the server's close frame: that is behind the backlog.
+            slow = {"max_queue": 1, "read_limit": 2**14, "sock": small_window_socket(self.args.url), "close_timeout": 0.5} \
+                if self.args.read_delay > 0 else {"close_timeout": self.args.timeout}
+            self.ws = await websockets.connect(self.args.url, open_timeout=self.args.timeout, max_size=64 * 1024 * 1024, **slow)
         except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as err:
             raise ScriptError(f"{self.phase}: cannot connect to {self.args.url}: {type(err).__name__}: {err}") from None
         events = await self.next_frame(time.monotonic() + self.args.timeout, "the welcome event")
