@@ -40,6 +40,14 @@ export interface FeedRun {
  * The processes of one test: a proxy, snapshot services and feeds started with `tickfan start
  * --roles R` on ipc endpoints of a private directory; `kill()` stops whatever still runs.
  */
+/**
+ * The simulated feed of these fabrics publishes ticks only, unless a test asks for more: their
+ * witness and clients compare each topic's newest record with the source's, which is a tick's
+ * state but not a book's (a book's is the book: test/integration/interop-python.test.ts, the
+ * snapshot and gateway book tests check those).
+ */
+const TICKS_ONLY = { TICKFAN_FEEDS_SIMULATED_BOOK_DEPTH: '0', TICKFAN_FEEDS_SIMULATED_TRADES: 'false' };
+
 export class Fabric {
   readonly env: Record<string, string>;
   readonly backend: string;
@@ -49,7 +57,7 @@ export class Fabric {
 
   constructor(env: Record<string, string> = {}) {
     this.backend = this.dir.endpoint('backend');
-    this.env = { ...privateFabricEnv(this.dir), ...env };
+    this.env = { ...privateFabricEnv(this.dir), ...TICKS_ONLY, ...env };
   }
 
   endpoint(name: string): string {
