@@ -6,8 +6,18 @@ export function formatPrice(value: number | undefined): string {
   return value === undefined ? '–' : price.format(value);
 }
 
+/** A book level's or a trade's size: exact like a price, since lots can be as small as 0.0001 (a volume rounds to 2 decimals). */
+export const formatSize = formatPrice;
+
 export function formatVolume(value: number | undefined): string {
   return value === undefined ? '–' : volume.format(value);
+}
+
+const clock = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hourCycle: 'h23' });
+
+/** A wire time (microseconds since the Unix epoch) as the local time of day, to the millisecond. */
+export function formatTime(micros: number): string {
+  return clock.format(micros / 1000);
 }
 
 /** Change since the first price seen, in percent with a sign. */

@@ -5,15 +5,19 @@
  * For tests and tools the page exposes its state as data attributes: on #board
  * `data-patterns` (the acknowledged subscriptions, space-separated), `data-updates` and
  * `data-seq-violations`; on each row `data-topic`, `data-epoch`, `data-seq`; on
- * #connection `data-state` (connecting, live, reconnecting, stale, closed).
+ * #connection `data-state` (connecting, live, reconnecting, stale, closed). The depth view
+ * (depth.ts, opened by a click on a row or by `?depth=VENUE.SYMBOL`) has its own: see Ladder
+ * and TradeTape.
  */
 import { patternMatches, TickfanClient, type TickfanError } from '../client/ws/index.js';
 import { Board } from './board.js';
 import { ConnectionView } from './connection.js';
+import { DepthPanel } from './depth.js';
 import { ALL_TICKS, patternOfFilter } from './filter.js';
 import { formatMs } from './format.js';
+import { instrumentOfTick } from './instrument.js';
 import { LatencyWindow } from './latency.js';
-import { gatewaySocketUrl } from './url.js';
+import { depthOfUrl, gatewaySocketUrl, urlWithDepth } from './url.js';
 import { nowMicros } from '../wire/time.js';
 
 /** How often ages, rates and the reconnect countdown are redrawn without any tick. */
@@ -37,6 +41,7 @@ const rateText = element('rate');
 const filterForm = element<HTMLFormElement>('filter-form');
 const filterInput = element<HTMLInputElement>('filter');
 const filterError = element('filter-error');
+const depthClose = element<HTMLButtonElement>('depth-close');
 
 const board = new Board(table.tBodies[0]!);
 const connection = new ConnectionView();
@@ -49,6 +54,14 @@ const client = new TickfanClient(gatewaySocketUrl(document.baseURI), {
   minReconnectDelayMs: 250,
   maxReconnectDelayMs: 5_000,
 });
+
+const depth = new DepthPanel(client, {
+  panel: element('depth'),
+  title: element('depth-title'),
+  state: element('depth-state'),
+  ladder: element<HTMLTableElement>('ladder'),
+  trades: element<HTMLTableElement>('trades').tBodies[0]!,
+}, requestFrame);
 
 /** The pattern the board shows, and during a filter change also the one it is leaving. */
 let wanted: string[] = [ALL_TICKS];
@@ -85,6 +98,7 @@ function requestFrame(): void {
 function drawFrame(): void {
   frameRequested = false;
   board.render();
+  depth.render();
   const now = performance.now();
   if (now - lastClockAt >= CLOCK_MS) {
     lastClockAt = now;
@@ -167,8 +181,23 @@ filterForm.addEventListener('submit', (event) => {
   applyFilter();
 });
 
+// --- depth view -----------------------------------------------------------------------
+
+/** Shows the depth of `instrument` (none: closes it), and puts it in the address, so the view can be linked to or reloaded. */
+function showDepth(instrument: string | undefined): void {
+  depth.choose(instrument);
+  history.replaceState(null, '', urlWithDepth(location.href, instrument));
+}
+
+table.tBodies[0]!.addEventListener('click', (event) => {
+  const topic = (event.target as Element).closest('tr')?.dataset.topic;
+  if (topic !== undefined) showDepth(instrumentOfTick(topic));
+});
+depthClose.addEventListener('click', () => showDepth(undefined));
+
 void client.subscribe(ALL_TICKS).then(
   () => (table.dataset.patterns = client.subscriptions().join(' ')),
   (err: TickfanError) => (filterError.textContent = err.message),
 );
+depth.choose(depthOfUrl(location.href));
 requestFrame();

@@ -7,8 +7,9 @@ import test from 'ava';
 import { loadConfig } from '../../src/cli/config.js';
 import { contentSecurityPolicy, pageHandler } from '../../src/gateway/page.js';
 import { patternOfFilter } from '../../src/page/filter.js';
+import { depthTopics, instrumentOfTick } from '../../src/page/instrument.js';
 import { LatencyWindow } from '../../src/page/latency.js';
-import { gatewaySocketUrl } from '../../src/page/url.js';
+import { depthOfUrl, gatewaySocketUrl, urlWithDepth } from '../../src/page/url.js';
 
 /** The ticker page's logic that needs no browser, and the gateway's handler of its files. */
 
@@ -27,6 +28,18 @@ test('the filter box text becomes a subscription pattern', (t) => {
   t.is(patternOfFilter('SIM.BTC'), 'tick.SIM.BTC*');
   t.is(patternOfFilter('SIMEQ.'), 'tick.SIMEQ.*');
   t.is(patternOfFilter('SIM*'), 'tick.SIM*');
+});
+
+test('the depth view\'s instrument is VENUE.SYMBOL, in ?depth=, and names its book and trade topics; a pattern or a malformed name is refused', (t) => {
+  t.deepEqual(depthTopics('SIM.BTC-USD'), { book: 'book.SIM.BTC-USD', trade: 'trade.SIM.BTC-USD' });
+  t.deepEqual(depthTopics('XNYS.BRK.B'), { book: 'book.XNYS.BRK.B', trade: 'trade.XNYS.BRK.B' }, 'a symbol may hold dots');
+  for (const bad of ['SIM', 'SIM.*', 'SIM.BTC*', '', 'SIM..X', 'SIM.<b>']) t.regex(depthTopics(bad) as string, /^no instrument ".*": expected VENUE\.SYMBOL$/, bad);
+  t.is(instrumentOfTick('tick.XNYS.BRK.B'), 'XNYS.BRK.B', 'a board row opens its instrument');
+  t.is(depthOfUrl('http://localhost:8080/?depth=SIM.BTC-USD'), 'SIM.BTC-USD');
+  t.is(depthOfUrl('http://localhost:8080/?depth='), undefined);
+  t.is(depthOfUrl('http://localhost:8080/'), undefined);
+  t.is(urlWithDepth('http://localhost:8080/market/?x=1#top', 'SIMEQ.AAPL'), 'http://localhost:8080/market/?x=1&depth=SIMEQ.AAPL#top');
+  t.is(urlWithDepth('http://localhost:8080/?depth=SIMEQ.AAPL', undefined), 'http://localhost:8080/');
 });
 
 test('latency percentiles cover the last 10 s, to within a bucket (4.4 %)', (t) => {

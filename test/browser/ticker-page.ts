@@ -107,3 +107,63 @@ export interface PageGlobals {
 export async function waitForRows(page: Page, count: number, timeoutMs: number): Promise<void> {
   await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).document.querySelectorAll('#board tbody tr[data-seq]').length === n, count, { timeout: timeoutMs });
 }
+
+/** A book level as the page's depth ladder draws it: [price, size]. */
+export type DrawnLevel = [price: number, size: number];
+
+/** The depth view's ladder as drawn: which book at which record (data attributes), and its levels, each side best first. */
+export interface LadderState {
+  readonly topic: string;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly checksum: number;
+  readonly resyncs: number;
+  readonly bids: DrawnLevel[];
+  readonly asks: DrawnLevel[];
+}
+
+/** Reads the ladder in one step in the page: the page draws it whole in one frame, so this is one record's book. */
+export function ladder(page: Page): Promise<LadderState> {
+  // No named function inside: tsx would wrap it in a helper (__name) that the page lacks.
+  return page.$eval('#ladder', (table) => {
+    const drawn: Record<string, DrawnLevel[]> = { bid: [], ask: [] };
+    for (const row of table.querySelectorAll('tr[data-side][data-price]')) {
+      drawn[row.getAttribute('data-side')!]!.push([Number(row.getAttribute('data-price')), Number(row.getAttribute('data-size'))]);
+    }
+    return {
+      topic: table.getAttribute('data-topic') ?? '',
+      epoch: Number(table.getAttribute('data-epoch')),
+      seq: Number(table.getAttribute('data-seq')),
+      checksum: Number(table.getAttribute('data-checksum')),
+      resyncs: Number(table.getAttribute('data-resyncs')),
+      bids: drawn.bid!,
+      // Drawn above the spread, worst first.
+      asks: drawn.ask!.reverse(),
+    };
+  });
+}
+
+export interface DrawnTrade {
+  readonly tradeId: string;
+  readonly side: string;
+  readonly price: number;
+  readonly size: number;
+}
+
+/** The depth view's trades, in page order (newest first). */
+export function drawnTrades(page: Page): Promise<DrawnTrade[]> {
+  return page.$$eval('#trades tbody tr', (elements) => elements.map((row) => ({
+    tradeId: row.getAttribute('data-trade-id') ?? '',
+    side: row.getAttribute('data-side') ?? '',
+    price: Number(row.getAttribute('data-price')),
+    size: Number(row.getAttribute('data-size')),
+  })));
+}
+
+/** Waits until the ladder shows a book of `topic` past `seq` (of any epoch, when `epoch` is not given). */
+export async function waitForLadder(page: Page, topic: string, timeoutMs: number, after: { epoch: number; seq: number } = { epoch: 0, seq: 0 }): Promise<void> {
+  await page.waitForFunction(([wanted, epoch, seq]) => {
+    const data = (globalThis as unknown as PageGlobals).document.querySelector('#ladder')?.dataset;
+    return data?.topic === wanted && data.seq !== undefined && (Number(data.epoch) !== epoch || Number(data.seq) > seq);
+  }, [topic, after.epoch, after.seq] as const, { timeout: timeoutMs });
+}
