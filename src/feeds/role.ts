@@ -71,7 +71,8 @@ function configuredAdapters(feeds: FeedsSettings, log: Logger, security: FabricS
   if (feeds.simulated.enabled) {
     const { rate, instruments, bookDepth, trades } = feeds.simulated;
     const seed = feeds.simulated.seed ?? randomInt(0, 0x1_0000_0000);
-    adapters.push(new SimulatedFeed({ instruments: instruments.length > 0 ? instruments : DEFAULT_INSTRUMENTS, rate, seed, bookDepth, trades }));
+    const { bookSnapshotIntervalMs } = feeds;
+    adapters.push(new SimulatedFeed({ instruments: instruments.length > 0 ? instruments : DEFAULT_INSTRUMENTS, rate, seed, bookDepth, trades, bookSnapshotIntervalMs }));
     log.info({ adapter: 'simulated', rate, seed, bookDepth, trades, instruments: instruments.length || DEFAULT_INSTRUMENTS.length }, 'feed starting');
   }
   const exchange = (url: string, venue: string, symbols: readonly string[]): ExchangeOptions => ({

@@ -9,6 +9,7 @@ export interface FeedsSettings {
   readonly subscriberWaitMs: number;
   readonly staleAfterMs: number;
   readonly statusRepeatMs: number;
+  readonly bookSnapshotIntervalMs: number;
   readonly restart: { readonly minDelayMs: number; readonly maxDelayMs: number; readonly stallMs: number };
   readonly reconnect: { readonly minDelayMs: number; readonly maxDelayMs: number; readonly maxMessageBytes: number };
   readonly simulated: {
@@ -62,6 +63,10 @@ export const feedsSchema: convict.Schema<{ feeds: FeedsSettings }> = {
     },
     staleAfterMs: { doc: 'A venue that is up turns `stale` on status.<venue> after this long without a tick.', format: integerIn(100, 3_600_000), default: 5000 },
     statusRepeatMs: { doc: 'Every venue status is published again this often, so late subscribers learn it.', format: integerIn(100, 3_600_000), default: 5000 },
+    bookSnapshotIntervalMs: {
+      doc: 'Every source of books publishes each of its books as a snapshot again this often, spread over the interval, so that a late joiner or a snapshot service that joined mid-stream gets the whole book; 0 = never.',
+      format: integerIn(0, 86_400_000), default: 30_000,
+    },
     restart: {
       minDelayMs: { doc: 'First delay before a crashed or stalled feed adapter is restarted; doubles while restarts keep failing.', format: integerIn(1, 600_000), default: 500 },
       maxDelayMs: { doc: 'Longest delay between restarts of a failing adapter (a run longer than this resets the backoff).', format: integerIn(1, 3_600_000), default: 30_000 },
