@@ -79,11 +79,12 @@ function configuredAdapters(feeds: FeedsSettings, log: Logger, security: FabricS
     url, venue, symbols,
     backoff: { minDelayMs: feeds.reconnect.minDelayMs, maxDelayMs: feeds.reconnect.maxDelayMs, jitter: 0.5 },
     maxMessageBytes: feeds.reconnect.maxMessageBytes,
+    bookSnapshotIntervalMs: feeds.bookSnapshotIntervalMs,
   });
   if (feeds.coinbase.enabled) {
-    const { url, venue, productIds } = feeds.coinbase;
-    adapters.push(coinbaseFeed(exchange(url, venue, productIds)));
-    log.info({ adapter: 'coinbase', url, venue, productIds }, 'feed starting');
+    const { url, venue, productIds, bookDepth } = feeds.coinbase;
+    adapters.push(coinbaseFeed({ ...exchange(url, venue, productIds), bookDepth }));
+    log.info({ adapter: 'coinbase', url, venue, productIds, bookDepth }, 'feed starting');
   }
   if (feeds.binance.enabled) {
     const { url, venue, symbols, plannedReconnectMs } = feeds.binance;

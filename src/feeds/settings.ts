@@ -16,7 +16,7 @@ export interface FeedsSettings {
     readonly enabled: boolean; readonly rate: number; readonly seed: number | null; readonly instruments: readonly Instrument[];
     readonly bookDepth: number; readonly trades: boolean;
   };
-  readonly coinbase: { readonly enabled: boolean; readonly url: string; readonly venue: string; readonly productIds: readonly string[] };
+  readonly coinbase: { readonly enabled: boolean; readonly url: string; readonly venue: string; readonly productIds: readonly string[]; readonly bookDepth: number };
   readonly binance: { readonly enabled: boolean; readonly url: string; readonly venue: string; readonly symbols: readonly string[]; readonly plannedReconnectMs: number };
   readonly replay: { readonly file: string; readonly speed: number; readonly loop: boolean };
   readonly ingest: { readonly enabled: boolean; readonly endpoint: string; readonly subEndpoint: string; readonly maxRecordBytes: number; readonly receiveHwm: number };
@@ -78,7 +78,10 @@ export const feedsSchema: convict.Schema<{ feeds: FeedsSettings }> = {
     reconnect: {
       minDelayMs: { doc: 'First delay before an exchange adapter reconnects after losing its connection (with jitter, doubling).', format: integerIn(1, 600_000), default: 500 },
       maxDelayMs: { doc: 'Longest delay between reconnect attempts of an exchange adapter.', format: integerIn(1, 3_600_000), default: 30_000 },
-      maxMessageBytes: { doc: 'Largest upstream WebSocket message an exchange adapter accepts; a larger one drops the connection.', format: integerIn(1024, 256 * 1024 ** 2), default: 1024 ** 2 },
+      maxMessageBytes: {
+        doc: 'Largest upstream WebSocket message an exchange adapter accepts; a larger one drops the connection. Coinbase\'s level2_batch snapshot of a busy product is the whole book, several MiB.',
+        format: integerIn(1024, 256 * 1024 ** 2), default: 16 * 1024 ** 2,
+      },
     },
     simulated: {
       enabled: { doc: 'Run the simulated feed.', format: BOOLEAN, default: true },
@@ -99,10 +102,14 @@ export const feedsSchema: convict.Schema<{ feeds: FeedsSettings }> = {
       trades: { doc: 'Publish each simulated trade on trade.<venue>.<symbol>.', format: BOOLEAN, default: true },
     },
     coinbase: {
-      enabled: { doc: 'Run the Coinbase Exchange adapter (channels ticker and heartbeat). Off by default: it needs the internet.', format: BOOLEAN, default: false },
+      enabled: { doc: 'Run the Coinbase Exchange adapter (channels ticker, heartbeat, level2_batch and matches). Off by default: it needs the internet.', format: BOOLEAN, default: false },
       url: { doc: 'Coinbase Exchange WebSocket feed.', format: WS_URL, default: 'wss://ws-feed.exchange.coinbase.com' },
       venue: { doc: 'Venue of the Coinbase topics: tick.<venue>.<product id>.', format: VENUE, default: 'COINBASE' },
       productIds: { doc: 'Coinbase products to subscribe, comma-separated.', format: INSTRUMENT_NAMES, default: ['BTC-USD', 'ETH-USD'] },
+      bookDepth: {
+        doc: 'Price levels per side published of each Coinbase book on book.<venue>.<product id> (the best of the whole book level2_batch keeps).',
+        format: integerIn(10, 5000), default: 1000,
+      },
     },
     binance: {
       enabled: { doc: 'Run the Binance adapter (streams <symbol>@bookTicker and <symbol>@aggTrade). Off by default: it needs the internet.', format: BOOLEAN, default: false },

@@ -19,6 +19,8 @@ export class AdapterProbe {
   /** The tick records. */
   readonly records: TickRecord[] = [];
   readonly books: BookRecord[] = [];
+  /** performance.now() of each book record, by index. */
+  readonly bookTimes: number[] = [];
   readonly trades: TradeRecord[] = [];
   readonly events: MonitorEvent[] = [];
   /** performance.now() of each event, by index. */
@@ -57,6 +59,7 @@ export class AdapterProbe {
     return this.adapter.start({
       tick: keep(this.records),
       book: (record) => {
+        this.bookTimes.push(performance.now());
         book(record);
         return true;
       },

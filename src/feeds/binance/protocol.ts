@@ -30,6 +30,8 @@ export class BinanceProtocol implements ExchangeProtocol {
   readonly plannedReconnectMs: number;
   /** By the upper-case symbol of the data (`s`). */
   private readonly symbols = new Map<string, SymbolState>();
+  private emit: RecordSink | undefined;
+  private monitor: AdapterMonitor | undefined;
 
   constructor(private readonly options: BinanceOptions) {
     const streams = options.symbols.flatMap((symbol) => [`${symbol.toLowerCase()}@bookTicker`, `${symbol.toLowerCase()}@aggTrade`]);
@@ -37,7 +39,9 @@ export class BinanceProtocol implements ExchangeProtocol {
     this.plannedReconnectMs = options.plannedReconnectMs;
   }
 
-  reset(): void {
+  start(emit: RecordSink, monitor: AdapterMonitor): void {
+    this.emit = emit;
+    this.monitor = monitor;
     this.symbols.clear();
     for (const symbol of this.options.symbols) {
       const name = symbol.toUpperCase();
@@ -45,7 +49,12 @@ export class BinanceProtocol implements ExchangeProtocol {
     }
   }
 
-  handle(message: unknown, emit: RecordSink, monitor: AdapterMonitor): void {
+  stop(): void {}
+
+  /** Nothing to forget: the update and trade ids drop what a new connection repeats. */
+  connectionLost(): void {}
+
+  handle(message: unknown): void {
     const object = messageObject(message);
     if (object.error !== undefined || object.code !== undefined) {
       const error = messageObject(object.error ?? object);
@@ -53,12 +62,12 @@ export class BinanceProtocol implements ExchangeProtocol {
     }
     const stream = field(object, 'stream', text);
     const data = messageObject(object.data);
-    if (stream.endsWith('@bookTicker')) return this.bookTicker(data, emit);
-    if (stream.endsWith('@aggTrade')) return this.aggTrade(data, emit, monitor);
+    if (stream.endsWith('@bookTicker')) return this.bookTicker(data);
+    if (stream.endsWith('@aggTrade')) return this.aggTrade(data);
     throw new UpstreamReject('unknown_type', `unknown stream ${JSON.stringify(stream)}`);
   }
 
-  private bookTicker(data: Record<string, unknown>, emit: RecordSink): void {
+  private bookTicker(data: Record<string, unknown>): void {
     const state = this.state(data);
     const updateId = field(data, 'u', integer);
     if (updateId <= state.updateId) throw new UpstreamReject('out_of_order', `${state.symbol} book update ${updateId} is not after ${state.updateId}`);
@@ -69,10 +78,10 @@ export class BinanceProtocol implements ExchangeProtocol {
     state.updateId = updateId;
     Object.assign(state, { bid, bidSize, ask, askSize });
     if (data.T !== undefined) state.exchTs = field(data, 'T', integer) * 1000;
-    emit.tick(record(this.options.venue, state));
+    this.emit?.tick(record(this.options.venue, state));
   }
 
-  private aggTrade(data: Record<string, unknown>, emit: RecordSink, monitor: AdapterMonitor): void {
+  private aggTrade(data: Record<string, unknown>): void {
     const state = this.state(data);
     const aggId = field(data, 'a', integer);
     if (state.aggId !== undefined && aggId <= state.aggId) throw new UpstreamReject('out_of_order', `${state.symbol} trade ${aggId} is not after ${state.aggId}`);
@@ -80,13 +89,13 @@ export class BinanceProtocol implements ExchangeProtocol {
     const quantity = field(data, 'q', text);
     const lastSize = field(data, 'q', parseDecimal);
     const tradeTime = field(data, 'T', integer);
-    if (state.aggId !== undefined && aggId > state.aggId + 1) monitor.upstreamGap();
+    if (state.aggId !== undefined && aggId > state.aggId + 1) this.monitor?.upstreamGap();
     state.aggId = aggId;
     state.last = last;
     state.lastSize = lastSize;
     state.volume.add(quantity);
     state.exchTs = tradeTime * 1000;
-    emit.tick(record(this.options.venue, state));
+    this.emit?.tick(record(this.options.venue, state));
   }
 
   private state(data: Record<string, unknown>): SymbolState {
