@@ -87,9 +87,9 @@ function configuredAdapters(feeds: FeedsSettings, log: Logger, security: FabricS
     log.info({ adapter: 'coinbase', url, venue, productIds, bookDepth }, 'feed starting');
   }
   if (feeds.binance.enabled) {
-    const { url, venue, symbols, plannedReconnectMs } = feeds.binance;
-    adapters.push(binanceFeed({ ...exchange(url, venue, symbols), plannedReconnectMs }));
-    log.info({ adapter: 'binance', url, venue, symbols }, 'feed starting');
+    const { url, venue, symbols, plannedReconnectMs, restUrl, depthLimit, snapshotTimeoutMs, maxBufferedEvents } = feeds.binance;
+    adapters.push(binanceFeed({ ...exchange(url, venue, symbols), plannedReconnectMs, restUrl, depthLimit, snapshotTimeoutMs, maxBufferedEvents }));
+    log.info({ adapter: 'binance', url, restUrl, venue, symbols, depthLimit }, 'feed starting');
   }
   if (feeds.replay.file !== '') {
     adapters.push(new ReplayFeed(feeds.replay));

@@ -17,7 +17,10 @@ export interface FeedsSettings {
     readonly bookDepth: number; readonly trades: boolean;
   };
   readonly coinbase: { readonly enabled: boolean; readonly url: string; readonly venue: string; readonly productIds: readonly string[]; readonly bookDepth: number };
-  readonly binance: { readonly enabled: boolean; readonly url: string; readonly venue: string; readonly symbols: readonly string[]; readonly plannedReconnectMs: number };
+  readonly binance: {
+    readonly enabled: boolean; readonly url: string; readonly venue: string; readonly symbols: readonly string[]; readonly plannedReconnectMs: number;
+    readonly restUrl: string; readonly depthLimit: number; readonly snapshotTimeoutMs: number; readonly maxBufferedEvents: number;
+  };
   readonly replay: { readonly file: string; readonly speed: number; readonly loop: boolean };
   readonly ingest: { readonly enabled: boolean; readonly endpoint: string; readonly subEndpoint: string; readonly maxRecordBytes: number; readonly receiveHwm: number };
 }
@@ -37,6 +40,18 @@ const WS_URL = checkedFormat(
   'WebSocket URL: ws://HOST[:PORT][/PATH] or wss://...',
   (value) => (typeof value === 'string' && /^wss?:\/\/[^\s/]+(\/\S*)?$/.test(value) ? undefined : 'must be a ws:// or wss:// URL'),
   (value) => value,
+);
+const HTTP_URL = checkedFormat(
+  'HTTP URL: http://HOST[:PORT] or https://...',
+  (value) => (typeof value === 'string' && /^https?:\/\/[^\s/]+(\/\S*)?$/.test(value) ? undefined : 'must be an http:// or https:// URL'),
+  (value) => value,
+);
+/** The limits GET /api/v3/depth takes, from the checksum's 10 levels up. */
+const BINANCE_DEPTH_LIMITS = [10, 20, 50, 100, 500, 1000, 5000];
+const BINANCE_DEPTH_LIMIT = checkedFormat(
+  `one of ${BINANCE_DEPTH_LIMITS.join(', ')}`,
+  (value) => (BINANCE_DEPTH_LIMITS.includes(value as number) ? undefined : `must be one of ${BINANCE_DEPTH_LIMITS.join(', ')} (the limits Binance's REST depth takes, at least the checksum's 10)`),
+  (value) => (/^\d+$/.test(value.trim()) ? Number(value) : value),
 );
 const SPEED = checkedFormat(
   'number >= 0',
@@ -112,13 +127,23 @@ export const feedsSchema: convict.Schema<{ feeds: FeedsSettings }> = {
       },
     },
     binance: {
-      enabled: { doc: 'Run the Binance adapter (streams <symbol>@bookTicker and <symbol>@aggTrade). Off by default: it needs the internet.', format: BOOLEAN, default: false },
+      enabled: { doc: 'Run the Binance adapter (streams <symbol>@bookTicker, <symbol>@trade and <symbol>@depth@100ms). Off by default: it needs the internet.', format: BOOLEAN, default: false },
       url: { doc: 'Binance WebSocket base URL; the adapter appends /stream?streams=...', format: WS_URL, default: 'wss://stream.binance.com:9443' },
       venue: { doc: 'Venue of the Binance topics: tick.<venue>.<SYMBOL>.', format: VENUE, default: 'BINANCE' },
       symbols: { doc: 'Binance symbols to subscribe, comma-separated (case does not matter).', format: INSTRUMENT_NAMES, default: ['btcusdt', 'ethusdt'] },
       plannedReconnectMs: {
         doc: 'Binance cuts connections after 24 h; the adapter opens a replacement this long after connecting and switches over without a gap.',
         format: integerIn(1000, 86_400_000), default: 23 * 3_600_000,
+      },
+      restUrl: { doc: 'Binance REST base URL, for the depth snapshot GET /api/v3/depth that each book is synced from.', format: HTTP_URL, default: 'https://api.binance.com' },
+      depthLimit: {
+        doc: 'Levels per side of the REST depth snapshot, and so of each book on book.<venue>.<SYMBOL> (levels beyond it are unknown to the adapter).',
+        format: BINANCE_DEPTH_LIMIT, default: 1000,
+      },
+      snapshotTimeoutMs: { doc: 'A REST depth snapshot not received in full after this long is given up and requested again (with backoff).', format: integerIn(100, 600_000), default: 10_000 },
+      maxBufferedEvents: {
+        doc: 'Diff depth events buffered per symbol while its REST snapshot is awaited; one more starts the sync over.',
+        format: integerIn(10, 1_000_000), default: 2000,
       },
     },
     replay: {
