@@ -15,6 +15,23 @@ export function subscriberBook(records: readonly BookRecord[]): { book: OrderBoo
 }
 
 /**
+ * A subscriber's book of the records `records()` returns (one topic's, in order, growing): each
+ * call of book() applies only the records that came since the last, so waiting on it stays cheap.
+ */
+export class FollowedBook {
+  private readonly held = new OrderBook();
+  private applied = 0;
+
+  constructor(private readonly records: () => readonly BookRecord[]) {}
+
+  book(): OrderBook {
+    const records = this.records();
+    for (; this.applied < records.length; this.applied++) this.held.apply(records[this.applied]!);
+    return this.held;
+  }
+}
+
+/**
  * Never a wrong book: each record's checksum is that of a state the true book went through, in
  * order (a later record never shows an older state). Returns a description of the first record
  * that is not, or undefined.

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { binanceFeed, type BinanceOptions } from '../../src/feeds/binance/index.js';
 import { encodeTickRecord } from '../../src/wire/index.js';
-import { onTime, showsTruth, subscriberBook, wrongBook, type TruthView } from './_books.js';
+import { FollowedBook, onTime, showsTruth, subscriberBook, wrongBook, type TruthView } from './_books.js';
 import { FAST_BACKOFF, onMockExchange } from './_helpers.js';
 import { MockBinance } from './mocks/binance.js';
 
@@ -28,7 +28,8 @@ type Setup = Awaited<ReturnType<typeof setUp>>;
 /** Resolves once BTCUSDT's published book shows its true book as it is now. */
 function caughtUp({ exchange, probe }: Setup, view: TruthView = 'whole'): Promise<void> {
   const truth = exchange.truth('BTCUSDT');
-  return probe.until(() => showsTruth(subscriberBook(btcBooks(probe)).book, truth, view), `the book of BTCUSDT at the true book's state ${truth.checksums.length - 1}`);
+  const followed = new FollowedBook(() => btcBooks(probe));
+  return probe.until(() => showsTruth(followed.book(), truth, view), `the book of BTCUSDT at the true book's state ${truth.checksums.length - 1}`);
 }
 
 function btcBooks(probe: Setup['probe']) {
@@ -109,7 +110,8 @@ test('a dropped connection reconnects with the same streams', async (t) => {
   await tearDown();
 });
 
-test('a planned reconnect replaces the connection before the exchange cuts it: never reported down', async (t) => {
+// Serial, so that the CPU of this file's other tests cannot delay the replacement past the cut.
+test.serial('a planned reconnect replaces the connection before the exchange cuts it: never reported down', async (t) => {
   // The mock cuts connections at 600 ms, as Binance does at 24 h; the adapter replaces them at 300 ms.
   const { exchange, probe, tearDown } = await setUp({ plannedReconnectMs: 300 }, 600);
   await exchange.until(() => exchange.connections.length >= 2 && exchange.connections[0]!.closed, 'the old connection replaced');

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { coinbaseFeed, type CoinbaseOptions } from '../../src/feeds/coinbase/index.js';
 import { encodeTickRecord } from '../../src/wire/index.js';
-import { onTime, showsTruth, subscriberBook, wrongBook, type TruthView } from './_books.js';
+import { FollowedBook, onTime, showsTruth, subscriberBook, wrongBook, type TruthView } from './_books.js';
 import { AdapterProbe, FAST_BACKOFF, onMockExchange } from './_helpers.js';
 import { MockCoinbase } from './mocks/coinbase.js';
 
@@ -20,8 +20,9 @@ type Setup = Awaited<ReturnType<typeof setUp>>;
 /** Resolves once the published book of `product` shows its true book as it is now, to `view`. */
 function caughtUp({ exchange, probe }: Setup, product = 'BTC-USD', view: TruthView = 'whole'): Promise<void> {
   const truth = exchange.truth(product);
+  const followed = new FollowedBook(() => probe.books.filter((r) => r.symbol === product));
   return probe.until(
-    () => showsTruth(subscriberBook(probe.books.filter((r) => r.symbol === product)).book, truth, view),
+    () => showsTruth(followed.book(), truth, view),
     `the book of ${product} at the true book's state ${truth.checksums.length - 1}`,
   );
 }
