@@ -71,23 +71,25 @@ function configuredAdapters(feeds: FeedsSettings, log: Logger, security: FabricS
   if (feeds.simulated.enabled) {
     const { rate, instruments, bookDepth, trades } = feeds.simulated;
     const seed = feeds.simulated.seed ?? randomInt(0, 0x1_0000_0000);
-    adapters.push(new SimulatedFeed({ instruments: instruments.length > 0 ? instruments : DEFAULT_INSTRUMENTS, rate, seed, bookDepth, trades }));
+    const { bookSnapshotIntervalMs } = feeds;
+    adapters.push(new SimulatedFeed({ instruments: instruments.length > 0 ? instruments : DEFAULT_INSTRUMENTS, rate, seed, bookDepth, trades, bookSnapshotIntervalMs }));
     log.info({ adapter: 'simulated', rate, seed, bookDepth, trades, instruments: instruments.length || DEFAULT_INSTRUMENTS.length }, 'feed starting');
   }
   const exchange = (url: string, venue: string, symbols: readonly string[]): ExchangeOptions => ({
     url, venue, symbols,
     backoff: { minDelayMs: feeds.reconnect.minDelayMs, maxDelayMs: feeds.reconnect.maxDelayMs, jitter: 0.5 },
     maxMessageBytes: feeds.reconnect.maxMessageBytes,
+    bookSnapshotIntervalMs: feeds.bookSnapshotIntervalMs,
   });
   if (feeds.coinbase.enabled) {
-    const { url, venue, productIds } = feeds.coinbase;
-    adapters.push(coinbaseFeed(exchange(url, venue, productIds)));
-    log.info({ adapter: 'coinbase', url, venue, productIds }, 'feed starting');
+    const { url, venue, productIds, bookDepth } = feeds.coinbase;
+    adapters.push(coinbaseFeed({ ...exchange(url, venue, productIds), bookDepth }));
+    log.info({ adapter: 'coinbase', url, venue, productIds, bookDepth }, 'feed starting');
   }
   if (feeds.binance.enabled) {
-    const { url, venue, symbols, plannedReconnectMs } = feeds.binance;
-    adapters.push(binanceFeed({ ...exchange(url, venue, symbols), plannedReconnectMs }));
-    log.info({ adapter: 'binance', url, venue, symbols }, 'feed starting');
+    const { url, venue, symbols, plannedReconnectMs, restUrl, depthLimit, snapshotTimeoutMs, maxBufferedEvents } = feeds.binance;
+    adapters.push(binanceFeed({ ...exchange(url, venue, symbols), plannedReconnectMs, restUrl, depthLimit, snapshotTimeoutMs, maxBufferedEvents }));
+    log.info({ adapter: 'binance', url, restUrl, venue, symbols, depthLimit }, 'feed starting');
   }
   if (feeds.replay.file !== '') {
     adapters.push(new ReplayFeed(feeds.replay));

@@ -9,14 +9,18 @@ export interface FeedsSettings {
   readonly subscriberWaitMs: number;
   readonly staleAfterMs: number;
   readonly statusRepeatMs: number;
+  readonly bookSnapshotIntervalMs: number;
   readonly restart: { readonly minDelayMs: number; readonly maxDelayMs: number; readonly stallMs: number };
   readonly reconnect: { readonly minDelayMs: number; readonly maxDelayMs: number; readonly maxMessageBytes: number };
   readonly simulated: {
     readonly enabled: boolean; readonly rate: number; readonly seed: number | null; readonly instruments: readonly Instrument[];
     readonly bookDepth: number; readonly trades: boolean;
   };
-  readonly coinbase: { readonly enabled: boolean; readonly url: string; readonly venue: string; readonly productIds: readonly string[] };
-  readonly binance: { readonly enabled: boolean; readonly url: string; readonly venue: string; readonly symbols: readonly string[]; readonly plannedReconnectMs: number };
+  readonly coinbase: { readonly enabled: boolean; readonly url: string; readonly venue: string; readonly productIds: readonly string[]; readonly bookDepth: number };
+  readonly binance: {
+    readonly enabled: boolean; readonly url: string; readonly venue: string; readonly symbols: readonly string[]; readonly plannedReconnectMs: number;
+    readonly restUrl: string; readonly depthLimit: number; readonly snapshotTimeoutMs: number; readonly maxBufferedEvents: number;
+  };
   readonly replay: { readonly file: string; readonly speed: number; readonly loop: boolean };
   readonly ingest: { readonly enabled: boolean; readonly endpoint: string; readonly subEndpoint: string; readonly maxRecordBytes: number; readonly receiveHwm: number };
 }
@@ -36,6 +40,18 @@ const WS_URL = checkedFormat(
   'WebSocket URL: ws://HOST[:PORT][/PATH] or wss://...',
   (value) => (typeof value === 'string' && /^wss?:\/\/[^\s/]+(\/\S*)?$/.test(value) ? undefined : 'must be a ws:// or wss:// URL'),
   (value) => value,
+);
+const HTTP_URL = checkedFormat(
+  'HTTP URL: http://HOST[:PORT] or https://...',
+  (value) => (typeof value === 'string' && /^https?:\/\/[^\s/]+(\/\S*)?$/.test(value) ? undefined : 'must be an http:// or https:// URL'),
+  (value) => value,
+);
+/** The limits GET /api/v3/depth takes, from the checksum's 10 levels up. */
+const BINANCE_DEPTH_LIMITS = [10, 20, 50, 100, 500, 1000, 5000];
+const BINANCE_DEPTH_LIMIT = checkedFormat(
+  `one of ${BINANCE_DEPTH_LIMITS.join(', ')}`,
+  (value) => (BINANCE_DEPTH_LIMITS.includes(value as number) ? undefined : `must be one of ${BINANCE_DEPTH_LIMITS.join(', ')} (the limits Binance's REST depth takes, at least the checksum's 10)`),
+  (value) => (/^\d+$/.test(value.trim()) ? Number(value) : value),
 );
 const SPEED = checkedFormat(
   'number >= 0',
@@ -62,6 +78,10 @@ export const feedsSchema: convict.Schema<{ feeds: FeedsSettings }> = {
     },
     staleAfterMs: { doc: 'A venue that is up turns `stale` on status.<venue> after this long without a tick.', format: integerIn(100, 3_600_000), default: 5000 },
     statusRepeatMs: { doc: 'Every venue status is published again this often, so late subscribers learn it.', format: integerIn(100, 3_600_000), default: 5000 },
+    bookSnapshotIntervalMs: {
+      doc: 'Every source of books publishes each of its books as a snapshot again this often, spread over the interval, so that a late joiner or a snapshot service that joined mid-stream gets the whole book; 0 = never.',
+      format: integerIn(0, 86_400_000), default: 30_000,
+    },
     restart: {
       minDelayMs: { doc: 'First delay before a crashed or stalled feed adapter is restarted; doubles while restarts keep failing.', format: integerIn(1, 600_000), default: 500 },
       maxDelayMs: { doc: 'Longest delay between restarts of a failing adapter (a run longer than this resets the backoff).', format: integerIn(1, 3_600_000), default: 30_000 },
@@ -73,7 +93,10 @@ export const feedsSchema: convict.Schema<{ feeds: FeedsSettings }> = {
     reconnect: {
       minDelayMs: { doc: 'First delay before an exchange adapter reconnects after losing its connection (with jitter, doubling).', format: integerIn(1, 600_000), default: 500 },
       maxDelayMs: { doc: 'Longest delay between reconnect attempts of an exchange adapter.', format: integerIn(1, 3_600_000), default: 30_000 },
-      maxMessageBytes: { doc: 'Largest upstream WebSocket message an exchange adapter accepts; a larger one drops the connection.', format: integerIn(1024, 256 * 1024 ** 2), default: 1024 ** 2 },
+      maxMessageBytes: {
+        doc: 'Largest upstream WebSocket message an exchange adapter accepts; a larger one drops the connection. Coinbase\'s level2_batch snapshot of a busy product is the whole book, several MiB.',
+        format: integerIn(1024, 256 * 1024 ** 2), default: 16 * 1024 ** 2,
+      },
     },
     simulated: {
       enabled: { doc: 'Run the simulated feed.', format: BOOLEAN, default: true },
@@ -94,19 +117,33 @@ export const feedsSchema: convict.Schema<{ feeds: FeedsSettings }> = {
       trades: { doc: 'Publish each simulated trade on trade.<venue>.<symbol>.', format: BOOLEAN, default: true },
     },
     coinbase: {
-      enabled: { doc: 'Run the Coinbase Exchange adapter (channels ticker and heartbeat). Off by default: it needs the internet.', format: BOOLEAN, default: false },
+      enabled: { doc: 'Run the Coinbase Exchange adapter (channels ticker, heartbeat, level2_batch and matches). Off by default: it needs the internet.', format: BOOLEAN, default: false },
       url: { doc: 'Coinbase Exchange WebSocket feed.', format: WS_URL, default: 'wss://ws-feed.exchange.coinbase.com' },
       venue: { doc: 'Venue of the Coinbase topics: tick.<venue>.<product id>.', format: VENUE, default: 'COINBASE' },
       productIds: { doc: 'Coinbase products to subscribe, comma-separated.', format: INSTRUMENT_NAMES, default: ['BTC-USD', 'ETH-USD'] },
+      bookDepth: {
+        doc: 'Price levels per side published of each Coinbase book on book.<venue>.<product id> (the best of the whole book level2_batch keeps).',
+        format: integerIn(10, 5000), default: 1000,
+      },
     },
     binance: {
-      enabled: { doc: 'Run the Binance adapter (streams <symbol>@bookTicker and <symbol>@aggTrade). Off by default: it needs the internet.', format: BOOLEAN, default: false },
+      enabled: { doc: 'Run the Binance adapter (streams <symbol>@bookTicker, <symbol>@trade and <symbol>@depth@100ms). Off by default: it needs the internet.', format: BOOLEAN, default: false },
       url: { doc: 'Binance WebSocket base URL; the adapter appends /stream?streams=...', format: WS_URL, default: 'wss://stream.binance.com:9443' },
       venue: { doc: 'Venue of the Binance topics: tick.<venue>.<SYMBOL>.', format: VENUE, default: 'BINANCE' },
       symbols: { doc: 'Binance symbols to subscribe, comma-separated (case does not matter).', format: INSTRUMENT_NAMES, default: ['btcusdt', 'ethusdt'] },
       plannedReconnectMs: {
         doc: 'Binance cuts connections after 24 h; the adapter opens a replacement this long after connecting and switches over without a gap.',
         format: integerIn(1000, 86_400_000), default: 23 * 3_600_000,
+      },
+      restUrl: { doc: 'Binance REST base URL, for the depth snapshot GET /api/v3/depth that each book is synced from.', format: HTTP_URL, default: 'https://api.binance.com' },
+      depthLimit: {
+        doc: 'Levels per side of the REST depth snapshot, and so of each book on book.<venue>.<SYMBOL> (levels beyond it are unknown to the adapter).',
+        format: BINANCE_DEPTH_LIMIT, default: 1000,
+      },
+      snapshotTimeoutMs: { doc: 'A REST depth snapshot not received in full after this long is given up and requested again (with backoff).', format: integerIn(100, 600_000), default: 10_000 },
+      maxBufferedEvents: {
+        doc: 'Diff depth events buffered per symbol while its REST snapshot is awaited; one more starts the sync over.',
+        format: integerIn(10, 1_000_000), default: 2000,
       },
     },
     replay: {

@@ -19,6 +19,10 @@ export class AdapterProbe {
   /** The tick records. */
   readonly records: TickRecord[] = [];
   readonly books: BookRecord[] = [];
+  /** performance.now() of each book record, by index. */
+  readonly bookTimes: number[] = [];
+  /** Book records the sink refuses (book() returns false), by their index in `books`; kept in `books` all the same. */
+  readonly refusedBooks = new Set<number>();
   readonly trades: TradeRecord[] = [];
   readonly events: MonitorEvent[] = [];
   /** performance.now() of each event, by index. */
@@ -57,8 +61,9 @@ export class AdapterProbe {
     return this.adapter.start({
       tick: keep(this.records),
       book: (record) => {
+        this.bookTimes.push(performance.now());
         book(record);
-        return true;
+        return !this.refusedBooks.has(this.books.length - 1);
       },
       trade: keep(this.trades),
     }, this.monitor);

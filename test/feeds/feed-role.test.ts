@@ -39,10 +39,11 @@ test('an exchange adapter\'s venue is down while it is disconnected and up again
   t.regex(statuses().at(-1)!.reason!, /^disconnected: /);
   await exchange.subscribed(2);
   exchange.ticker('BTC-USD', {});
-  await fabric.until(() => statuses().at(-1)?.state === 'up', 'CB up again');
-  t.deepEqual(transitions(statuses()), ['down', 'up', 'down', 'up'], 'declared down before the first tick');
+  await fabric.until(() => statuses().at(-1)?.state === 'up' && fabric.of('tick.CB.').length === 2, 'CB up again, ticking');
+  t.deepEqual(transitions(statuses()), ['down', 'up', 'down', 'up'], 'declared down before the first record');
   t.deepEqual(fabric.of('tick.CB.').map((m) => m.header.seq), [1, 2]);
-  t.like(coinbase(), { up: true, ticks: 2, reconnects: 1, restarts: 0, venues: ['CB'] });
+  // Records of every class: each subscription's book snapshot, and the two ticks.
+  t.like(coinbase(), { up: true, ticks: 4, reconnects: 1, restarts: 0, venues: ['CB'] });
   await tearDown();
 });
 

@@ -2,7 +2,9 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tickSink } from '../helpers/sinks.js';
 import { DEFAULT_INSTRUMENTS, SimulatedFeed } from '../../src/feeds/simulated/index.js';
-import type { TickRecord } from '../../src/wire/index.js';
+import { OrderBook, type BookRecord, type TickRecord } from '../../src/wire/index.js';
+import { Conditions } from '../helpers/conditions.js';
+import { onTime } from './_books.js';
 
 // Serial: these tests measure timing, and one of them blocks the event loop on purpose.
 
@@ -132,4 +134,33 @@ test.serial('the feed is named "simulated" and refuses a rate that is not positi
   for (const rate of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
     t.throws(() => new SimulatedFeed({ instruments: DEFAULT_INSTRUMENTS, rate, seed: 1 }), { instanceOf: RangeError });
   }
+});
+
+test.serial('each book is a snapshot again every bookSnapshotIntervalMs, the books spread over the interval, and stays consistent', async (t) => {
+  const intervalMs = 200;
+  const instruments = DEFAULT_INSTRUMENTS.slice(0, 2);
+  const feed = new SimulatedFeed({ instruments, rate: 400, seed: 1, bookDepth: 20, bookSnapshotIntervalMs: intervalMs });
+  const records: { record: BookRecord; at: number }[] = [];
+  const conditions = new Conditions();
+  const snapshotsOf = (symbol: string) => records.filter(({ record }) => record.symbol === symbol && record.action === 'snapshot').map(({ at }) => at);
+  await feed.start({
+    tick() {},
+    trade() {},
+    book(record) {
+      records.push({ record, at: performance.now() });
+      conditions.check();
+      return true;
+    },
+  });
+  await conditions.until(() => instruments.every(({ symbol }) => snapshotsOf(symbol).length >= 4), 10_000, () => '4 snapshots of each book');
+  await feed.stop();
+  for (const { symbol } of instruments) {
+    const at = snapshotsOf(symbol);
+    const periods = at.slice(2).map((x, i) => x - at[i + 1]!);
+    t.true(onTime(periods, intervalMs), `${symbol}: periods ${periods.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+    const book = new OrderBook();
+    t.true(records.filter(({ record }) => record.symbol === symbol).every(({ record }) => book.apply(record)), `${symbol}: every record matches its checksum`);
+  }
+  const apart = Math.abs(snapshotsOf(instruments[0]!.symbol)[2]! - snapshotsOf(instruments[1]!.symbol)[2]!);
+  t.true(apart >= intervalMs * 0.2 && apart <= intervalMs * 0.8, `the two books' snapshots ${apart.toFixed(0)} ms apart`);
 });

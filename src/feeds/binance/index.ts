@@ -1,2 +1,2 @@
-/** Binance's public combined streams: <symbol>@bookTicker and <symbol>@aggTrade. */
+/** Binance's public combined streams: <symbol>@bookTicker, <symbol>@trade and <symbol>@depth@100ms (with the REST depth snapshot). */
 export { BinanceProtocol, binanceFeed, type BinanceOptions } from './protocol.js';

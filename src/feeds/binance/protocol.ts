@@ -2,27 +2,32 @@ import type { AdapterMonitor, RecordSink } from '../adapter.js';
 import type { TickRecord } from '../../wire/index.js';
 import { DecimalSum, parseDecimal } from '../exchange/decimal.js';
 import { ExchangeFeed, UpstreamReject, field, integer, messageObject, setDefined, text, type ExchangeOptions, type ExchangeProtocol } from '../exchange/feed.js';
+import { SnapshotSchedule } from '../snapshot-schedule.js';
+import { DepthSync, type DepthOptions } from './depth.js';
 
-export interface BinanceOptions extends ExchangeOptions {
+export interface BinanceOptions extends ExchangeOptions, Omit<DepthOptions, 'venue' | 'backoff'> {
   /** Binance closes every connection after 24 h; the adapter replaces it this long after it opened. */
   readonly plannedReconnectMs: number;
 }
 
-/** One symbol's L1 state, merged from bookTicker (quotes) and aggTrade (trades). */
+/** One symbol's state: its L1 record merged from bookTicker (quotes) and trade (trades), and its order book. */
 interface SymbolState extends Pick<TickRecord, 'bid' | 'bidSize' | 'ask' | 'askSize' | 'last' | 'lastSize' | 'exchTs'> {
   readonly symbol: string;
   /** Traded quantity since the adapter started, summed exactly. */
   readonly volume: DecimalSum;
   /** The newest order book update id (`u`); older bookTickers are stale and dropped. */
   updateId: number;
-  /** The newest aggregate trade id (`a`); ids are consecutive, so a jump is a gap. */
-  aggId: number | undefined;
+  /** The newest trade id (`t`); ids are consecutive, so a jump is a gap. */
+  tradeId: number | undefined;
+  readonly depth: DepthSync;
 }
 
 /**
- * Binance's combined streams `<symbol>@bookTicker` and `<symbol>@aggTrade`. Every message
- * updates its symbol's merged state and publishes the full record. During a planned reconnect
- * both connections deliver for a moment; the ids drop whatever arrives twice.
+ * Binance's combined streams `<symbol>@bookTicker`, `<symbol>@trade` and `<symbol>@depth@100ms`.
+ * A bookTicker or a trade updates its symbol's L1 state and publishes the full tick (a trade also
+ * goes out as a trade record, first); the diff depth stream keeps the symbol's order book
+ * (DepthSync). During a planned reconnect both connections deliver for a moment; the ids drop
+ * whatever arrives twice.
  */
 export class BinanceProtocol implements ExchangeProtocol {
   readonly url: string;
@@ -30,22 +35,41 @@ export class BinanceProtocol implements ExchangeProtocol {
   readonly plannedReconnectMs: number;
   /** By the upper-case symbol of the data (`s`). */
   private readonly symbols = new Map<string, SymbolState>();
+  private emit: RecordSink | undefined;
+  private monitor: AdapterMonitor | undefined;
+  private snapshots: SnapshotSchedule<DepthSync> | undefined;
 
   constructor(private readonly options: BinanceOptions) {
-    const streams = options.symbols.flatMap((symbol) => [`${symbol.toLowerCase()}@bookTicker`, `${symbol.toLowerCase()}@aggTrade`]);
+    const streams = options.symbols.flatMap((symbol) => ['bookTicker', 'trade', 'depth@100ms'].map((stream) => `${symbol.toLowerCase()}@${stream}`));
     this.url = `${options.url.replace(/\/+$/, '')}/stream?streams=${streams.join('/')}`;
     this.plannedReconnectMs = options.plannedReconnectMs;
   }
 
-  reset(): void {
+  start(emit: RecordSink, monitor: AdapterMonitor): void {
+    this.emit = emit;
+    this.monitor = monitor;
     this.symbols.clear();
     for (const symbol of this.options.symbols) {
       const name = symbol.toUpperCase();
-      this.symbols.set(name, { symbol: name, volume: new DecimalSum(), updateId: 0, aggId: undefined });
+      const depth = new DepthSync(name, this.options, emit, monitor);
+      this.symbols.set(name, { symbol: name, volume: new DecimalSum(), updateId: 0, tradeId: undefined, depth });
     }
+    const books = [...this.symbols.values()].map((state) => state.depth);
+    this.snapshots = new SnapshotSchedule(this.options.bookSnapshotIntervalMs ?? 0, books, (depth) => monitor.guard(() => depth.book.republish(emit)));
+    this.snapshots.start();
   }
 
-  handle(message: unknown, emit: RecordSink, monitor: AdapterMonitor): void {
+  stop(): void {
+    this.snapshots?.stop();
+    for (const state of this.symbols.values()) state.depth.stop();
+  }
+
+  /** Events were missed while disconnected: every book syncs afresh from the next connection's events. */
+  connectionLost(): void {
+    for (const state of this.symbols.values()) state.depth.startOver();
+  }
+
+  handle(message: unknown): void {
     const object = messageObject(message);
     if (object.error !== undefined || object.code !== undefined) {
       const error = messageObject(object.error ?? object);
@@ -53,12 +77,13 @@ export class BinanceProtocol implements ExchangeProtocol {
     }
     const stream = field(object, 'stream', text);
     const data = messageObject(object.data);
-    if (stream.endsWith('@bookTicker')) return this.bookTicker(data, emit);
-    if (stream.endsWith('@aggTrade')) return this.aggTrade(data, emit, monitor);
+    if (stream.endsWith('@bookTicker')) return this.bookTicker(data);
+    if (stream.endsWith('@trade')) return this.trade(data);
+    if (stream.endsWith('@depth@100ms')) return this.state(data).depth.onMessage(data);
     throw new UpstreamReject('unknown_type', `unknown stream ${JSON.stringify(stream)}`);
   }
 
-  private bookTicker(data: Record<string, unknown>, emit: RecordSink): void {
+  private bookTicker(data: Record<string, unknown>): void {
     const state = this.state(data);
     const updateId = field(data, 'u', integer);
     if (updateId <= state.updateId) throw new UpstreamReject('out_of_order', `${state.symbol} book update ${updateId} is not after ${state.updateId}`);
@@ -69,24 +94,28 @@ export class BinanceProtocol implements ExchangeProtocol {
     state.updateId = updateId;
     Object.assign(state, { bid, bidSize, ask, askSize });
     if (data.T !== undefined) state.exchTs = field(data, 'T', integer) * 1000;
-    emit.tick(record(this.options.venue, state));
+    this.emit?.tick(record(this.options.venue, state));
   }
 
-  private aggTrade(data: Record<string, unknown>, emit: RecordSink, monitor: AdapterMonitor): void {
+  /** {e:'trade', s, t (trade id), p, q, T (trade time), m (the buyer is the maker, so the taker sold)}. */
+  private trade(data: Record<string, unknown>): void {
     const state = this.state(data);
-    const aggId = field(data, 'a', integer);
-    if (state.aggId !== undefined && aggId <= state.aggId) throw new UpstreamReject('out_of_order', `${state.symbol} trade ${aggId} is not after ${state.aggId}`);
-    const last = field(data, 'p', parseDecimal);
+    const tradeId = field(data, 't', integer);
+    if (state.tradeId !== undefined && tradeId <= state.tradeId) throw new UpstreamReject('out_of_order', `${state.symbol} trade ${tradeId} is not after ${state.tradeId}`);
+    const price = field(data, 'p', parseDecimal);
     const quantity = field(data, 'q', text);
-    const lastSize = field(data, 'q', parseDecimal);
-    const tradeTime = field(data, 'T', integer);
-    if (state.aggId !== undefined && aggId > state.aggId + 1) monitor.upstreamGap();
-    state.aggId = aggId;
-    state.last = last;
-    state.lastSize = lastSize;
+    const size = field(data, 'q', parseDecimal);
+    const exchTs = field(data, 'T', integer) * 1000;
+    if (typeof data.m !== 'boolean') throw new UpstreamReject('field', `field m: ${JSON.stringify(data.m) ?? 'missing'} is not a boolean`);
+    if (state.tradeId !== undefined && tradeId > state.tradeId + 1) this.monitor?.upstreamGap();
+    state.tradeId = tradeId;
+    state.last = price;
+    state.lastSize = size;
     state.volume.add(quantity);
-    state.exchTs = tradeTime * 1000;
-    emit.tick(record(this.options.venue, state));
+    state.exchTs = exchTs;
+    const venue = this.options.venue;
+    this.emit?.trade({ venue, symbol: state.symbol, price, size, side: data.m ? 'sell' : 'buy', tradeId: String(tradeId), exchTs });
+    this.emit?.tick(record(venue, state));
   }
 
   private state(data: Record<string, unknown>): SymbolState {

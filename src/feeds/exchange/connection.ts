@@ -17,6 +17,8 @@ export interface ConnectionOptions {
   readonly subscribeMessages: readonly string[];
   /** Every text message of every connection, in arrival order, including overlap during a planned reconnect. */
   readonly onMessage: (text: string) => void;
+  /** The connection was lost, reported once like monitor.disconnected (a planned replacement is no loss). */
+  readonly onLost: () => void;
   readonly monitor: AdapterMonitor;
 }
 
@@ -41,6 +43,11 @@ export class ExchangeConnection {
   start(): void {
     this.stopped = false;
     this.current = this.open();
+  }
+
+  /** Sends on the current connection (a subscription change); dropped while there is none: each new connection subscribes afresh. */
+  send(text: string): void {
+    if (this.current?.readyState === WebSocket.OPEN) this.current.send(text);
   }
 
   stop(): void {
@@ -108,6 +115,7 @@ export class ExchangeConnection {
     this.replacement = undefined;
     if (!this.reportedDown) {
       this.reportedDown = true;
+      this.options.onLost();
       this.options.monitor.disconnected(reason);
     }
     this.attempt++;

@@ -10,8 +10,11 @@ export interface ExchangeOptions {
   readonly venue: string;
   /** The exchange's own instrument names, e.g. BTC-USD (Coinbase) or btcusdt (Binance). */
   readonly symbols: readonly string[];
+  /** Reconnects, and the retries of whatever else the adapter fetches (Binance's REST book). */
   readonly backoff: BackoffOptions;
   readonly maxMessageBytes: number;
+  /** Every book is published as a snapshot again this often (SnapshotSchedule); 0 or undefined: never. */
+  readonly bookSnapshotIntervalMs?: number;
 }
 
 /** Why an upstream message was refused, and the label it is counted under. */
@@ -30,10 +33,18 @@ export interface ExchangeProtocol {
   readonly url: string;
   readonly subscribeMessages: readonly string[];
   readonly plannedReconnectMs: number;
-  /** Called once per connection session (start); forgets per-connection ids. */
-  reset(): void;
+  /**
+   * Called at each start of the feed, before its connection opens: forgets what an earlier run
+   * knew, and takes where this run's records go, what it reports to (timers included) and how it
+   * sends on the current connection (e.g. to subscribe again).
+   */
+  start(emit: RecordSink, monitor: AdapterMonitor, send: (message: string) => void): void;
+  /** The feed stopped: timers and requests end, nothing more is emitted. */
+  stop(): void;
+  /** The connection was lost (not a planned replacement): messages were missed, books are no longer current. */
+  connectionLost(): void;
   /** Turns one parsed message into records; throws UpstreamReject for a message it refuses. */
-  handle(message: unknown, emit: RecordSink, monitor: AdapterMonitor): void;
+  handle(message: unknown): void;
 }
 
 /**
@@ -57,13 +68,13 @@ export class ExchangeFeed implements FeedAdapter {
   async start(sink: RecordSink, monitor: AdapterMonitor = UNMONITORED): Promise<void> {
     if (this.connection) throw new Error(`${this.name} feed is already started`);
     this.sink = sink;
-    this.protocol.reset();
     // Bound to this adapter, not to `sink`: after stop() nothing more reaches the old one.
     const emit: RecordSink = {
       tick: (record) => this.sink?.tick(record),
       book: (record) => this.sink?.book(record) ?? false,
       trade: (record) => this.sink?.trade(record),
     };
+    this.protocol.start(emit, monitor, (message) => this.connection?.send(message));
     this.connection = new ExchangeConnection({
       url: this.protocol.url,
       backoff: this.options.backoff,
@@ -71,6 +82,7 @@ export class ExchangeFeed implements FeedAdapter {
       maxMessageBytes: this.options.maxMessageBytes,
       subscribeMessages: this.protocol.subscribeMessages,
       monitor,
+      onLost: () => this.protocol.connectionLost(),
       onMessage: (text) => {
         let message: unknown;
         try {
@@ -80,7 +92,7 @@ export class ExchangeFeed implements FeedAdapter {
           return;
         }
         try {
-          this.protocol.handle(message, emit, monitor);
+          this.protocol.handle(message);
         } catch (err) {
           if (!(err instanceof UpstreamReject)) throw err;
           monitor.rejected(err.reason, err.message);
@@ -94,6 +106,7 @@ export class ExchangeFeed implements FeedAdapter {
     this.sink = undefined;
     this.connection?.stop();
     this.connection = undefined;
+    this.protocol.stop();
   }
 }
 

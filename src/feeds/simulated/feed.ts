@@ -1,5 +1,6 @@
 import { UNMONITORED, type AdapterMonitor, type FeedAdapter, type RecordSink } from '../adapter.js';
 import { nowMicros } from '../../wire/index.js';
+import { SnapshotSchedule } from '../snapshot-schedule.js';
 import type { Instrument } from './instruments.js';
 import { MarketSimulator, type MarketStep } from './market.js';
 
@@ -12,6 +13,8 @@ export interface SimulatedFeedOptions {
   bookDepth?: number;
   /** Publish each step's trade on trade.<venue>.<symbol> (default false). */
   trades?: boolean;
+  /** Each book's next record is a snapshot this often, the books spread over the interval; 0 (the default): never. */
+  bookSnapshotIntervalMs?: number;
 }
 
 /** Short enough that even 200,000/s goes out in bursts of about a thousand records. */
@@ -38,6 +41,9 @@ export class SimulatedFeed implements FeedAdapter {
   readonly expectsTicks = true;
   readonly rate: number;
   private readonly market: MarketSimulator;
+  private readonly instruments: readonly Instrument[];
+  private readonly bookSnapshotIntervalMs: number;
+  private snapshots: SnapshotSchedule<Instrument> | undefined;
   private readonly burstCap: number;
   private readonly backlogCap: number;
   private sink: RecordSink | undefined;
@@ -54,6 +60,8 @@ export class SimulatedFeed implements FeedAdapter {
     }
     this.rate = options.rate;
     this.market = new MarketSimulator(options.instruments, options.seed, { bookDepth: options.bookDepth, trades: options.trades });
+    this.instruments = options.instruments;
+    this.bookSnapshotIntervalMs = (options.bookDepth ?? 0) > 0 ? (options.bookSnapshotIntervalMs ?? 0) : 0;
     this.venues = [...new Set(options.instruments.map((instrument) => instrument.venue))];
     this.burstCap = Math.max(1, Math.ceil((options.rate * MAX_BURST_MS) / 1000));
     this.backlogCap = Math.max(1, Math.ceil((options.rate * MAX_BACKLOG_MS) / 1000));
@@ -77,12 +85,15 @@ export class SimulatedFeed implements FeedAdapter {
     this.startedAtMicros = nowMicros();
     this.accounted = 0;
     this.timer = setInterval(() => monitor.guard(() => this.turn()), TIMER_MS);
+    this.snapshots = new SnapshotSchedule(this.bookSnapshotIntervalMs, this.instruments, (instrument) => monitor.guard(() => this.market.resyncBook(instrument)));
+    this.snapshots.start();
     monitor.connected();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.snapshots?.stop();
     this.sink = undefined;
   }
 

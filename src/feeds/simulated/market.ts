@@ -121,9 +121,9 @@ export class MarketSimulator {
     for (const s of this.states) s.book?.resync();
   }
 
-  /** The next record of `record`'s book is a snapshot: that record did not reach subscribers. */
-  resyncBook(record: BookRecord): void {
-    this.byBookTopic.get(bookTopic(record.venue, record.symbol))?.book?.resync();
+  /** The next record of this instrument's book is a snapshot: a record of it did not reach subscribers, or a periodic one is due. */
+  resyncBook(instrument: Pick<BookRecord, 'venue' | 'symbol'>): void {
+    this.byBookTopic.get(bookTopic(instrument.venue, instrument.symbol))?.book?.resync();
   }
 
   /** Advances a uniformly chosen instrument by one step; `exchTs` is stamped on its records as given. */
