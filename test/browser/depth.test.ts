@@ -31,7 +31,8 @@ let gateway: TickfanProcess;
 let port: number;
 
 test.before(async () => {
-  fabric = new Fabric({ TICKFAN_FEEDS_SIMULATED_RATE: '2000' });
+  // Fabric's feed publishes ticks only unless asked: this page shows books and trades.
+  fabric = new Fabric({ TICKFAN_FEEDS_SIMULATED_RATE: '2000', TICKFAN_FEEDS_SIMULATED_BOOK_DEPTH: '50', TICKFAN_FEEDS_SIMULATED_TRADES: 'true' });
   [browser] = await Promise.all([launchChromium(), fabric.start('proxy,snapshot,feed')]);
   const started = await startGateway(fabric);
   gateway = started.gateway;
