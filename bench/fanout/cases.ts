@@ -7,6 +7,9 @@
  */
 export type ServerKind = 'tickfan' | 'allinone' | 'nats' | 'baseline';
 
+/** What the feed publishes: L1 ticks over the 1,000 instruments, or order book records over 100 books (books.ts). */
+export type Traffic = 'ticks' | 'books';
+
 /** The layout's name in the tables. */
 export const SERVER_LABELS: Readonly<Record<ServerKind, string>> = { tickfan: 'split', allinone: 'all-in-one', nats: 'NATS', baseline: 'baseline' };
 
@@ -14,9 +17,10 @@ export interface Case {
   readonly name: string;
   readonly server: ServerKind;
   readonly clients: number;
-  /** The share of the 1,000 topics each client subscribes to. */
+  readonly traffic: Traffic;
+  /** The share of its traffic's topics each client subscribes to. */
   readonly interest: number;
-  /** Offered ticks/s, low to high; a ramp stops at its first failed step. */
+  /** Offered ticks/s (book records/s for books), low to high; a ramp stops at its first failed step. */
   readonly rates: readonly number[];
   /** Events/s each client reads at most; 0 reads as fast as it can. */
   readonly readPerSecond: number;
@@ -64,23 +68,23 @@ export function caseOf(name: CaseName, quick: boolean): Case {
     case 'all-1000':
     case 'allinone-1000':
     case 'nats-1000':
-      return { name, server: serverOf(name), clients: 1_000, interest: 1, rates: quick ? RATES_1000_QUICK : RATES_1000, readPerSecond: 0 };
+      return { name, server: serverOf(name), clients: 1_000, traffic: 'ticks', interest: 1, rates: quick ? RATES_1000_QUICK : RATES_1000, readPerSecond: 0 };
     case 'baseline-1000':
-      return { name, server: 'baseline', clients: 1_000, interest: 1, rates: RATES_BASELINE_1000, readPerSecond: 0 };
+      return { name, server: 'baseline', clients: 1_000, traffic: 'ticks', interest: 1, rates: RATES_BASELINE_1000, readPerSecond: 0 };
     case 'all-100':
     case 'allinone-100':
     case 'nats-100':
-      return { name, server: serverOf(name), clients: 100, interest: 1, rates: quick ? RATES_100_QUICK : RATES_100, readPerSecond: 0 };
+      return { name, server: serverOf(name), clients: 100, traffic: 'ticks', interest: 1, rates: quick ? RATES_100_QUICK : RATES_100, readPerSecond: 0 };
     case 'baseline-100':
-      return { name, server: 'baseline', clients: 100, interest: 1, rates: RATES_BASELINE_100, readPerSecond: 0 };
+      return { name, server: 'baseline', clients: 100, traffic: 'ticks', interest: 1, rates: RATES_BASELINE_100, readPerSecond: 0 };
     case 'partial-1000':
     case 'allinone-partial-1000':
     case 'nats-partial-1000':
-      return { name, server: serverOf(name), clients: 1_000, interest: 0.1, rates: quick ? RATES_PARTIAL_QUICK : RATES_PARTIAL, readPerSecond: 0 };
+      return { name, server: serverOf(name), clients: 1_000, traffic: 'ticks', interest: 0.1, rates: quick ? RATES_PARTIAL_QUICK : RATES_PARTIAL, readPerSecond: 0 };
     case 'metrics-on':
     case 'metrics-off':
       return {
-        name, server: 'tickfan', clients: 1_000, interest: 1, rates: [METRICS_COST_RATE], readPerSecond: 0,
+        name, server: 'tickfan', clients: 1_000, traffic: 'ticks', interest: 1, rates: [METRICS_COST_RATE], readPerSecond: 0,
         gatewayEnv: { TICKFAN_METRICS_ENABLED: String(name === 'metrics-on') },
       };
     case 'conflation-1000':
@@ -89,7 +93,7 @@ export function caseOf(name: CaseName, quick: boolean): Case {
       // holds up to one event per topic, two seconds of a reader's budget, so a short window
       // would see each reader read once or not at all.
       return {
-        name, server: 'tickfan', clients: 1_000, interest: 1, rates: [CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND,
+        name, server: 'tickfan', clients: 1_000, traffic: 'ticks', interest: 1, rates: [CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND,
         minWarmupSeconds: 6, minSeconds: 8,
       };
   }

@@ -88,6 +88,8 @@ export class CaseRun {
     }
     const run = new CaseRun(spec, server, processRssBytes(server.pid), loads);
     try {
+      // The fabric's feed was primed with ticks; a book must open with its snapshot before clients ask for it.
+      if (spec.traffic === 'books') await server.feed.call('prime', { traffic: 'books' }, CALL_MS);
       await Promise.all(loads.map((load) => load.started()));
       await Promise.all(loads.map((load, i) => load.call(
         'connect',
@@ -103,7 +105,7 @@ export class CaseRun {
 
   async step(rate: number, options: FanoutOptions): Promise<StepResult> {
     const { feed } = this.server;
-    await feed.call('rate', { ticksPerSecond: rate }, CALL_MS);
+    await feed.call('rate', { perSecond: rate, traffic: this.spec.traffic }, CALL_MS);
     const seconds = Math.max(options.seconds, this.spec.minSeconds ?? 0);
     const { startMicros, endMicros } = windowAfter(Math.max(options.warmupSeconds, this.spec.minWarmupSeconds ?? 0), seconds);
     // Slow readers are judged by what they read while the window lasts, however stale.
@@ -120,7 +122,7 @@ export class CaseRun {
 
   async stop(): Promise<void> {
     // The split fabric's feed outlives the case: it must not go on publishing into the next one.
-    await this.server.feed.call('rate', { ticksPerSecond: 0 }, CALL_MS).catch(() => undefined);
+    await this.server.feed.call('rate', { perSecond: 0, traffic: this.spec.traffic }, CALL_MS).catch(() => undefined);
     await Promise.all(this.loads.map((load) => load.stop(STOP_MS)));
     await this.server.stop();
   }
