@@ -37,6 +37,7 @@ export const CASE_NAMES = [
   'all-100', 'allinone-100', 'nats-100', 'baseline-100',
   'partial-1000', 'allinone-partial-1000', 'nats-partial-1000',
   'conflation-1000', 'metrics-on', 'metrics-off',
+  'books-1000', 'books-conflation-1000',
 ] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
@@ -61,6 +62,19 @@ const CONFLATION_READ_PER_SECOND = 500;
  * step with them on, then off, compared by gateway CPU per delivered event and events/s.
  */
 const METRICS_COST_RATE = 1_000;
+
+/**
+ * Book records/s over the 100 books, each to all 1,000 clients: at 1,000 records/s as many events/s
+ * as 1,000 ticks/s in all-1000, whose limit is a few thousand; the top steps are there to find it.
+ * From 500, as the tick ramps start low, so that a busy machine still gives a sustained step.
+ */
+const RATES_BOOKS = [500, 1_000, 2_000, 3_000, 4_000, 5_000, 7_500, 10_000, 15_000, 20_000];
+const RATES_BOOKS_QUICK = [500, 1_000, 2_500, 5_000, 10_000, 20_000];
+/**
+ * Far above what the slow readers take, as in conflation-1000: 5,000,000 events/s wanted, 500,000
+ * read at most, so a frame brings each book one merged update of the tens of records it missed.
+ */
+const BOOKS_CONFLATION_RATE = 5_000;
 
 export function caseOf(name: CaseName, quick: boolean): Case {
   switch (name) {
@@ -95,6 +109,21 @@ export function caseOf(name: CaseName, quick: boolean): Case {
       return {
         name, server: 'tickfan', clients: 1_000, traffic: 'ticks', interest: 1, rates: [CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND,
         minWarmupSeconds: 6, minSeconds: 8,
+      };
+    // The split layout, as all-1000 and conflation-1000: server CPU is then the gateway's alone,
+    // which holds a book per topic and makes the merges, so its CPU per event is the books' cost.
+    case 'books-1000':
+      return { name, server: 'tickfan', clients: 1_000, traffic: 'books', interest: 1, rates: quick ? RATES_BOOKS_QUICK : RATES_BOOKS, readPerSecond: 0 };
+    case 'books-conflation-1000':
+      // conflation-1000's readers and window. A longer warm-up: the gateway merges only once a
+      // reader is behind, after loopback's kernel buffers and a queue of up to
+      // gateway.maxQueuedEvents have taken every record, and a reader at its budget gets through
+      // those first (measured: with 6 s the window saw no merged update; with 12 s, on a quiet
+      // machine, one event in 16 was one). Not much longer: the readers answer the gateway's pings as late as
+      // they read, and past ~30 s behind it terminates them (gateway.pingIntervalMs).
+      return {
+        name, server: 'tickfan', clients: 1_000, traffic: 'books', interest: 1, rates: [BOOKS_CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND,
+        minWarmupSeconds: 12, minSeconds: 8,
       };
   }
 }
