@@ -116,14 +116,14 @@ export function caseOf(name: CaseName, quick: boolean): Case {
       return { name, server: 'tickfan', clients: 1_000, traffic: 'books', interest: 1, rates: quick ? RATES_BOOKS_QUICK : RATES_BOOKS, readPerSecond: 0 };
     case 'books-conflation-1000':
       // conflation-1000's readers and window. A longer warm-up: the gateway merges only once a
-      // reader is behind, after loopback's kernel buffers and a queue of up to
-      // gateway.maxQueuedEvents have taken every record, and a reader at its budget gets through
-      // those first (measured: with 6 s the window saw no merged update; with 12 s, on a quiet
-      // machine, one event in 16 was one). Not much longer: the readers answer the gateway's pings as late as
-      // they read, and past ~30 s behind it terminates them (gateway.pingIntervalMs).
+      // reader is behind, after loopback's kernel buffers have taken every record for a while,
+      // and a reader at its budget gets through those first (measured: with 12 s the window
+      // saw between none and one merged update in ten of the events read, with 20 s a third).
+      // The readers answer pings as late as they read, ~19 s then, so the shipped 15 s ping
+      // interval terminated some (8 of 1,000): a longer one, so that the case measures merges.
       return {
         name, server: 'tickfan', clients: 1_000, traffic: 'books', interest: 1, rates: [BOOKS_CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND,
-        minWarmupSeconds: 12, minSeconds: 8,
+        minWarmupSeconds: 20, minSeconds: 8, gatewayEnv: { TICKFAN_GATEWAY_PING_INTERVAL_MS: '60000' },
       };
   }
 }
