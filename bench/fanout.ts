@@ -11,6 +11,7 @@ import { announceMachine } from './common/machine.js';
 import { childDied } from './common/spawn.js';
 import { parseOptions, USAGE, type FanoutOptions } from './fanout/args.js';
 import { Fabric } from './fanout/fabric.js';
+import { BOOKS } from './fanout/books.js';
 import { INSTRUMENTS } from './fanout/instruments.js';
 import { SERVER_LABELS, type Case } from './fanout/cases.js';
 import { judge, legend, peersTable, progressLine, resultsTable, summaryText } from './fanout/report.js';
@@ -69,7 +70,8 @@ async function runCase(spec: Case, fabric: Fabric, options: FanoutOptions, steps
 
 function settingsLine(options: FanoutOptions): string {
   const perProcess = options.clientsPerProcess === undefined ? '250 clients per load process for 1,000 clients, 50 for 100' : `${options.clientsPerProcess} clients per load process`;
-  return `${INSTRUMENTS} topics, ~150-byte ticks; each step ${options.warmupSeconds} s warm-up, then a ${options.seconds} s window; ${perProcess}${options.quick ? '; --quick' : ''}`;
+  const books = options.cases.some((spec) => spec.traffic === 'books') ? `; books: ${BOOKS} book topics, 50-level snapshots, updates of 1-4 levels` : '';
+  return `${INSTRUMENTS} topics, ~150-byte ticks${books}; each step ${options.warmupSeconds} s warm-up, then a ${options.seconds} s window; ${perProcess}${options.quick ? '; --quick' : ''}`;
 }
 
 await main();

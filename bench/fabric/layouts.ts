@@ -95,7 +95,7 @@ export class Layout {
       for (const roles of ROLES_OF[name]) processes.push(await startRoles(roles, build.bin, env, profileRoot));
       await feed.started();
       await feed.call('start', { frontend: env.TICKFAN_CONNECT_FRONTEND }, CALL_MS);
-      await feed.call('prime', undefined, CALL_MS);
+      await feed.call('prime', { traffic: 'ticks' }, CALL_MS);
       await followEverything(layout.gateway);
       if (reference !== undefined) {
         await reference.started();

@@ -11,6 +11,7 @@ import { Pacer } from '../common/paced.js';
 import { BENCH_SOCKETS } from '../common/sockets.js';
 import { TopicSet } from '../common/ticks.js';
 import { INSTRUMENTS, VENUE, symbolOf } from '../fanout/instruments.js';
+import type { Traffic } from '../fanout/cases.js';
 import type { FeedCounts, FeedMethods } from '../fanout/feed.js';
 
 /** As bench/fanout/feed.ts: a burst every BURST_MS, bounded queue, generous HWM. */
@@ -40,6 +41,11 @@ function burst(): void {
   pacer.count(due);
 }
 
+/** This feed stands in for the bench feed's ticks only: the fabric bench has no book traffic. */
+function ticksOnly(traffic: Traffic): void {
+  if (traffic !== 'ticks') throw new Error(`the raw feed publishes ticks only, not ${traffic}`);
+}
+
 const methods: FeedMethods = {
   async start(params: { frontend: string }): Promise<void> {
     if (socket !== undefined) throw new Error('the feed is already started');
@@ -53,12 +59,14 @@ const methods: FeedMethods = {
     timer = setInterval(burst, BURST_MS);
   },
 
-  async prime(): Promise<void> {
+  async prime(params: { traffic: Traffic }): Promise<void> {
+    ticksOnly(params.traffic);
     for (let i = 0; i < INSTRUMENTS; i++) publishNext();
   },
 
-  async rate(params: { ticksPerSecond: number }): Promise<void> {
-    pacer = params.ticksPerSecond > 0 ? new Pacer(params.ticksPerSecond, params.ticksPerSecond) : undefined;
+  async rate(params: { perSecond: number; traffic: Traffic }): Promise<void> {
+    ticksOnly(params.traffic);
+    pacer = params.perSecond > 0 ? new Pacer(params.perSecond, params.perSecond) : undefined;
   },
 
   async counts(): Promise<FeedCounts> {

@@ -49,7 +49,7 @@ export interface StepResult {
 }
 
 export async function measureStep(layout: Layout, rate: number, options: FabricOptions): Promise<StepResult> {
-  await layout.feed.call('rate', { ticksPerSecond: rate }, CALL_MS);
+  await layout.feed.call('rate', { perSecond: rate, traffic: 'ticks' }, CALL_MS);
   await sleep(options.warmupSeconds * 1000);
   const reference = layout.reference;
   const pids = [...layout.processes.map(({ proc }) => proc.child.pid!), layout.feed.pid!, ...(reference === undefined ? [] : [reference.pid!])];
@@ -69,7 +69,7 @@ export async function measureStep(layout: Layout, rate: number, options: FabricO
   const totalsAfter = await layout.totals();
   const feedAroundAfter = await layout.feed.call('counts', undefined, CALL_MS);
   // Idle until its next step, so that another build's fabric measured meanwhile has the machine.
-  await layout.feed.call('rate', { ticksPerSecond: 0 }, CALL_MS);
+  await layout.feed.call('rate', { perSecond: 0, traffic: 'ticks' }, CALL_MS);
 
   const published = feedAfter.published - feedBefore.published;
   const ingested = delta(totalsBefore, totalsAfter, 'tickfan_snapshot_messages_ingested_total');

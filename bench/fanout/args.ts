@@ -16,7 +16,7 @@ export interface FanoutOptions {
 
 export const USAGE = `Usage: npm run bench:fanout -- [options]
 
-  --quick                   fewer steps (starting lower) and shorter windows: about 4 minutes with every case
+  --quick                   fewer steps (starting lower) and shorter windows: about 5 minutes with every case
   --cases a,b,...           which cases to run (default all: ${CASE_NAMES.join(',')})
   --warmup N                warm-up seconds of each step before its window (default 1.5, --quick 1)
   --seconds N               measured window of each step (default 3, --quick 2)

@@ -7,6 +7,9 @@
  */
 export type ServerKind = 'tickfan' | 'allinone' | 'nats' | 'baseline';
 
+/** What the feed publishes: L1 ticks over the 1,000 instruments, or order book records over 100 books (books.ts). */
+export type Traffic = 'ticks' | 'books';
+
 /** The layout's name in the tables. */
 export const SERVER_LABELS: Readonly<Record<ServerKind, string>> = { tickfan: 'split', allinone: 'all-in-one', nats: 'NATS', baseline: 'baseline' };
 
@@ -14,9 +17,10 @@ export interface Case {
   readonly name: string;
   readonly server: ServerKind;
   readonly clients: number;
-  /** The share of the 1,000 topics each client subscribes to. */
+  readonly traffic: Traffic;
+  /** The share of its traffic's topics each client subscribes to. */
   readonly interest: number;
-  /** Offered ticks/s, low to high; a ramp stops at its first failed step. */
+  /** Offered ticks/s (book records/s for books), low to high; a ramp stops at its first failed step. */
   readonly rates: readonly number[];
   /** Events/s each client reads at most; 0 reads as fast as it can. */
   readonly readPerSecond: number;
@@ -33,6 +37,7 @@ export const CASE_NAMES = [
   'all-100', 'allinone-100', 'nats-100', 'baseline-100',
   'partial-1000', 'allinone-partial-1000', 'nats-partial-1000',
   'conflation-1000', 'metrics-on', 'metrics-off',
+  'books-1000', 'books-conflation-1000',
 ] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
@@ -58,29 +63,42 @@ const CONFLATION_READ_PER_SECOND = 500;
  */
 const METRICS_COST_RATE = 1_000;
 
+/**
+ * Book records/s over the 100 books, each to all 1,000 clients: at 1,000 records/s as many events/s
+ * as 1,000 ticks/s in all-1000, whose limit is a few thousand; the top steps are there to find it.
+ * From 500, as the tick ramps start low, so that a busy machine still gives a sustained step.
+ */
+const RATES_BOOKS = [500, 1_000, 2_000, 3_000, 4_000, 5_000, 7_500, 10_000, 15_000, 20_000];
+const RATES_BOOKS_QUICK = [500, 1_000, 2_500, 5_000, 10_000, 20_000];
+/**
+ * Far above what the slow readers take, as in conflation-1000: 5,000,000 events/s wanted, 500,000
+ * read at most, so a frame brings each book one merged update of the tens of records it missed.
+ */
+const BOOKS_CONFLATION_RATE = 5_000;
+
 export function caseOf(name: CaseName, quick: boolean): Case {
   switch (name) {
     // The peers of a case run the very same clients, interest and ramp.
     case 'all-1000':
     case 'allinone-1000':
     case 'nats-1000':
-      return { name, server: serverOf(name), clients: 1_000, interest: 1, rates: quick ? RATES_1000_QUICK : RATES_1000, readPerSecond: 0 };
+      return { name, server: serverOf(name), clients: 1_000, traffic: 'ticks', interest: 1, rates: quick ? RATES_1000_QUICK : RATES_1000, readPerSecond: 0 };
     case 'baseline-1000':
-      return { name, server: 'baseline', clients: 1_000, interest: 1, rates: RATES_BASELINE_1000, readPerSecond: 0 };
+      return { name, server: 'baseline', clients: 1_000, traffic: 'ticks', interest: 1, rates: RATES_BASELINE_1000, readPerSecond: 0 };
     case 'all-100':
     case 'allinone-100':
     case 'nats-100':
-      return { name, server: serverOf(name), clients: 100, interest: 1, rates: quick ? RATES_100_QUICK : RATES_100, readPerSecond: 0 };
+      return { name, server: serverOf(name), clients: 100, traffic: 'ticks', interest: 1, rates: quick ? RATES_100_QUICK : RATES_100, readPerSecond: 0 };
     case 'baseline-100':
-      return { name, server: 'baseline', clients: 100, interest: 1, rates: RATES_BASELINE_100, readPerSecond: 0 };
+      return { name, server: 'baseline', clients: 100, traffic: 'ticks', interest: 1, rates: RATES_BASELINE_100, readPerSecond: 0 };
     case 'partial-1000':
     case 'allinone-partial-1000':
     case 'nats-partial-1000':
-      return { name, server: serverOf(name), clients: 1_000, interest: 0.1, rates: quick ? RATES_PARTIAL_QUICK : RATES_PARTIAL, readPerSecond: 0 };
+      return { name, server: serverOf(name), clients: 1_000, traffic: 'ticks', interest: 0.1, rates: quick ? RATES_PARTIAL_QUICK : RATES_PARTIAL, readPerSecond: 0 };
     case 'metrics-on':
     case 'metrics-off':
       return {
-        name, server: 'tickfan', clients: 1_000, interest: 1, rates: [METRICS_COST_RATE], readPerSecond: 0,
+        name, server: 'tickfan', clients: 1_000, traffic: 'ticks', interest: 1, rates: [METRICS_COST_RATE], readPerSecond: 0,
         gatewayEnv: { TICKFAN_METRICS_ENABLED: String(name === 'metrics-on') },
       };
     case 'conflation-1000':
@@ -89,8 +107,23 @@ export function caseOf(name: CaseName, quick: boolean): Case {
       // holds up to one event per topic, two seconds of a reader's budget, so a short window
       // would see each reader read once or not at all.
       return {
-        name, server: 'tickfan', clients: 1_000, interest: 1, rates: [CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND,
+        name, server: 'tickfan', clients: 1_000, traffic: 'ticks', interest: 1, rates: [CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND,
         minWarmupSeconds: 6, minSeconds: 8,
+      };
+    // The split layout, as all-1000 and conflation-1000: server CPU is then the gateway's alone,
+    // which holds a book per topic and makes the merges, so its CPU per event is the books' cost.
+    case 'books-1000':
+      return { name, server: 'tickfan', clients: 1_000, traffic: 'books', interest: 1, rates: quick ? RATES_BOOKS_QUICK : RATES_BOOKS, readPerSecond: 0 };
+    case 'books-conflation-1000':
+      // conflation-1000's readers and window. A longer warm-up: the gateway merges only once a
+      // reader is behind, after loopback's kernel buffers have taken every record for a while,
+      // and a reader at its budget gets through those first (measured: with 12 s the window
+      // saw between none and one merged update in ten of the events read, with 20 s a third).
+      // The readers answer pings as late as they read, ~19 s then, so the shipped 15 s ping
+      // interval terminated some (8 of 1,000): a longer one, so that the case measures merges.
+      return {
+        name, server: 'tickfan', clients: 1_000, traffic: 'books', interest: 1, rates: [BOOKS_CONFLATION_RATE], readPerSecond: CONFLATION_READ_PER_SECOND,
+        minWarmupSeconds: 20, minSeconds: 8, gatewayEnv: { TICKFAN_GATEWAY_PING_INTERVAL_MS: '60000' },
       };
   }
 }

@@ -55,7 +55,7 @@ async function startFeed(label: string, target: FeedTarget, prime: boolean): Pro
   try {
     await feed.started();
     await feed.call('start', target, CALL_MS);
-    if (prime) await feed.call('prime', undefined, CALL_MS);
+    if (prime) await feed.call('prime', { traffic: 'ticks' }, CALL_MS);
   } catch (err) {
     await feed.stop(STOP_MS);
     throw err;

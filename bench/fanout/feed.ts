@@ -1,8 +1,9 @@
 /**
  * Child program: the bench feed. The project's own TickPublisher (validation, seq, ts, encoding:
- * the work a real feed does) publishes round-robin over the 1,000 instruments at a rate the
- * parent changes between steps, paced by a timer in bounded bursts. For the NATS peer the same
- * ticks go to nats-server instead, through NatsPublisher (the same work, NATS messages).
+ * the work a real feed does) publishes round-robin over the 1,000 instruments' ticks, or over the
+ * 100 books' records (books.ts), at a rate and of the traffic the parent changes between steps,
+ * paced by a timer in bounded bursts. For the NATS peer the same ticks go to nats-server instead,
+ * through NatsPublisher (the same work, NATS messages).
  */
 import { TickPublisher } from '../../src/feeds/publisher.js';
 import { createLogger } from '../../src/log/index.js';
@@ -10,6 +11,8 @@ import type { TickRecord } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
 import { Pacer } from '../common/paced.js';
 import { BENCH_SOCKETS } from '../common/sockets.js';
+import { BookTraffic } from './books.js';
+import type { Traffic } from './cases.js';
 import { INSTRUMENTS, VENUE, natsSubjectOf, symbolOf } from './instruments.js';
 import { NatsPublisher } from './nats-publisher.js';
 
@@ -40,11 +43,14 @@ export type FeedTarget = { readonly frontend: string } | { readonly natsPort: nu
 
 let publisher: TickPublisher | NatsPublisher | undefined;
 let pacer: Pacer | undefined;
+let traffic: Traffic = 'ticks';
+/** Made on first use: its records take about a second to make, which the cases without books need not wait for. */
+let books: BookTraffic | undefined;
 let next = 0;
 let round = 0;
 let timer: NodeJS.Timeout | undefined;
 
-function publishNext(): void {
+function publishTick(): void {
   publisher!.publish(records[next]![round % VARIANTS]!);
   if (++next === INSTRUMENTS) {
     next = 0;
@@ -52,9 +58,22 @@ function publishNext(): void {
   }
 }
 
+function bookPublisher(): { publisher: TickPublisher; books: BookTraffic } {
+  if (!(publisher instanceof TickPublisher)) throw new Error('books go to the fabric only: the NATS peer has no book traffic');
+  books ??= new BookTraffic();
+  return { publisher, books };
+}
+
+/** Through offer, as a feed adapter's sink does: validated, sequenced and encoded like every book record. */
+function publishBook(): void {
+  const { publisher, books } = bookPublisher();
+  publisher.offer('book', books.next(), '');
+}
+
 function burst(): void {
   if (pacer === undefined) return;
   const due = pacer.due();
+  const publishNext = traffic === 'books' ? publishBook : publishTick;
   for (let i = 0; i < due; i++) publishNext();
   pacer.count(due);
   flush();
@@ -86,16 +105,26 @@ const methods = {
     timer = setInterval(burst, BURST_MS);
   },
 
-  /** One tick of every instrument, so the snapshot role holds them all before any client subscribes. */
-  async prime(): Promise<void> {
-    for (let i = 0; i < INSTRUMENTS; i++) publishNext();
+  /**
+   * One tick of every instrument, or the snapshot of every book not opened yet (a book starts
+   * with its snapshot), so the snapshot role holds them all before any client subscribes.
+   */
+  async prime(params: { traffic: Traffic }): Promise<void> {
+    if (params.traffic === 'books') {
+      const { publisher, books } = bookPublisher();
+      for (const snapshot of books.openings()) publisher.offer('book', snapshot, '');
+      return;
+    }
+    for (let i = 0; i < INSTRUMENTS; i++) publishTick();
     flush();
   },
 
-  async rate(params: { ticksPerSecond: number }): Promise<void> {
+  /** Publishes `perSecond` records of `traffic` a second from now on (0: none). */
+  async rate(params: { perSecond: number; traffic: Traffic }): Promise<void> {
+    traffic = params.traffic;
     // Up to a second behind is made up, as a feed handler would publish what the exchange sent
     // meanwhile: this process shares the cores too, and a step should offer what it asks.
-    pacer = params.ticksPerSecond > 0 ? new Pacer(params.ticksPerSecond, params.ticksPerSecond) : undefined;
+    pacer = params.perSecond > 0 ? new Pacer(params.perSecond, params.perSecond) : undefined;
   },
 
   async counts(): Promise<FeedCounts> {

@@ -3,7 +3,8 @@
  * Receiving is kept cheap so that the load side is not the limit: every event is counted and
  * its latency taken by scanning bytes (a tickfan frame once per distinct frame, scan.ts; a
  * NATS message as the protocol parser finds it), and only a sample of the events is fully
- * parsed and checked, as a real client would (sample-check.ts).
+ * parsed and checked, as a real client would (sample-check.ts); in a books case a few clients
+ * parse every frame and keep every book, checking each record's checksum (book-check.ts).
  */
 import type { Histogram } from 'hdr-histogram-js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +12,7 @@ import { nowMicros } from '../../src/wire/index.js';
 import { serve } from '../common/child.js';
 import { cpuOverWindow, sleepUntil } from '../common/clock.js';
 import { encodeHistogram, latencyHistogram, prepareRecording, recordLatency } from '../common/latency.js';
+import { BookCheck, BookTally, type BookCounts } from './book-check.js';
 import { NatsClient } from './nats-client.js';
 import { RawWebSocket } from './raw-client.js';
 import { CheckTally, SampleCheck } from './sample-check.js';
@@ -26,6 +28,8 @@ const EDGE_MICROS = 1_000_000;
 export interface ClientSpec {
   /** tickfan topic patterns, or NATS subjects with wildcards. */
   readonly patterns: readonly string[];
+  /** Parses every frame and keeps the books it receives, checking every record (book-check.ts). */
+  readonly checksBooks: boolean;
 }
 
 /** What the clients speak: tickfan's WebSocket protocol, or raw NATS over WebSocket. */
@@ -57,6 +61,8 @@ export interface LoadReport {
   readonly checked: number;
   readonly invalid: number;
   readonly problem: string | undefined;
+  /** What this process's checking clients found in the books. */
+  readonly books: BookCounts;
 }
 
 export interface MeasureParams {
@@ -84,7 +90,7 @@ class Recorder {
   event(arrived: number, ts: number): void {
     const window = this.window;
     if (window === undefined) return;
-    if (arrived >= window.startMicros && arrived < window.endMicros) this.received++;
+    if (this.inWindow(arrived)) this.received++;
     const at = window.count === 'published' ? ts : arrived;
     if (at < window.startMicros || at >= window.endMicros || arrived >= window.endMicros + window.graceMicros) return;
     this.events++;
@@ -92,6 +98,11 @@ class Recorder {
     recordLatency(this.latency, micros);
     if (at < window.startMicros + EDGE_MICROS) recordLatency(this.firstSecond, micros);
     if (at >= window.endMicros - EDGE_MICROS) recordLatency(this.lastSecond, micros);
+  }
+
+  /** Whether `arrived` lies inside the window being measured. */
+  inWindow(arrived: number): boolean {
+    return this.window !== undefined && arrived >= this.window.startMicros && arrived < this.window.endMicros;
   }
 
   reset(window: MeasureParams): void {
@@ -106,6 +117,7 @@ await prepareRecording();
 const recorder = new Recorder();
 const scannedFrames = new ScannedFrames(SCANNED_FRAMES_KEPT);
 const tally = new CheckTally();
+const bookTally = new BookTally();
 const clients: (Client | NatsClient)[] = [];
 let slotTimer: NodeJS.Timeout | undefined;
 
@@ -124,6 +136,8 @@ class Client {
     readonly ws: RawWebSocket,
     /** Events per slot; 0 reads without limit. */
     private readonly readBudget: number,
+    /** A checking client's books: it checks every frame, not a sample. */
+    private readonly books: BookCheck | undefined,
   ) {
     this.credit = readBudget;
   }
@@ -143,6 +157,8 @@ class Client {
     const error = frame.find((event) => event.type === 'error');
     if (error !== undefined) throw new Error(`the server answered the subscribe with ${JSON.stringify(error)}`);
     if (!frame.some((event) => event.type === 'subscribed')) return 'waiting';
+    // The subscribed frame holds the books' snapshots, where the checking client's books start.
+    this.books?.events(frame, false);
     this.verified = true;
     return 'subscribed';
   }
@@ -151,7 +167,12 @@ class Client {
     const arrived = nowMicros();
     const tss = scannedFrames.tssOf(data, start, end);
     for (let i = 0; i < tss.length; i++) recorder.event(arrived, tss[i]!);
-    if (this.sample.due()) this.sample.frame(data.toString('utf8', start, end));
+    if (this.books !== undefined) {
+      const events = this.sample.frame(data.toString('utf8', start, end));
+      if (events !== undefined) this.books.events(events, recorder.inWindow(arrived));
+    } else if (this.sample.due()) {
+      this.sample.frame(data.toString('utf8', start, end));
+    }
     if (this.readBudget === 0) return;
     this.credit -= tss.length;
     if (this.credit <= 0) this.ws.pause();
@@ -205,7 +226,7 @@ function open(index: number, params: ConnectParams): Promise<Client> {
         reject(new Error(`client ${index} closed${code === undefined ? '' : ` with ${code}`} before it was subscribed`));
       },
     }, () => ws.send(subscribe));
-    const client = new Client(ws, Math.ceil((params.readPerSecond * READ_SLOT_MS) / 1000));
+    const client = new Client(ws, Math.ceil((params.readPerSecond * READ_SLOT_MS) / 1000), params.clients[index]!.checksBooks ? new BookCheck(bookTally) : undefined);
   });
 }
 
@@ -225,6 +246,7 @@ const methods = {
   async measure(window: MeasureParams): Promise<LoadReport> {
     recorder.reset(window);
     tally.reset();
+    bookTally.reset();
     const { cpuPercent } = await cpuOverWindow(window);
     await sleepUntil(window.endMicros + window.graceMicros);
     recorder.window = undefined;
@@ -239,6 +261,7 @@ const methods = {
       checked: tally.checked,
       invalid: tally.invalid,
       problem: tally.problem,
+      books: { ...bookTally },
     };
   },
 };

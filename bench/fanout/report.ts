@@ -1,10 +1,11 @@
 /** Verdicts and the plain-text tables of bench/fanout.ts (also valid Markdown, for docs/performance.md). */
 import os from 'node:os';
 import { count, cpu, markdownTable, micros, ratio } from '../common/format.js';
-import { SERVER_LABELS, type CaseName } from './cases.js';
+import { BOOKS } from './books.js';
+import { SERVER_LABELS, type Case, type CaseName } from './cases.js';
 import { INSTRUMENTS } from './instruments.js';
 import { SAMPLE_EVERY } from './sample-check.js';
-import { GRACE_MICROS, type StepResult } from './step.js';
+import { BOOK_CHECKERS_PER_PROCESS, GRACE_MICROS, type StepResult } from './step.js';
 
 /** A step is sustained with p99 below this... */
 export const P99_LIMIT_MICROS = 100_000;
@@ -26,6 +27,12 @@ const SERVER_SATURATED_PERCENT = 90;
  */
 const HIGH_WATER_BYTES = 256 * 1024;
 const CONFLATED_BYTES_PER_TOPIC = 350;
+/**
+ * ...for a book topic the frame's event is a merged update, kept for the clients at the same
+ * seq until the book's next record: tens of levels for a reader some records behind, ~600 bytes,
+ * and the session's note of where the client's book stands.
+ */
+const CONFLATED_BYTES_PER_BOOK = 1_000;
 const GC_SLACK = 1.5;
 /**
  * ...and the slow readers must get at least this share of what they are willing to read. Loose:
@@ -52,8 +59,13 @@ export interface Verdict {
 
 /** The most RSS a gateway with the case's slow clients may have (see HIGH_WATER_BYTES). */
 export function conflationRssBound(step: StepResult): number {
-  const perClient = HIGH_WATER_BYTES + INSTRUMENTS * CONFLATED_BYTES_PER_TOPIC;
-  return step.serverRssIdle + GC_SLACK * step.case.clients * perClient;
+  const perTopics = step.case.traffic === 'books' ? BOOKS * CONFLATED_BYTES_PER_BOOK : INSTRUMENTS * CONFLATED_BYTES_PER_TOPIC;
+  return step.serverRssIdle + GC_SLACK * step.case.clients * (HIGH_WATER_BYTES + perTopics);
+}
+
+/** What a case's rates count. */
+export function rateUnit(spec: Case): string {
+  return spec.traffic === 'books' ? 'book records/s' : 'ticks/s';
 }
 
 export function judge(step: StepResult): Verdict {
@@ -62,6 +74,7 @@ export function judge(step: StepResult): Verdict {
   if (step.offeredPerSecond < OFFERED_SHARE * step.rate) problems.push('feed short');
   if (step.closedClients > 0) problems.push(`${step.closedClients} clients closed`);
   if (step.invalidEvents > 0) problems.push(`${count(step.invalidEvents)} invalid events (${step.checkProblem ?? '?'})`);
+  if (step.books.mismatches > 0) problems.push(`${count(step.books.mismatches)} book mismatches (${step.books.problem ?? '?'})`);
   if (conflation) {
     if (step.serverRssEnd > conflationRssBound(step)) problems.push(`RSS over ${mb(conflationRssBound(step))}`);
     if (step.delivered < READ_SHARE * step.case.clients * step.case.readPerSecond * step.seconds) problems.push('readers starved');
@@ -89,7 +102,7 @@ export function resultsTable(steps: readonly StepResult[]): string {
 
 /** One line per step, on stderr while the ramps run. */
 export function progressLine(step: StepResult): string {
-  return `${step.case.name} at ${count(step.rate)} ticks/s: ${verdictCell(step)} (${count(deliveredPerSecond(step))} events/s, ${share(step)} delivered, p99 ${micros(step.latency?.p99)})`;
+  return `${step.case.name} at ${count(step.rate)} ${rateUnit(step.case)}: ${verdictCell(step)} (${count(deliveredPerSecond(step))} events/s, ${share(step)} delivered, p99 ${micros(step.latency?.p99)})`;
 }
 
 function row(step: StepResult): string[] {
@@ -141,6 +154,9 @@ export function legend(): string {
     `events checked: every client fully parses 1 frame (or NATS message) in ${SAMPLE_EVERY} it receives, every event of it, and checks its fields and that seqs per topic`,
     `only go up; an invalid one fails the step.`,
     `server CPU: the gateway process on the split fabric; the one process of the all-in-one layout (proxy, snapshot, gateway); nats-server.`,
+    `books cases: ticks/s = book records/s over ${BOOKS} books, every client on every book; ${BOOK_CHECKERS_PER_PROCESS} clients per load process also parse every frame and`,
+    `apply every book record to their books, checking each checksum (a mismatch fails the step; see the books lines below; their events`,
+    `are among those checked). A books conflation case's RSS bound counts ${CONFLATED_BYTES_PER_BOOK} B per book instead of ${CONFLATED_BYTES_PER_TOPIC} B per topic.`,
   ].join('\n');
 }
 
@@ -167,13 +183,14 @@ function summarize(steps: readonly StepResult[], name: CaseName): CaseSummary | 
 
 export function summaryText(steps: readonly StepResult[]): string {
   const lines: string[] = [];
-  for (const name of ['all-1000', 'allinone-1000', 'nats-1000', 'baseline-1000', 'all-100', 'allinone-100', 'nats-100', 'baseline-100', 'partial-1000', 'allinone-partial-1000', 'nats-partial-1000'] as const) {
+  for (const name of ['all-1000', 'allinone-1000', 'nats-1000', 'baseline-1000', 'all-100', 'allinone-100', 'nats-100', 'baseline-100', 'partial-1000', 'allinone-partial-1000', 'nats-partial-1000', 'books-1000'] as const) {
     const summary = summarize(steps, name);
     if (summary === undefined) continue;
     const { sustained, limit, peakDelivered, peakReceived } = summary;
-    lines.push(`- ${name}: sustained ${sustained ? `${count(sustained.rate)} ticks/s = ${count(deliveredPerSecond(sustained))} events/s` : 'no step'}` +
+    const unit = rateUnit((sustained ?? limit ?? steps.find((s) => s.case.name === name)!).case);
+    lines.push(`- ${name}: sustained ${sustained ? `${count(sustained.rate)} ${unit} = ${count(deliveredPerSecond(sustained))} events/s` : 'no step'}` +
       `; peak delivered ${count(peakDelivered)} events/s, peak received ${count(peakReceived)} events/s`);
-    lines.push(`    ${limit ? `failed at ${count(limit.rate)} ticks/s (${judge(limit).problem}): ${limitedBy(limit)}` : 'never failed: its limit lies above the top step'}`);
+    lines.push(`    ${limit ? `failed at ${count(limit.rate)} ${unit} (${judge(limit).problem}): ${limitedBy(limit)}` : 'never failed: its limit lies above the top step'}`);
   }
   lines.push(...targetLines(steps));
   const conflation = steps.find((s) => s.case.name === 'conflation-1000');
@@ -183,7 +200,39 @@ export function summaryText(steps: readonly StepResult[]): string {
       `${count(deliveredPerSecond(conflation))} events/s read (budget ${count(budget)}), gateway RSS ${mb(conflation.serverRssIdle)} before its clients, ${mb(conflation.serverRssStart)} → ${mb(conflation.serverRssEnd)} over the window, bound ${mb(conflationRssBound(conflation))}: ${verdictCell(conflation)}`);
   }
   lines.push(...metricsCostLines(steps));
+  lines.push(...bookLines(steps));
   return lines.join('\n');
+}
+
+/**
+ * Per step of a books case: the gateway's CPU per delivered event and what the checking clients
+ * found; then the conflating case against the step of books-1000 nearest to it in delivered
+ * events/s. Not against one at the same offered rate: the gateway's CPU hardly falls with the
+ * rate (~60-75% of a core from 500 records/s up, as in all-1000), so per event it is cheapest at
+ * the top of a ramp, and a step far from the conflating one in events/s would compare that
+ * instead. What remains between the two is the conflating case's ten times more records taken
+ * in (each parsed, validated and applied to the gateway's book) and its merges.
+ */
+function bookLines(steps: readonly StepResult[]): string[] {
+  const books = steps.filter((s) => s.case.traffic === 'books');
+  if (books.length === 0) return [];
+  const lines = ['Books (checking clients: every record validated, applied and its checksum compared):'];
+  for (const step of books) {
+    const { applied, mismatches, merged, mergedRecords, wholeBooks } = step.books;
+    lines.push(`- ${step.case.name} at ${count(step.rate)} ${rateUnit(step.case)}: gateway ${cpuPerEvent(step).toFixed(3)} us CPU per delivered event; ` +
+      `${count(applied)} book records applied in the window, ${count(mismatches)} checksum mismatches in the step; ${count(merged)} merged` +
+      (merged > 0 ? ` (${percent(merged / applied)} of the records applied, ${count(wholeBooks)} of them whole books), standing for ${count(mergedRecords)} records (${(mergedRecords / merged).toFixed(1)} each)` : ''));
+  }
+  const conflating = books.find((s) => s.case.readPerSecond > 0);
+  const ramp = books.filter((s) => s.case.readPerSecond === 0);
+  if (conflating === undefined || ramp.length === 0) return lines;
+  const distance = (s: StepResult): number => Math.abs(deliveredPerSecond(s) - deliveredPerSecond(conflating));
+  const reference = ramp.reduce((best, s) => (distance(s) < distance(best) ? s : best));
+  const mergedPerSecond = deliveredPerSecond(conflating) * (conflating.books.merged / Math.max(1, conflating.books.applied));
+  lines.push(`- conflating vs not: ${cpuPerEvent(conflating).toFixed(3)} vs ${cpuPerEvent(reference).toFixed(3)} us gateway CPU per delivered event ` +
+    `(${count(deliveredPerSecond(conflating))} vs ${count(deliveredPerSecond(reference))} events/s, books-1000 at ${count(reference.rate)} ${rateUnit(reference.case)}, ${judge(reference).sustained ? 'sustained' : 'not sustained'}); ` +
+    `gateway ${cpu(conflating.serverCpu)} vs ${cpu(reference.serverCpu)} for ${ratio(conflating.offeredPerSecond / reference.offeredPerSecond)} the records taken in and ~${count(mergedPerSecond)} merged updates/s (the checking clients' share of them)`);
+  return lines;
 }
 
 /** metrics-on against metrics-off: gateway CPU per delivered event, and events/s. */
@@ -191,7 +240,6 @@ function metricsCostLines(steps: readonly StepResult[]): string[] {
   const on = steps.find((s) => s.case.name === 'metrics-on');
   const off = steps.find((s) => s.case.name === 'metrics-off');
   if (on === undefined || off === undefined) return [];
-  const cpuPerEvent = (s: StepResult): number => (s.serverCpu / 100) * 1e6 / Math.max(1, deliveredPerSecond(s));
   const cost = cpuPerEvent(on) / cpuPerEvent(off) - 1;
   return [
     `- metrics cost at ${count(on.rate)} ticks/s x ${count(on.case.clients)} clients: gateway ${cpuPerEvent(on).toFixed(3)} us CPU per event with metrics, ` +
@@ -260,6 +308,15 @@ function deliveredPerSecond(step: StepResult): number {
   return step.delivered / step.seconds;
 }
 
+/** The server's CPU per event it delivered, µs. */
+function cpuPerEvent(step: StepResult): number {
+  return ((step.serverCpu / 100) * 1e6) / Math.max(1, deliveredPerSecond(step));
+}
+
+function percent(fraction: number): string {
+  return `${(100 * fraction).toFixed(1)}%`;
+}
+
 function share(step: StepResult): string {
   return step.expected > 0 ? `${((100 * step.delivered) / step.expected).toFixed(1)}%` : '-';
 }
@@ -301,7 +358,8 @@ export function peersTable(steps: readonly StepResult[]): string {
   const peerSteps = steps.filter((s) => s.case.readPerSecond === 0 && s.case.gatewayEnv === undefined);
   const groups = new Map<string, StepResult[]>();
   for (const step of peerSteps) {
-    const key = `${step.case.clients}/${step.case.interest}`;
+    // Books are their own group: the same clients and interest as all-1000, but other traffic.
+    const key = `${step.case.traffic}/${step.case.clients}/${step.case.interest}`;
     groups.set(key, [...(groups.get(key) ?? []), step]);
   }
   const rows: string[][] = [];

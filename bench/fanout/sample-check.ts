@@ -58,12 +58,16 @@ export class SampleCheck {
     return true;
   }
 
-  /** Parses and checks a tickfan frame: a JSON array of events. */
-  frame(text: string): void {
+  /** Parses and checks a tickfan frame: a JSON array of events, returned for more checks (book-check.ts) when it is one. */
+  frame(text: string): readonly unknown[] | undefined {
     const frame = this.parse(text);
-    if (frame === undefined) return;
-    if (!Array.isArray(frame)) return this.tally.fail(`a frame is not a JSON array: ${text.slice(0, 120)}`);
+    if (frame === undefined) return undefined;
+    if (!Array.isArray(frame)) {
+      this.tally.fail(`a frame is not a JSON array: ${text.slice(0, 120)}`);
+      return undefined;
+    }
     for (const event of frame) this.event(event);
+    return frame;
   }
 
   /** Parses and checks a NATS message's payload: one tick event, on the subject of its topic. */

@@ -10,6 +10,8 @@ import { sleepUntil, windowAfter } from '../common/clock.js';
 import { mergeHistograms, percentiles, type Percentiles } from '../common/latency.js';
 import { machineCpuPercent } from '../common/machine.js';
 import type { FanoutOptions } from './args.js';
+import type { BookCounts } from './book-check.js';
+import { BOOK_PATTERN } from './books.js';
 import type { Case } from './cases.js';
 import type { Fabric, Server } from './fabric.js';
 import { interestPatterns, natsInterestSubjects, selectedShare } from './instruments.js';
@@ -23,6 +25,13 @@ const CONNECT_MS = 60_000;
 const REPORT_SLACK_MS = 15_000;
 /** How late after the window an event stamped inside it still counts as delivered. */
 export const GRACE_MICROS = 1_000_000;
+/**
+ * In a books case, the first clients of each load process check every book record (book-check.ts):
+ * 8 of 1,000 clients at 250 a process, the same number in each. Each pays ~20 µs per record (validate,
+ * apply, checksum; measured), as much as the gateway pays for its one book per topic, so a few
+ * per process keep the load side well below the gateway.
+ */
+export const BOOK_CHECKERS_PER_PROCESS = 2;
 
 export interface StepResult {
   readonly case: Case;
@@ -57,6 +66,8 @@ export interface StepResult {
   readonly checkedEvents: number;
   readonly invalidEvents: number;
   readonly checkProblem: string | undefined;
+  /** What the checking clients of a books case found (all zeros in other cases). */
+  readonly books: BookCounts;
 }
 
 interface Sample {
@@ -81,13 +92,15 @@ export class CaseRun {
     const server = await fabric.startServer(spec.server, { ...options.gatewayEnv, ...spec.gatewayEnv });
     const nats = spec.server === 'nats';
     const perProcess = options.clientsPerProcess ?? (spec.clients >= 1_000 ? Math.ceil(spec.clients / 4) : Math.ceil(spec.clients / 2));
-    const specs: ClientSpec[] = Array.from({ length: spec.clients }, (_, i) => ({ patterns: nats ? natsInterestSubjects(i, spec.interest) : interestPatterns(i, spec.interest) }));
+    const specs: ClientSpec[] = Array.from({ length: spec.clients }, (_, i) => clientSpec(spec, i, perProcess));
     const loads: Child<LoadMethods>[] = [];
     for (let first = 0; first < spec.clients; first += perProcess) {
       loads.push(new Child<LoadMethods>(new URL('./load.ts', import.meta.url), `load ${loads.length + 1}`));
     }
     const run = new CaseRun(spec, server, processRssBytes(server.pid), loads);
     try {
+      // The fabric's feed was primed with ticks; a book must open with its snapshot before clients ask for it.
+      if (spec.traffic === 'books') await server.feed.call('prime', { traffic: 'books' }, CALL_MS);
       await Promise.all(loads.map((load) => load.started()));
       await Promise.all(loads.map((load, i) => load.call(
         'connect',
@@ -103,7 +116,7 @@ export class CaseRun {
 
   async step(rate: number, options: FanoutOptions): Promise<StepResult> {
     const { feed } = this.server;
-    await feed.call('rate', { ticksPerSecond: rate }, CALL_MS);
+    await feed.call('rate', { perSecond: rate, traffic: this.spec.traffic }, CALL_MS);
     const seconds = Math.max(options.seconds, this.spec.minSeconds ?? 0);
     const { startMicros, endMicros } = windowAfter(Math.max(options.warmupSeconds, this.spec.minWarmupSeconds ?? 0), seconds);
     // Slow readers are judged by what they read while the window lasts, however stale.
@@ -120,7 +133,7 @@ export class CaseRun {
 
   async stop(): Promise<void> {
     // The split fabric's feed outlives the case: it must not go on publishing into the next one.
-    await this.server.feed.call('rate', { ticksPerSecond: 0 }, CALL_MS).catch(() => undefined);
+    await this.server.feed.call('rate', { perSecond: 0, traffic: this.spec.traffic }, CALL_MS).catch(() => undefined);
     await Promise.all(this.loads.map((load) => load.stop(STOP_MS)));
     await this.server.stop();
   }
@@ -167,6 +180,20 @@ export class CaseRun {
       checkedEvents: reports.reduce((sum, r) => sum + r.checked, 0),
       invalidEvents: reports.reduce((sum, r) => sum + r.invalid, 0),
       checkProblem: reports.find((r) => r.problem !== undefined)?.problem,
+      books: {
+        applied: reports.reduce((sum, r) => sum + r.books.applied, 0),
+        mismatches: reports.reduce((sum, r) => sum + r.books.mismatches, 0),
+        merged: reports.reduce((sum, r) => sum + r.books.merged, 0),
+        mergedRecords: reports.reduce((sum, r) => sum + r.books.mergedRecords, 0),
+        wholeBooks: reports.reduce((sum, r) => sum + r.books.wholeBooks, 0),
+        problem: reports.find((r) => r.books.problem !== undefined)?.books.problem,
+      },
     };
   }
+}
+
+/** Client i's interest: its share of the tick topics (as NATS subjects for NATS), or every book, and whether it checks books. */
+function clientSpec(spec: Case, i: number, perProcess: number): ClientSpec {
+  if (spec.traffic === 'books') return { patterns: [BOOK_PATTERN], checksBooks: i % perProcess < BOOK_CHECKERS_PER_PROCESS };
+  return { patterns: spec.server === 'nats' ? natsInterestSubjects(i, spec.interest) : interestPatterns(i, spec.interest), checksBooks: false };
 }
