@@ -161,6 +161,14 @@ export const ROWS: readonly Row[] = [
           { expr: `sum(tickfan_snapshot_history_bytes{${JOB}})`, legend: 'history bytes' },
         ],
       },
+      {
+        title: 'Books not served', unit: 'short',
+        description: 'Order books a snapshot service holds incomplete now (left out of SNAPSHOT until a snapshot record of the book arrives), and book records per second after which a gateway\'s book was not the source\'s, by reason. A restarted service\'s books come back within feeds.bookSnapshotIntervalMs.',
+        queries: [
+          { expr: `sum by (instance) (tickfan_snapshot_books_incomplete{${JOB}})`, legend: '{{instance}} incomplete' },
+          { expr: rate('tickfan_gateway_books_broken_total', 'reason'), legend: 'gateway {{reason}}' },
+        ],
+      },
     ],
   },
   {
