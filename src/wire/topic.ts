@@ -26,6 +26,23 @@ const UNKNOWN_CLASS = `is none of ${TOPIC_SHAPES.slice(0, -1).join(', ')} or ${T
 
 /** Returns why `topic` is not a valid v1 topic, or undefined when it is. */
 export function topicProblem(topic: string): string | undefined {
+  const checked = checkTopic(topic);
+  return typeof checked === 'string' ? checked : undefined;
+}
+
+/** Splits a valid topic into its class, venue and symbol; throws a WireError naming the problem. */
+export function parseTopic(topic: string): ParsedTopic {
+  const checked = checkTopic(topic);
+  if (typeof checked === 'string') throw new WireError('topic', checked);
+  const { kind } = checked;
+  if (kind === 'status') return { kind, venue: topic.slice(STATUS_PREFIX.length), symbol: '' };
+  const venueStart = kind.length + 1;
+  const venueEnd = topic.indexOf('.', venueStart);
+  return { kind, venue: topic.slice(venueStart, venueEnd), symbol: topic.slice(venueEnd + 1) };
+}
+
+/** The topic's class when it is valid, else why not: one pass for both, as parseTopic runs for every message a subscriber decodes. */
+function checkTopic(topic: string): { readonly kind: TopicClass } | string {
   if (topic.length === 0) return 'topic is empty';
   if (topic.length > TOPIC_MAX_BYTES) return `topic is ${topic.length} bytes, at most ${TOPIC_MAX_BYTES} allowed`;
   if (!TOPIC_PATTERN.test(topic)) {
@@ -34,28 +51,18 @@ export function topicProblem(topic: string): string | undefined {
   const kind = instrumentClassOf(topic);
   if (kind !== undefined) {
     return topic.indexOf('.', kind.length + 1) > kind.length + 1
-      ? undefined
+      ? CLASS_OF[kind]
       : `${kind} topic ${JSON.stringify(topic)} is not ${kind}.<venue>.<symbol>`;
   }
   if (topic.startsWith(STATUS_PREFIX)) {
-    return topic.indexOf('.', STATUS_PREFIX.length) === -1 ? undefined : `status topic ${JSON.stringify(topic)} is not status.<venue>`;
+    return topic.indexOf('.', STATUS_PREFIX.length) === -1 ? CLASS_OF.status : `status topic ${JSON.stringify(topic)} is not status.<venue>`;
   }
   return `topic ${JSON.stringify(topic)} ${UNKNOWN_CLASS}`;
 }
 
-/** Splits a valid topic into its class, venue and symbol; throws a WireError naming the problem. */
-export function parseTopic(topic: string): ParsedTopic {
-  const problem = topicProblem(topic);
-  if (problem !== undefined) throw new WireError('topic', problem);
-  const kind = instrumentClassOf(topic);
-  if (kind === undefined) return { kind: 'status', venue: topic.slice(STATUS_PREFIX.length), symbol: '' };
-  const venueStart = kind.length + 1;
-  const venueEnd = topic.indexOf('.', venueStart);
-  return { kind, venue: topic.slice(venueStart, venueEnd), symbol: topic.slice(venueEnd + 1) };
-}
-
 /** Built once: parseTopic runs for every message a subscriber decodes. */
 const INSTRUMENT_PREFIXES = INSTRUMENT_CLASSES.map((kind) => [kind, `${kind}.`] as const);
+const CLASS_OF = Object.fromEntries(TOPIC_CLASSES.map((kind) => [kind, { kind }])) as Readonly<Record<TopicClass, { readonly kind: TopicClass }>>;
 
 function instrumentClassOf(topic: string): InstrumentClass | undefined {
   for (const [kind, prefix] of INSTRUMENT_PREFIXES) if (topic.startsWith(prefix)) return kind;
