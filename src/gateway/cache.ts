@@ -63,8 +63,18 @@ const TICK_PREFIX = '{"type":"tick",';
 const WHOLE_BOOK = 0;
 const SNAPSHOT_PREFIX = '{"type":"snapshot",';
 
+/**
+ * A record a client missed (from history or REPLAY), as its tick event; `ts` when its age is to be
+ * sampled as latency. A book's event carries its position (OutboundEvent.book), so that a client
+ * conflating right after it gets its merge from there (Session.keepBook).
+ */
+export function missedEvent(update: CachedUpdate, ts: number | undefined): PositionedEvent {
+  const { topic, epoch, seq } = update;
+  return { epoch, seq, event: outbound(tickEventText(update), topic, ts, isBookTopic(topic) ? { epoch, seq } : undefined) };
+}
+
 /** A tick event's JSON text, with the record's payload bytes embedded verbatim (never re-serialised). */
-export function tickEventText(update: CachedUpdate): string {
+function tickEventText(update: CachedUpdate): string {
   return eventText(TICK_PREFIX, update);
 }
 
@@ -199,10 +209,7 @@ export class EventCache {
       if (seq >= held.seq) return { kind: 'nothing' };
       const oldest = held.seq - held.history.size + 1;
       if (seq + 1 >= oldest) {
-        const events = held.history.from(seq + 1 - oldest).map(({ record, ts }, i) => {
-          const update = { topic, epoch, seq: seq + 1 + i, ts, payload: record };
-          return { epoch, seq: update.seq, event: outbound(tickEventText(update), topic, ts, held.book && { epoch, seq: update.seq }) };
-        });
+        const events = held.history.from(seq + 1 - oldest).map(({ record, ts }, i) => missedEvent({ topic, epoch, seq: seq + 1 + i, ts, payload: record }, ts));
         return { kind: 'events', events };
       }
       return { kind: 'not_retained' };

@@ -11,8 +11,8 @@ import {
 } from '../wire/index.js';
 import { Admission, addressOf, REFUSAL_TEXT, SERVICE_UNAVAILABLE, type Refusal, type UpgradeRefusal } from './admission.js';
 import { AuthError, Authenticator, entitles, tokenOf, type AuthOptions, type Grant } from './auth.js';
-import { isBookTopic, type BookBreak } from './books.js';
-import { EventCache, tickEventText, type TopicEvent } from './cache.js';
+import type { BookBreak } from './books.js';
+import { EventCache, missedEvent, type TopicEvent } from './cache.js';
 import { coversVenue, SubscriptionIndex, upstreamPrefix, upstreamPrefixes } from './routing.js';
 import { pageHandler } from './page.js';
 import { spreadEvenly } from './drain.js';
@@ -583,11 +583,8 @@ export class Gateway {
       if (!this.clients.has(client) || !client.session.holds(hold)) return;
       if (answer.result === 'ok') {
         for (const { header, frames } of answer.records) {
-          // No ts: an old tick's age is not a delivery delay to sample as latency. A book record
-          // carries its position, so a conflating client's merge starts after it (Session.keepBook).
-          const { epoch, seq } = header;
-          const update = { topic, epoch, seq, ts: header.ts, payload: frames[2] };
-          replayed.push({ epoch, seq, event: outbound(tickEventText(update), topic, undefined, isBookTopic(topic) ? { epoch, seq } : undefined) });
+          // No ts: an old tick's age is not a delivery delay to sample as latency.
+          replayed.push(missedEvent({ topic, epoch: header.epoch, seq: header.seq, ts: header.ts, payload: frames[2] }, undefined));
         }
         next += answer.records.length;
       } else if (answer.result !== 'unavailable') {
